@@ -1,0 +1,54 @@
+# privlab: `make demo` and `make test` set everything up on a fresh machine.
+SHELL := /bin/bash
+PYTHON ?= python3.12
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha256sum | cut -c1-12)
+# Debian packages the tests and the demo use (real tcpdump, adb, apktool/smali, Chromium, poppler, CJK font).
+APT_PACKAGES := tcpdump adb apktool zipalign apksigner aapt dexdump chromium poppler-utils fonts-wqy-microhei fonts-dejavu-core libpango-1.0-0 libpangoft2-1.0-0 nodejs npm
+APT_COMMANDS := tcpdump adb apktool zipalign apksigner aapt chromium pdftoppm node npm
+
+.PHONY: demo test lint typecheck pytest system-deps venv bench clean-venv
+
+demo: venv
+	$(BIN)/privlab demo
+
+test: venv system-deps lint typecheck pytest
+
+venv: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@command -v $(PYTHON) >/dev/null || { echo "privlab needs Python 3.12+ ($(PYTHON) not found): install python3.12 or run 'make PYTHON=/path/to/python3.12'"; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[dev,report,notebooks]'
+	rm -f $(VENV)/.installed-*
+	touch $(STAMP)
+
+system-deps:
+	@missing=""; for c in $(APT_COMMANDS); do command -v $$c >/dev/null || missing="$$missing $$c"; done; \
+	fc-list 2>/dev/null | grep -qi "wenquanyi\|wqy" || missing="$$missing fonts-wqy-microhei"; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "installing Debian packages for:$$missing"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(APT_PACKAGES) >/dev/null; \
+	  else \
+	    echo "privlab needs these Debian packages (run as root): apt-get install $(APT_PACKAGES)"; exit 1; \
+	  fi; \
+	fi
+
+lint: venv
+	$(BIN)/ruff check analysis addons tests benchmarks
+	$(BIN)/ruff format --check analysis addons tests benchmarks
+
+typecheck: venv
+	$(BIN)/mypy
+
+pytest: venv
+	$(BIN)/pytest -q
+
+bench: venv system-deps
+	$(BIN)/python -m benchmarks
+
+clean-venv:
+	rm -rf $(VENV)

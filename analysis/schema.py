@@ -1,0 +1,310 @@
+"""The tables every part of privlab shares, defined once.
+
+Each table has a typed record (a dataclass, for code that builds rows) and an Arrow schema (for Parquet
+and pandas). Nothing else in the package may define the columns of these tables: a module that writes
+or reads `derived/*.parquet` takes its columns from here.
+
+Times are float seconds since the epoch in records and `timestamp[us, UTC]` in Arrow, so pandas gives
+timezone-aware timestamps.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any
+
+import pyarrow as pa
+
+SCHEMA_VERSION = 1
+
+TIME = pa.timestamp("us", tz="UTC")
+HEADERS = pa.list_(pa.struct([("name", pa.string()), ("value", pa.string())]))
+
+# Canary kinds accepted in canaries.json (the detection contract).
+CANARY_KINDS = (
+    "imei",
+    "android_id",
+    "advertising_id",
+    "mac",
+    "serial",
+    "imsi",
+    "iccid",
+    "phone",
+    "email",
+    "location",
+    "clipboard",
+    "contact",
+    "installed_apps",
+    "vendor_id",
+    "other",
+)
+
+
+@dataclass(frozen=True)
+class Canary:
+    """One ground-truth value planted on, or read from, the device (a line of canaries.json)."""
+
+    id: str
+    kind: str
+    value: str
+    source: str = "planted"  # planted | read-from-device | runtime-value
+    t: float | None = None
+    note: str = ""
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Canary:
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in d.items() if k in known})
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class WebSocketMessage:
+    """One WebSocket message of a flow, as recorded at capture time."""
+
+    t: float
+    from_client: bool
+    is_text: bool
+    content: bytes
+
+
+@dataclass
+class FlowRecord:
+    """One HTTP(S) exchange (a row of `flows`), plus the raw request body for detection.
+
+    Built by exactly one function, `analysis.flowrecord.record_from_flow`, both at capture time (the
+    capture addon writes these to `flows.jsonl`) and when reading a `.mitm` or HAR file.
+    """
+
+    flow_id: str
+    t_request: float
+    t_response: float | None
+    client: str  # "ip:port"
+    server_ip: str | None
+    server_port: int | None
+    sni: str | None
+    host: str
+    scheme: str
+    http_version: str
+    method: str
+    url: str
+    path: str
+    query: str
+    status: int | None
+    request_headers: list[tuple[str, str]]
+    response_headers: list[tuple[str, str]]
+    request_body_size: int
+    response_body_size: int
+    request_content_type: str | None
+    response_content_type: str | None
+    via: str = "proxy"  # proxy | pcap-only
+    error: str | None = None
+    phase: str | None = None
+    session_id: str | None = None
+    # Raw request body exactly as sent (content-encoded), and WebSocket messages; not Parquet columns.
+    request_body: bytes = b""
+    websocket: list[WebSocketMessage] = field(default_factory=list)
+
+
+FLOWS = pa.schema(
+    [
+        ("flow_id", pa.string()),
+        ("t_request", TIME),
+        ("t_response", TIME),
+        ("client", pa.string()),
+        ("server_ip", pa.string()),
+        ("server_port", pa.int32()),
+        ("sni", pa.string()),
+        ("host", pa.string()),
+        ("scheme", pa.string()),
+        ("http_version", pa.string()),
+        ("method", pa.string()),
+        ("url", pa.string()),
+        ("path", pa.string()),
+        ("query", pa.string()),
+        ("status", pa.int32()),
+        ("request_headers", HEADERS),
+        ("response_headers", HEADERS),
+        ("request_body_size", pa.int64()),
+        ("response_body_size", pa.int64()),
+        ("request_content_type", pa.string()),
+        ("response_content_type", pa.string()),
+        ("via", pa.string()),
+        ("error", pa.string()),
+        ("phase", pa.string()),
+        ("websocket_messages", pa.int32()),
+    ]
+)
+
+
+@dataclass
+class HookEvent:
+    """One access the Frida agent saw (a line of hooks.jsonl)."""
+
+    seq: int
+    t: float
+    pid: int
+    tid: int
+    category: str
+    api: str
+    args: list[Any]
+    ret: Any
+    stack: list[str]
+    sdk: str | None = None
+    entity: str | None = None
+
+
+HOOK_EVENTS = pa.schema(
+    [
+        ("seq", pa.int64()),
+        ("t", TIME),
+        ("pid", pa.int64()),
+        ("tid", pa.int64()),
+        ("category", pa.string()),
+        ("api", pa.string()),
+        ("args", pa.string()),  # JSON text: argument values are heterogeneous
+        ("ret", pa.string()),  # JSON text
+        ("stack", pa.list_(pa.string())),
+        ("sdk", pa.string()),
+        ("entity", pa.string()),
+    ]
+)
+
+PACKETS = pa.schema(
+    [
+        ("t", TIME),
+        ("proto", pa.string()),  # dns | tls | quic | tcp | udp
+        ("src", pa.string()),  # "ip:port"
+        ("dst", pa.string()),
+        ("dns_qname", pa.string()),
+        ("dns_answers", pa.list_(pa.string())),
+        ("sni", pa.string()),
+        ("bytes", pa.int64()),
+    ]
+)
+
+DETECTIONS = pa.schema(
+    [
+        ("detection_id", pa.string()),
+        ("flow_id", pa.string()),
+        ("part", pa.string()),
+        ("data_type", pa.string()),
+        ("canary_id", pa.string()),
+        ("encoding", pa.string()),  # outermost first, e.g. "gzip>json>base64>sha256"
+        ("method", pa.string()),  # canary | runtime-value | pattern
+        ("confidence", pa.float64()),
+        ("excerpt", pa.string()),
+    ]
+)
+
+DESTINATIONS = pa.schema(
+    [
+        ("host", pa.string()),
+        ("etld1", pa.string()),
+        ("entity", pa.string()),
+        ("parent", pa.string()),
+        ("hq_country", pa.string()),
+        ("party", pa.string()),  # first | third | unknown
+        ("category", pa.string()),
+        ("purpose", pa.string()),
+        ("ips", pa.list_(pa.string())),
+        ("ip_countries", pa.list_(pa.string())),  # geolocated country per IP (same order as ips)
+        ("ip_registered_countries", pa.list_(pa.string())),  # registry (RIR) country per IP
+        ("asn", pa.list_(pa.string())),
+        ("jurisdiction", pa.string()),  # EEA | adequacy | third-country | unknown
+        ("bytes", pa.int64()),
+        ("flows", pa.int64()),
+    ]
+)
+
+FINDINGS = pa.schema(
+    [
+        ("finding_id", pa.string()),
+        ("kind", pa.string()),  # transmission | access
+        ("data_type", pa.string()),
+        ("entity", pa.string()),
+        ("country", pa.string()),
+        ("phase", pa.string()),
+        ("first_seen", TIME),
+        ("last_seen", TIME),
+        ("count", pa.int64()),
+        ("flow_ids", pa.list_(pa.string())),
+        ("access_seqs", pa.list_(pa.int64())),
+        ("sdk", pa.string()),
+    ]
+)
+
+TABLES: dict[str, pa.Schema] = {
+    "flows": FLOWS,
+    "hook_events": HOOK_EVENTS,
+    "packets": PACKETS,
+    "detections": DETECTIONS,
+    "destinations": DESTINATIONS,
+    "findings": FINDINGS,
+}
+
+
+# -- method validation ---------------------------------------------------------------------------
+#
+# Encoding chains (detections.encoding and PlantedPart.encoding) use one vocabulary, outermost first,
+# joined by ">" with no spaces:
+#   content-encodings  gzip deflate br zstd
+#   containers         json form multipart protobuf   (body parts only; query/header/cookie/path: none)
+#   value transforms   base64 base64url hex url md5 sha1 sha256 upper lower nosep e6 e7 swapped rounded
+#   a bare value in a query, header, cookie or path segment is "plain".
+# Example: a gzip JSON body whose field holds base64 of the SHA-256 of the value: "gzip>json>base64>sha256".
+
+ENCODING_STEPS = (
+    "plain",
+    "gzip",
+    "deflate",
+    "br",
+    "zstd",
+    "json",
+    "form",
+    "multipart",
+    "protobuf",
+    "base64",
+    "base64url",
+    "hex",
+    "url",
+    "md5",
+    "sha1",
+    "sha256",
+    "upper",
+    "lower",
+    "nosep",
+    "e6",
+    "e7",
+    "swapped",
+    "rounded",
+)
+
+PROBE_HEADER = "x-privlab-probe"  # the control app tags each request so ground truth can name it
+
+
+@dataclass(frozen=True)
+class PlantedPart:
+    """Ground truth from the control app: request `probe` carries canary `canary_id` in `part`.
+
+    `expect="absent"` marks a near-miss decoy: a value close to a canary that must never be reported.
+    For locations, `part` is where the latitude is.
+    """
+
+    probe: str
+    canary_id: str | None
+    data_type: str
+    part: str
+    encoding: str
+    expect: str = "present"
+    note: str = ""
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> PlantedPart:
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in d.items() if k in known})
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
