@@ -19,7 +19,8 @@ from mitmproxy import io as mitm_io
 from mitmproxy.exceptions import FlowReadException
 
 from analysis.errors import PrivlabError
-from analysis.schema import FlowRecord, WebSocketMessage
+from analysis.schema import FlowRecord
+from analysis.schema import WebSocketMessage
 
 
 def _addr(address: Any) -> tuple[str | None, int | None]:

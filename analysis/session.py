@@ -24,13 +24,17 @@ import os
 import re
 import secrets
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from analysis.custody import CustodyChain, sha256_file, sha256_hex
+from analysis.custody import CustodyChain
+from analysis.custody import sha256_file
+from analysis.custody import sha256_hex
 from analysis.errors import SessionError
-from analysis.schema import CANARY_KINDS, Canary
+from analysis.schema import CANARY_KINDS
+from analysis.schema import Canary
 
 SESSION_FORMAT = 1
 

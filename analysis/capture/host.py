@@ -1,0 +1,227 @@
+"""Host capture: record a local program's HTTP(S) traffic through a real mitmdump into a sealed session.
+
+    session = capture_host(HostCapture(command=["curl", "https://example.org"], root=Path("captures")))
+
+Order matters for evidence: the session (and its chain) exists before the proxy starts, the proxy and
+tcpdump are up before the program runs, and the program has ended before the proxy is stopped (with
+SIGINT, so half-finished flows are written) and the session sealed. A proxy that dies during the run
+makes the session `incomplete` with the reason; nothing captured before is lost.
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+import shutil
+import subprocess
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from dataclasses import field
+from pathlib import Path
+from typing import Any
+
+from analysis.capture.pcap import PacketCapture
+from analysis.capture.pcap import start_tcpdump
+from analysis.capture.proxy import DEFAULT_CONFDIR
+from analysis.capture.proxy import Proxy
+from analysis.capture.proxy import ProxyConfig
+from analysis.capture.proxy import Upstream
+from analysis.capture.proxy import port_in_use
+from analysis.custody import sha256_file
+from analysis.errors import CaptureError
+from analysis.schema import Canary
+from analysis.seal import seal_session
+from analysis.session import PCAP
+from analysis.session import Session
+
+EXIT_WRITE_FAILED = 74  # addons/capture.py exits with this when evidence cannot be written
+
+
+@dataclass
+class HostCapture:
+    """What to capture and how."""
+
+    command: list[str]
+    root: Path = Path("captures")
+    name: str = "host"
+    pcap: bool = False
+    pcap_interface: str = "lo"
+    pcap_filter: str | None = None  # default: the proxy's and upstream's ports, DNS and QUIC
+    port: int | None = None
+    confdir: Path = DEFAULT_CONFDIR
+    upstream: Upstream | None = None
+    canaries: list[Canary] = field(default_factory=list)
+    app: dict[str, Any] = field(default_factory=dict)
+    note: str = ""
+    signing_key: Path | None = None
+    extra_env: dict[str, str] = field(default_factory=dict)
+    frida: bool = False
+    session_id: str | None = None
+    # Called with the open session after the program ended and before sealing (e.g. to add ground truth).
+    before_seal: Callable[[Session], None] | None = None
+
+
+@dataclass
+class CaptureResult:
+    session: Session
+    status: str
+    reason: str | None
+    exit_code: int | None
+    seal: dict[str, Any]
+
+
+def parse_command(text: str) -> list[str]:
+    """Split a `--host-command` string and check the program exists (one-line error otherwise)."""
+    try:
+        argv = shlex.split(text)
+    except ValueError as e:
+        raise CaptureError(f"--host-command {text!r}: cannot parse ({e})") from None
+    if not argv:
+        raise CaptureError("--host-command is empty")
+    if shutil.which(argv[0]) is None:
+        raise CaptureError(f"--host-command: program {argv[0]!r} not found (not on PATH or not executable)")
+    return argv
+
+
+def proxy_env(proxy: Proxy) -> dict[str, str]:
+    """Environment that sends a program's HTTP(S) through the proxy and trusts only its CA."""
+    ca = str(proxy.ca)
+    env = {
+        "HTTP_PROXY": proxy.url,
+        "HTTPS_PROXY": proxy.url,
+        "http_proxy": proxy.url,
+        "https_proxy": proxy.url,
+        "SSL_CERT_FILE": ca,
+        "REQUESTS_CA_BUNDLE": ca,
+        "CURL_CA_BUNDLE": ca,
+        "NODE_EXTRA_CA_CERTS": ca,
+        "PRIVLAB_PROXY": proxy.url,
+        "PRIVLAB_CA": ca,
+    }
+    return env
+
+
+def default_bpf(proxy: Proxy, upstream: Upstream | None) -> str:
+    """Only this capture's traffic on a shared loopback: proxy and upstream ports, DNS, QUIC (UDP/443)."""
+    ports = [proxy.port] + ([int(upstream.tls.rsplit(":", 1)[1]), int(upstream.plain.rsplit(":", 1)[1])]
+                            if upstream else [])  # fmt: skip
+    return " or ".join([f"tcp port {p}" for p in ports] + ["udp port 53", "udp port 443"])
+
+
+def _run_program(argv: list[str], env: dict[str, str], proxy: Proxy) -> tuple[int | None, str | None]:
+    """Run the program until it exits, Ctrl-C, or the proxy dies; returns (exit code, incomplete reason)."""
+    try:
+        proc = subprocess.Popen(argv, env=env)
+    except OSError as e:
+        raise CaptureError(f"cannot run {argv[0]!r}: {e.strerror}") from None
+    try:
+        while True:
+            try:
+                return proc.wait(timeout=0.2), None
+            except subprocess.TimeoutExpired:
+                pass
+            if not proxy.alive():
+                proc.terminate()
+                _reap(proc)
+                return proc.returncode, f"mitmdump exited with code {proxy.process.returncode} during capture"
+    except KeyboardInterrupt:
+        proc.terminate()
+        _reap(proc)
+        return proc.returncode, None
+
+
+def _reap(proc: subprocess.Popen[bytes]) -> None:
+    try:
+        proc.wait(5)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
+def capture_host(cfg: HostCapture) -> CaptureResult:
+    """Create a session, capture `cfg.command` through mitmdump (and tcpdump), seal it."""
+    if shutil.which(cfg.command[0]) is None:
+        raise CaptureError(f"program {cfg.command[0]!r} not found (not on PATH or not executable)")
+    if cfg.port is not None and port_in_use("127.0.0.1", cfg.port):
+        raise CaptureError(f"port {cfg.port} on 127.0.0.1 is already in use; pick another with --port")
+    session = Session.create(
+        cfg.root, cfg.name, mode="host", app=cfg.app, canaries=cfg.canaries, note=cfg.note,
+        extra={"capture": {"command": cfg.command, "pcap": cfg.pcap}}, session_id=cfg.session_id,
+    )  # fmt: skip
+    (session.path / "logs").mkdir()
+    reason: str | None = None
+    exit_code: int | None = None
+    packets: PacketCapture | None = None
+    proxy: Proxy | None = None
+    try:
+        proxy = ProxyConfig(session.path, port=cfg.port, confdir=cfg.confdir, upstream=cfg.upstream).start(
+            session.path / "logs" / "mitmdump.log"
+        )
+        ca_sha = sha256_file(proxy.ca)
+
+        def started(meta: dict[str, Any]) -> None:
+            meta["capture"].update({"proxy": proxy.url if proxy else None, "mitmproxy_ca_sha256": ca_sha})
+
+        session.update_meta(started, reason="proxy-started")
+        if cfg.pcap:
+            bpf = cfg.pcap_filter if cfg.pcap_filter is not None else default_bpf(proxy, cfg.upstream)
+            packets = start_tcpdump(session.path / PCAP, session.path / "logs" / "tcpdump.log",
+                                    interface=cfg.pcap_interface, bpf=bpf)  # fmt: skip
+            session.update_meta(lambda m: m["capture"].update({"pcap_filter": bpf}), reason="pcap-filter")
+            if packets.note:
+                note = packets.note
+                session.update_meta(lambda m: m["capture"].update({"pcap_note": note}), reason="pcap-note")
+        session.mark("app-start")
+        env = {**os.environ, **proxy_env(proxy), "PRIVLAB_SESSION": str(session.path), **cfg.extra_env}
+        if cfg.frida:
+            exit_code, reason = _run_under_frida(session, cfg.command, env, proxy)
+        else:
+            exit_code, reason = _run_program(cfg.command, env, proxy)
+    except CaptureError as e:
+        reason = str(e)
+        raise
+    finally:
+        if proxy is not None:
+            was_alive = proxy.alive()
+            code = proxy.stop()
+            if not was_alive and reason is None:
+                reason = f"mitmdump exited with code {code} during capture"
+            if code == EXIT_WRITE_FAILED:
+                reason = f"mitmdump stopped: evidence could not be written ({proxy.log_tail(1)})"
+        if packets is not None and packets.process is not None:
+            packets.stop()
+            time.sleep(0.05)
+            if (session.path / PCAP).exists():
+                session.record_file(PCAP, kind="pcap")
+        if cfg.before_seal is not None and reason is None:
+            cfg.before_seal(session)
+        seal = seal_session(
+            session, status="incomplete" if reason else "sealed", reason=reason, signing_key=cfg.signing_key,
+            extra={"exit_code": exit_code},
+        )  # fmt: skip
+    return CaptureResult(session, "incomplete" if reason else "sealed", reason, exit_code, seal)
+
+
+def _run_under_frida(
+    session: Session, argv: list[str], env: dict[str, str], proxy: Proxy
+) -> tuple[int | None, str | None]:
+    """Spawn the program under the Frida agent (hooks.jsonl), then wait like `_run_program`."""
+    from analysis.frida_runner import FridaRunner
+
+    runner = FridaRunner(session)
+    runner.spawn(argv, env=env)
+    reason: str | None = None
+    try:
+        while not runner.wait(timeout=0.2):
+            if not proxy.alive():
+                reason = f"mitmdump exited with code {proxy.process.returncode} during capture"
+                break
+    except KeyboardInterrupt:
+        pass
+    finally:
+        summary = runner.stop()
+        session.update_meta(
+            lambda m: m.setdefault("frida", {}).update({"summary": summary}), reason="frida-summary"
+        )
+    return None, reason

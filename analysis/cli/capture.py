@@ -1,0 +1,105 @@
+"""`privlab capture`, `mark`, `seal` and `keygen`: making and closing sessions."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from analysis.capture.host import CaptureResult
+from analysis.capture.host import HostCapture
+from analysis.capture.host import capture_host
+from analysis.capture.host import parse_command
+from analysis.capture.proxy import DEFAULT_CONFDIR
+from analysis.capture.summary import summarize
+from analysis.errors import CaptureError
+from analysis.seal import generate_key
+from analysis.seal import seal_session
+from analysis.session import Session
+
+console = Console(highlight=False)
+
+
+def print_capture(result: CaptureResult) -> None:
+    """Flows per host, bytes, duration, and where the session is."""
+    s = summarize(result.session)
+    table = Table(title=f"session {result.session.id}", show_edge=False)
+    table.add_column("host")
+    table.add_column("flows", justify="right")
+    table.add_column("bytes", justify="right")
+    for host, n in sorted(s.per_host.items(), key=lambda kv: (-kv[1], kv[0])):
+        table.add_row(host, str(n), f"{s.bytes_per_host[host]:,}")
+    console.print(table)
+    duration = f"{s.duration:.1f} s" if s.duration is not None else "?"
+    console.print(
+        f"{s.flows} flows, {s.request_bytes:,} bytes sent, {s.response_bytes:,} bytes received, {duration}"
+    )
+    colour = "green" if result.status == "sealed" else "yellow"
+    console.print(f"status: [{colour}]{result.status}[/]" + (f" ({result.reason})" if result.reason else ""))
+    console.print(f"session: {result.session.path}")
+
+
+@click.command()
+@click.option("--host-command", "host_command", required=True, help="The program to run through the proxy.")
+@click.option("--name", default="host", show_default=True, help="A name for the session id.")
+@click.option("--out", "root", type=click.Path(path_type=Path), default=Path("captures"), show_default=True)
+@click.option("--pcap", is_flag=True, help="Also record loopback packets to traffic.pcap with tcpdump.")
+@click.option("--pcap-interface", default="lo", show_default=True)
+@click.option("--port", type=int, default=None, help="Proxy port (default: a free one).")
+@click.option("--confdir", type=click.Path(path_type=Path), default=DEFAULT_CONFDIR, show_default=True,
+              help="mitmproxy confdir (its CA is the one clients must trust).")  # fmt: skip
+@click.option("--frida", is_flag=True, help="Spawn the program under the Frida agent (hooks.jsonl).")
+@click.option(
+    "--sign-key", type=click.Path(path_type=Path), default=None, help="ed25519 key to sign the seal."
+)
+@click.option("--note", default="", help="Operator note stored in session.json.")
+def capture(host_command: str, name: str, root: Path, pcap: bool, pcap_interface: str, port: int | None,
+            confdir: Path, frida: bool, sign_key: Path | None, note: str) -> None:  # fmt: skip
+    """Record a local program's HTTP(S) traffic into captures/<session-id>/ and seal it."""
+    argv = parse_command(host_command)
+    cfg = HostCapture(command=argv, root=root, name=name, pcap=pcap, pcap_interface=pcap_interface, port=port,
+                      confdir=confdir, frida=frida, signing_key=sign_key, note=note)  # fmt: skip
+    result = capture_host(cfg)
+    print_capture(result)
+    if result.status != "sealed":
+        raise SystemExit(1)
+
+
+@click.command()
+@click.argument("session", type=click.Path(path_type=Path))
+@click.argument("label")
+def mark(session: Path, label: str) -> None:
+    """Add a phase mark (e.g. consent-accepted) to a running session."""
+    s = Session.open(session)
+    if s.status != "open":
+        raise CaptureError(f"{session}: session is {s.status}; marks can only be added while it is open")
+    m = s.mark(label)
+    console.print(f"marked {label!r} at {m['t']:.3f} in {s.id}")
+
+
+@click.command()
+@click.argument("session", type=click.Path(path_type=Path))
+@click.option("--incomplete", "reason", default=None, help="Seal as incomplete, with this reason.")
+@click.option("--sign-key", type=click.Path(path_type=Path), default=None)
+def seal(session: Path, reason: str | None, sign_key: Path | None) -> None:
+    """Seal a session left open (e.g. after a crash of the capture itself)."""
+    s = Session.open(session)
+    if s.status != "open":
+        raise CaptureError(f"{session}: session is {s.status}, not open")
+    doc = seal_session(s, status="incomplete" if reason else "sealed", reason=reason, signing_key=sign_key)
+    console.print(
+        f"sealed {s.id} as {doc['status']}: {len(doc['files'])} files, chain head {doc['chain_head']['seq']}"
+    )
+
+
+@click.command()
+@click.argument("path", type=click.Path(path_type=Path))
+def keygen(path: Path) -> None:
+    """Make an ed25519 key pair for signing seals (PATH and PATH.pub)."""
+    pub = generate_key(path)
+    console.print(f"wrote {path} and {path.with_suffix('.pub')}; public key {pub}")
+
+
+commands = [capture, mark, seal, keygen]

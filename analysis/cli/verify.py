@@ -1,0 +1,35 @@
+"""`privlab verify`: is the session intact? Exit 0 only when it is."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+from rich.console import Console
+
+from analysis.verify import verify_session
+
+console = Console(highlight=False)
+
+
+@click.command()
+@click.argument("session", type=click.Path(path_type=Path))
+@click.option("--pubkey", type=click.Path(path_type=Path), default=None,
+              help="The operator's ed25519 public key the seal must be signed with.")  # fmt: skip
+def verify(session: Path, pubkey: Path | None) -> None:
+    """Re-hash every file, walk the custody chain and check the seal and its signature."""
+    report = verify_session(session, pubkey=pubkey)
+    for notice in report.notices:
+        console.print(f"[yellow]note:[/] {notice}")
+    for problem in report.problems:
+        console.print(f"[red]DIFFERS:[/] {problem}", soft_wrap=True)
+    signed = f", signed by {report.signed_by[:16]}…" if report.signed_by else ""
+    if report.intact:
+        console.print(f"[green]intact[/]: {report.session_id} ({report.status}), {report.records} custody records, "
+                      f"{report.files} files{signed}")  # fmt: skip
+    else:
+        console.print(f"[red]NOT intact[/]: {report.session_id}: {len(report.problems)} difference(s)")
+        raise SystemExit(1)
+
+
+commands = [verify]

@@ -1,0 +1,363 @@
+"""`privlab verify`: re-hash every file, walk the custody chain, check the seal and its signature.
+
+Every difference is a `Problem` naming the file, the custody record where it applies, and the expected
+and found values. A session is intact only when there are none. `Notice`s are facts that are not
+tampering (a session never sealed, the bytes a killed writer left after its last record).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from dataclasses import field
+from pathlib import Path
+from typing import Any
+
+from analysis.custody import genesis_prev
+from analysis.custody import read_lines
+from analysis.custody import sha256_file
+from analysis.custody import sha256_hex
+from analysis.errors import SessionError
+from analysis.seal import canonical
+from analysis.seal import evidence_files
+from analysis.seal import load_public_key
+from analysis.seal import public_key_hex
+from analysis.seal import verify_signature
+from analysis.session import CUSTODY
+from analysis.session import SEAL_JSON
+from analysis.session import SESSION_JSON
+from analysis.session import Session
+
+
+@dataclass(frozen=True)
+class Problem:
+    file: str
+    message: str
+    record: int | None = None
+    expected: str | None = None
+    found: str | None = None
+
+    def __str__(self) -> str:
+        where = self.file + (f" (custody record {self.record})" if self.record is not None else "")
+        s = f"{where}: {self.message}"
+        if self.expected is not None or self.found is not None:
+            s += f" [expected {self.expected}, found {self.found}]"
+        return s
+
+
+@dataclass
+class VerifyReport:
+    session_id: str
+    status: str
+    records: int = 0
+    files: int = 0
+    problems: list[Problem] = field(default_factory=list)
+    notices: list[str] = field(default_factory=list)
+    signed_by: str | None = None
+
+    @property
+    def intact(self) -> bool:
+        return not self.problems
+
+
+def _range_sha256(path: Path, offset: int, length: int) -> str | None:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        fh.seek(offset)
+        remaining = length
+        while remaining:
+            block = fh.read(min(remaining, 1 << 20))
+            if not block:
+                return None  # the file is shorter than the record says
+            h.update(block)
+            remaining -= len(block)
+    return h.hexdigest()
+
+
+def _check_chain(session_id: str, lines: list[bytes], report: VerifyReport) -> list[dict[str, Any]]:
+    """Walk the chain; returns the parsed records (unparseable ones skipped)."""
+    records: list[dict[str, Any]] = []
+    prev_hash = genesis_prev(session_id)
+    for i, line in enumerate(lines):
+        try:
+            rec = json.loads(line)
+            if not isinstance(rec, dict):
+                raise ValueError("not an object")
+        except ValueError:
+            report.problems.append(Problem(CUSTODY, "line is not a JSON record", record=i))
+            prev_hash = sha256_hex(line)
+            continue
+        if rec.get("seq") != i:
+            report.problems.append(
+                Problem(
+                    CUSTODY,
+                    "sequence number out of place (line deleted, duplicated or moved)",
+                    record=i,
+                    expected=str(i),
+                    found=str(rec.get("seq")),
+                )
+            )
+        if rec.get("prev") != prev_hash:
+            report.problems.append(
+                Problem(
+                    CUSTODY,
+                    "prev does not match the sha256 of the previous line",
+                    record=i,
+                    expected=prev_hash,
+                    found=str(rec.get("prev")),
+                )
+            )
+        if i == 0 and (rec.get("kind") != "genesis" or rec.get("ref") != session_id):
+            report.problems.append(
+                Problem(
+                    CUSTODY,
+                    "genesis record is not bound to this session",
+                    record=0,
+                    expected=session_id,
+                    found=str(rec.get("ref")),
+                )
+            )
+        prev_hash = sha256_hex(line)
+        records.append(rec)
+    return records
+
+
+def _check_segments(path: Path, records: list[dict[str, Any]], report: VerifyReport) -> dict[str, int]:
+    """Hash every appended segment; segments of a file must follow each other from byte 0."""
+    next_offset: dict[str, int] = {}
+    for rec in records:
+        if "offset" not in rec or "file" not in rec:
+            continue
+        name, seq = str(rec["file"]), rec.get("seq")
+        target = path / name
+        if not target.exists():
+            if name not in next_offset:
+                report.problems.append(Problem(name, "file is missing", record=seq))
+            next_offset[name] = -1
+            continue
+        if next_offset.get(name) == -1:
+            continue
+        offset, length = int(rec["offset"]), int(rec["length"])
+        if offset != next_offset.get(name, 0):
+            report.problems.append(
+                Problem(
+                    name,
+                    "segment does not follow the previous one (bytes inserted or removed)",
+                    record=seq,
+                    expected=str(next_offset.get(name, 0)),
+                    found=str(offset),
+                )
+            )
+        found = _range_sha256(target, offset, length)
+        if found != rec.get("sha256"):
+            report.problems.append(
+                Problem(
+                    name,
+                    f"bytes {offset}..{offset + length} ({rec.get('kind')} {rec.get('ref')}) differ",
+                    record=seq,
+                    expected=str(rec.get("sha256")),
+                    found=found or "file too short",
+                )
+            )
+        next_offset[name] = offset + length
+    return {k: v for k, v in next_offset.items() if v >= 0}
+
+
+def _check_whole_files(path: Path, records: list[dict[str, Any]], sealed: bool, report: VerifyReport) -> None:
+    """The last whole-file record of each file must match the file as it is now."""
+    latest: dict[str, dict[str, Any]] = {}
+    for rec in records:
+        if "file" in rec and "offset" not in rec:
+            latest[str(rec["file"])] = rec
+    for name, rec in latest.items():
+        target = path / name
+        if not target.exists():
+            report.problems.append(Problem(name, "file is missing", record=rec.get("seq")))
+            continue
+        found = sha256_file(target)
+        if found != rec.get("sha256"):
+            report.problems.append(
+                Problem(
+                    name,
+                    "file differs from its last custody record",
+                    record=rec.get("seq"),
+                    expected=str(rec.get("sha256")),
+                    found=found,
+                )
+            )
+
+
+def _check_seal(
+    path: Path, lines: list[bytes], covered: dict[str, int], report: VerifyReport, pubkey: Path | None
+) -> None:
+    seal_path = path / SEAL_JSON
+    try:
+        doc = json.loads(seal_path.read_bytes())
+        if not isinstance(doc, dict):
+            raise ValueError("not an object")
+    except ValueError as e:
+        report.problems.append(Problem(SEAL_JSON, f"not valid JSON ({e})"))
+        return
+    found_self = sha256_hex(canonical(doc))
+    if doc.get("seal_sha256") != found_self:
+        report.problems.append(
+            Problem(
+                SEAL_JSON, "seal content was altered", expected=str(doc.get("seal_sha256")), found=found_self
+            )
+        )
+    if doc.get("session_id") != report.session_id:
+        report.problems.append(
+            Problem(
+                SEAL_JSON,
+                "seal belongs to another session",
+                expected=report.session_id,
+                found=str(doc.get("session_id")),
+            )
+        )
+    listed: dict[str, Any] = doc.get("files") or {}
+    present = set(evidence_files(path))
+    for name in sorted(set(listed) - present):
+        report.problems.append(Problem(name, "file listed in the seal is missing"))
+    for name in sorted(present - set(listed)):
+        report.problems.append(Problem(name, "file was added after the seal"))
+    for name in sorted(set(listed) & present):
+        p = path / name
+        size = p.stat().st_size
+        if size != listed[name].get("size"):
+            report.problems.append(
+                Problem(
+                    name,
+                    "size differs from the seal",
+                    expected=str(listed[name].get("size")),
+                    found=str(size),
+                )
+            )
+        found = sha256_file(p)
+        if found != listed[name].get("sha256"):
+            report.problems.append(
+                Problem(
+                    name,
+                    "sha256 differs from the seal",
+                    expected=str(listed[name].get("sha256")),
+                    found=found,
+                )
+            )
+    head = doc.get("chain_head") or {}
+    head_seq = head.get("seq")
+    if not isinstance(head_seq, int) or head_seq >= len(lines):
+        report.problems.append(
+            Problem(
+                CUSTODY,
+                "chain is shorter than the sealed head (records removed)",
+                expected=str(head_seq),
+                found=str(len(lines) - 1),
+            )
+        )
+    else:
+        found_head = sha256_hex(lines[head_seq])
+        if found_head != head.get("line_sha256"):
+            report.problems.append(
+                Problem(
+                    CUSTODY,
+                    "sealed chain head differs",
+                    record=head_seq,
+                    expected=str(head.get("line_sha256")),
+                    found=found_head,
+                )
+            )
+        if len(lines) - 1 > head_seq:
+            report.problems.append(
+                Problem(CUSTODY, "records were appended after the seal", record=head_seq + 1)
+            )
+    sealed_uncovered: dict[str, int] = doc.get("uncovered") or {}
+    for name, end in covered.items():
+        p = path / name
+        if not p.exists():
+            continue
+        tail = p.stat().st_size - end
+        if tail > 0 and sealed_uncovered.get(name) == tail:
+            report.notices.append(
+                f"{name}: last {tail} bytes were written after the final custody record "
+                f"(writer stopped mid-write); they are covered by the seal only"
+            )
+        elif tail > 0:
+            report.problems.append(
+                Problem(
+                    name,
+                    "bytes after the last custody record",
+                    expected=str(end),
+                    found=str(p.stat().st_size),
+                )
+            )
+    if "signature" in doc:
+        valid, key_hex = verify_signature(doc)
+        if not valid:
+            report.problems.append(Problem(SEAL_JSON, "signature does not verify"))
+        else:
+            report.signed_by = key_hex
+        if pubkey is not None and key_hex != public_key_hex(load_public_key(pubkey)):
+            report.problems.append(
+                Problem(
+                    SEAL_JSON,
+                    "signed with a different key than the one given",
+                    expected=public_key_hex(load_public_key(pubkey)),
+                    found=key_hex,
+                )
+            )
+    elif pubkey is not None:
+        report.problems.append(Problem(SEAL_JSON, "seal is not signed, but a public key was given"))
+
+
+def verify_session(path: Path | str, pubkey: Path | None = None) -> VerifyReport:
+    """Check a session folder; raises SessionError only when it is not a session at all."""
+    session_path = Path(path)
+    try:
+        session = Session.open(session_path)
+        session_id, status = session.id, session.status
+    except SessionError:
+        if not (session_path / SESSION_JSON).exists() or not (session_path / CUSTODY).exists():
+            raise
+        # session.json damaged: take the id from the genesis record so the rest can still be checked.
+        first = (session_path / CUSTODY).read_bytes().split(b"\n", 1)[0]
+        try:
+            session_id, status = str(json.loads(first)["ref"]), "unknown"
+        except (ValueError, KeyError):
+            raise SessionError(
+                f"{session_path}: neither session.json nor custody.jsonl can be read"
+            ) from None
+    report = VerifyReport(session_id=session_id, status=status)
+    if status == "unknown":
+        report.problems.append(Problem(SESSION_JSON, "not readable as a privlab session.json"))
+    chain_path = session_path / CUSTODY
+    if not chain_path.exists():
+        report.problems.append(Problem(CUSTODY, "file is missing"))
+        return report
+    lines, torn = read_lines(chain_path)
+    report.records = len(lines)
+    sealed = (session_path / SEAL_JSON).exists()
+    if torn:
+        msg = f"last line is incomplete ({len(torn)} bytes; the writer was interrupted)"
+        if sealed:
+            report.notices.append(f"{CUSTODY}: {msg}")
+        else:
+            report.notices.append(f"{CUSTODY}: {msg}; the records before it are checked")
+    records = _check_chain(session_id, lines, report)
+    covered = _check_segments(session_path, records, report)
+    _check_whole_files(session_path, records, sealed, report)
+    report.files = len(evidence_files(session_path))
+    if sealed:
+        _check_seal(session_path, lines, covered, report, pubkey)
+    else:
+        if status == "sealed":
+            report.problems.append(Problem(SEAL_JSON, "session says sealed but seal.json is missing"))
+        else:
+            report.notices.append(f"session is {status} and not sealed: only the custody chain was checked")
+        for name, end in covered.items():
+            p = session_path / name
+            if p.exists() and p.stat().st_size > end:
+                report.notices.append(
+                    f"{name}: {p.stat().st_size - end} bytes after the last custody record "
+                    "(writer interrupted)"
+                )
+    return report
