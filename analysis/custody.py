@@ -56,21 +56,42 @@ class ChainHead:
 
 
 class CustodyChain:
-    """Append-only writer for one session's `custody.jsonl`."""
+    """Append-only writer for one session's `custody.jsonl`.
+
+    Keeps one append-mode descriptor and, while no other process has written since its own last
+    append (same file size), the head in memory: the hot path of a capture is then one flock, one
+    fstat and one write per record.
+    """
 
     def __init__(self, path: Path, session_id: str) -> None:
         self.path = path
         self.session_id = session_id
+        self._fd: int | None = None
+        self._cached: tuple[int, ChainHead] | None = None  # (file size after our write, head)
+
+    def _descriptor(self) -> int:
+        if self._fd is None:
+            self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        return self._fd
+
+    def close(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+        self._cached = None
+
+    def __del__(self) -> None:
+        self.close()
 
     @contextlib.contextmanager
     def locked(self) -> Iterator[None]:
         """Hold the chain's exclusive lock (across processes) for a compound update."""
-        with open(self.path, "ab") as fh:
-            fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
+        fd = self._descriptor()
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fd, fcntl.LOCK_UN)
 
     def create(self) -> dict[str, Any]:
         """Write the genesis record. The chain file must not exist yet."""
@@ -102,7 +123,28 @@ class CustodyChain:
 
     def append_locked(self, kind: str, ref: str, sha256: str, **extra: Any) -> dict[str, Any]:
         """Append one record; the caller already holds `locked()`."""
-        head = self.head()
+        size = os.fstat(self._descriptor()).st_size
+        if self._cached is not None and self._cached[0] == size:
+            head = self._cached[1]
+        else:
+            torn = _torn_tail(self.path)
+            if torn:
+                # A writer was killed mid-line. Never rewrite it: close it with a newline and say so in
+                # the chain, so verify can tell this from a damaged line.
+                head = self.head()
+                os.write(self._descriptor(), b"\n")
+                self._write(
+                    {
+                        "seq": head.seq + 1,
+                        "t": time.time(),
+                        "kind": "recovered",
+                        "ref": "torn line before this record",
+                        "sha256": sha256_hex(torn),
+                        "length": len(torn),
+                        "prev": head.line_sha256,
+                    }
+                )
+            head = self.head()
         record: dict[str, Any] = {
             "seq": head.seq + 1,
             "t": time.time(),
@@ -116,12 +158,29 @@ class CustodyChain:
         return record
 
     def _write(self, record: dict[str, Any]) -> None:
-        line = encode_record(record) + b"\n"
-        fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
-        try:
-            os.write(fd, line)
-        finally:
-            os.close(fd)
+        line = encode_record(record)
+        fd = self._descriptor()
+        os.write(fd, line + b"\n")
+        self._cached = (os.fstat(fd).st_size, ChainHead(int(record["seq"]), sha256_hex(line)))
+
+
+def _torn_tail(path: Path) -> bytes:
+    """The bytes after the last newline (empty when the file ends with one)."""
+    with open(path, "rb") as fh:
+        fh.seek(0, os.SEEK_END)
+        end = fh.tell()
+        pos = end
+        while pos > 0:
+            step = min(4096, pos)
+            pos -= step
+            fh.seek(pos)
+            block = fh.read(step)
+            nl = block.rfind(b"\n")
+            if nl >= 0:
+                fh.seek(pos + nl + 1)
+                return fh.read()
+        fh.seek(0)
+        return fh.read()
 
 
 def _last_complete_line(path: Path) -> bytes | None:

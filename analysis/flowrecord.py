@@ -35,6 +35,11 @@ def _headers(headers: http.Headers | None) -> list[tuple[str, str]]:
     return [(k.decode("utf-8", "replace"), v.decode("utf-8", "replace")) for k, v in headers.fields]
 
 
+def _bytes(content: bytes | str) -> bytes:
+    # Flows upgraded from old dump formats can carry text where bytes are expected.
+    return content if isinstance(content, bytes) else content.encode("utf-8", "surrogateescape")
+
+
 def record_from_flow(flow: http.HTTPFlow) -> FlowRecord:
     """The analysis-ready record of one HTTP(S) or WebSocket flow."""
     req = flow.request
@@ -45,7 +50,9 @@ def record_from_flow(flow: http.HTTPFlow) -> FlowRecord:
     ws: list[WebSocketMessage] = []
     if flow.websocket is not None:
         ws = [
-            WebSocketMessage(t=m.timestamp, from_client=m.from_client, is_text=m.is_text, content=m.content)
+            WebSocketMessage(
+                t=m.timestamp, from_client=m.from_client, is_text=m.is_text, content=_bytes(m.content)
+            )
             for m in flow.websocket.messages
         ]
     return FlowRecord(
@@ -150,6 +157,8 @@ def read_mitm(path: Path) -> Iterator[http.HTTPFlow]:
                     yield flow
         except FlowReadException as e:
             msg = str(e).splitlines()[0] if str(e) else "unreadable"
+            if "flow format version" in msg:
+                raise PrivlabError(f"{path}: flow file too old for this mitmproxy ({msg})") from None
             raise PrivlabError(f"{path}: not a readable mitmproxy flow file ({msg})") from None
         except (ValueError, KeyError, TypeError) as e:
             raise PrivlabError(f"{path}: not a mitmproxy flow file ({type(e).__name__}: {e})") from None

@@ -10,7 +10,10 @@ timezone-aware timestamps.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict
+from dataclasses import dataclass
+from dataclasses import field
+from dataclasses import fields
 from typing import Any
 
 import pyarrow as pa
@@ -172,16 +175,26 @@ HOOK_EVENTS = pa.schema(
     ]
 )
 
+# One row per DNS message, per TLS ClientHello, per QUIC client Initial (by destination connection id),
+# and per connection ("tcp" / "udp" rows: src = initiator, totals over both directions, with the SNI /
+# HTTP host found in it). Built by analysis.packets.build_packets from the pcap alone.
 PACKETS = pa.schema(
     [
-        ("t", TIME),
+        ("t", TIME),  # first packet of the row's event or connection
         ("proto", pa.string()),  # dns | tls | quic | tcp | udp
-        ("src", pa.string()),  # "ip:port"
+        ("src", pa.string()),  # "ip:port" ("[v6]:port" for IPv6)
         ("dst", pa.string()),
+        ("app", pa.string()),  # connection rows: tls | quic | gquic | http | dns | "" (unknown)
         ("dns_qname", pa.string()),
-        ("dns_answers", pa.list_(pa.string())),
+        ("dns_qtype", pa.string()),  # A, AAAA, HTTPS, ...
+        ("dns_response", pa.bool_()),
+        ("dns_answers", pa.list_(pa.string())),  # A/AAAA: address; CNAME: name; other types: "TYPE data"
         ("sni", pa.string()),
-        ("bytes", pa.int64()),
+        ("http_host", pa.string()),  # plain-HTTP Host header or CONNECT target
+        ("quic_version", pa.string()),  # e.g. "0x00000001", "Q046"
+        ("bytes", pa.int64()),  # on-the-wire bytes (original length, even when the capture truncated it)
+        ("packets", pa.int64()),
+        ("note", pa.string()),  # e.g. "truncated by snaplen", "gQUIC, not IETF QUIC", "malformed DNS"
     ]
 )
 
@@ -196,6 +209,38 @@ DETECTIONS = pa.schema(
         ("method", pa.string()),  # canary | runtime-value | pattern
         ("confidence", pa.float64()),
         ("excerpt", pa.string()),
+    ]
+)
+
+
+@dataclass(frozen=True)
+class Detection:
+    """One data item found in one part of one message (a row of `detections`).
+
+    `flow_id` is the mitmproxy flow id, or `hook:<seq>` for a Frida plaintext record.
+    `excerpt` shows the matched text between `«` and `»` with some context either side.
+    """
+
+    detection_id: str
+    flow_id: str
+    part: str
+    data_type: str
+    canary_id: str | None
+    encoding: str
+    method: str
+    confidence: float
+    excerpt: str
+
+
+# Parts of a message that could not be decoded (corrupt gzip, decompression bomb, ...): reported per
+# flow and skipped, so the rest of the session is still analysed.
+DECODE_ISSUES = pa.schema(
+    [
+        ("flow_id", pa.string()),
+        ("part", pa.string()),
+        ("encoding", pa.string()),  # the chain that led to the failing step
+        ("issue", pa.string()),  # corrupt | bomb | too-large | too-deep
+        ("detail", pa.string()),
     ]
 )
 

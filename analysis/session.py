@@ -87,6 +87,15 @@ class Session:
     def __init__(self, path: Path, meta: dict[str, Any]) -> None:
         self.path = path
         self._meta = meta
+        self._chain = CustodyChain(path / CUSTODY, str(meta["id"]))
+        self._fds: dict[str, int] = {}  # append descriptors of raw files, kept open for capture speed
+
+    def close(self) -> None:
+        """Close the descriptors this object keeps open (the files stay as they are)."""
+        for fd in self._fds.values():
+            os.close(fd)
+        self._fds.clear()
+        self._chain.close()
 
     # -- creation and loading -------------------------------------------------------------------
 
@@ -129,9 +138,9 @@ class Session:
         }
         if extra:
             meta.update(extra)
-        chain = CustodyChain(path / CUSTODY, sid)
-        chain.create()
         session = cls(path, meta)
+        chain = session.chain
+        chain.create()
         with chain.locked():
             session._write_meta_locked(meta, reason="created")
             session._write_whole_locked(CANARIES_JSON, _canaries_bytes(canaries), kind="canaries")
@@ -176,7 +185,7 @@ class Session:
 
     @property
     def chain(self) -> CustodyChain:
-        return CustodyChain(self.path / CUSTODY, self.id)
+        return self._chain
 
     def file(self, name: str) -> Path:
         return self.path / name
@@ -229,15 +238,13 @@ class Session:
 
     def append_locked(self, name: str, data: bytes, kind: str, ref: str) -> dict[str, Any]:
         """`append` for a caller that holds `chain.locked()` (to group several appends)."""
-        target = self.path / name
-        fd = os.open(target, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
-        try:
-            offset = os.fstat(fd).st_size
-            written = 0
-            while written < len(data):
-                written += os.write(fd, data[written:])
-        finally:
-            os.close(fd)
+        fd = self._fds.get(name)
+        if fd is None:
+            fd = self._fds[name] = os.open(self.path / name, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        offset = os.fstat(fd).st_size
+        written = 0
+        while written < len(data):
+            written += os.write(fd, data[written:])
         return self.chain.append_locked(
             kind, ref, sha256_hex(data), file=name, offset=offset, length=len(data)
         )

@@ -78,47 +78,44 @@ def _range_sha256(path: Path, offset: int, length: int) -> str | None:
 def _check_chain(session_id: str, lines: list[bytes], report: VerifyReport) -> list[dict[str, Any]]:
     """Walk the chain; returns the parsed records (unparseable ones skipped)."""
     records: list[dict[str, Any]] = []
-    prev_hash = genesis_prev(session_id)
-    for i, line in enumerate(lines):
+    parsed: list[dict[str, Any] | None] = []
+    for line in lines:
         try:
             rec = json.loads(line)
-            if not isinstance(rec, dict):
-                raise ValueError("not an object")
+            parsed.append(rec if isinstance(rec, dict) else None)
         except ValueError:
-            report.problems.append(Problem(CUSTODY, "line is not a JSON record", record=i))
-            prev_hash = sha256_hex(line)
-            continue
-        if rec.get("seq") != i:
-            report.problems.append(
-                Problem(
-                    CUSTODY,
-                    "sequence number out of place (line deleted, duplicated or moved)",
-                    record=i,
-                    expected=str(i),
-                    found=str(rec.get("seq")),
+            parsed.append(None)
+    prev_hash = genesis_prev(session_id)
+    expected_seq = 0
+    for i, (line, rec) in enumerate(zip(lines, parsed, strict=True)):
+        if rec is None:
+            nxt = parsed[i + 1] if i + 1 < len(parsed) else None
+            if nxt and nxt.get("kind") == "recovered" and nxt.get("sha256") == sha256_hex(line):
+                report.notices.append(f"{CUSTODY}: line {i + 1} was cut short by an interrupted writer "
+                                      f"(recorded by custody record {nxt.get('seq')})")  # fmt: skip
+            else:
+                report.problems.append(
+                    Problem(CUSTODY, f"line {i + 1} is not a JSON record", record=expected_seq)
                 )
-            )
+                prev_hash = sha256_hex(line)
+            continue
+        if rec.get("seq") != expected_seq:
+            report.problems.append(
+                Problem(CUSTODY, "sequence number out of place (line deleted, duplicated or moved)",
+                        record=expected_seq, expected=str(expected_seq), found=str(rec.get("seq")))
+            )  # fmt: skip
         if rec.get("prev") != prev_hash:
             report.problems.append(
-                Problem(
-                    CUSTODY,
-                    "prev does not match the sha256 of the previous line",
-                    record=i,
-                    expected=prev_hash,
-                    found=str(rec.get("prev")),
-                )
-            )
-        if i == 0 and (rec.get("kind") != "genesis" or rec.get("ref") != session_id):
+                Problem(CUSTODY, "prev does not match the sha256 of the previous line",
+                        record=expected_seq, expected=prev_hash, found=str(rec.get("prev")))
+            )  # fmt: skip
+        if expected_seq == 0 and (rec.get("kind") != "genesis" or rec.get("ref") != session_id):
             report.problems.append(
-                Problem(
-                    CUSTODY,
-                    "genesis record is not bound to this session",
-                    record=0,
-                    expected=session_id,
-                    found=str(rec.get("ref")),
-                )
-            )
+                Problem(CUSTODY, "genesis record is not bound to this session", record=0,
+                        expected=session_id, found=str(rec.get("ref")))
+            )  # fmt: skip
         prev_hash = sha256_hex(line)
+        expected_seq += 1
         records.append(rec)
     return records
 
@@ -245,28 +242,28 @@ def _check_seal(
             )
     head = doc.get("chain_head") or {}
     head_seq = head.get("seq")
-    if not isinstance(head_seq, int) or head_seq >= len(lines):
+    by_seq: dict[int, bytes] = {}
+    for line in lines:
+        try:
+            seq = json.loads(line).get("seq")
+        except (ValueError, AttributeError):
+            continue
+        if isinstance(seq, int):
+            by_seq.setdefault(seq, line)
+    last_seq = max(by_seq, default=-1)
+    if not isinstance(head_seq, int) or head_seq not in by_seq:
         report.problems.append(
-            Problem(
-                CUSTODY,
-                "chain is shorter than the sealed head (records removed)",
-                expected=str(head_seq),
-                found=str(len(lines) - 1),
-            )
-        )
+            Problem(CUSTODY, "chain is shorter than the sealed head (records removed)",
+                    expected=str(head_seq), found=str(last_seq))
+        )  # fmt: skip
     else:
-        found_head = sha256_hex(lines[head_seq])
+        found_head = sha256_hex(by_seq[head_seq])
         if found_head != head.get("line_sha256"):
             report.problems.append(
-                Problem(
-                    CUSTODY,
-                    "sealed chain head differs",
-                    record=head_seq,
-                    expected=str(head.get("line_sha256")),
-                    found=found_head,
-                )
-            )
-        if len(lines) - 1 > head_seq:
+                Problem(CUSTODY, "sealed chain head differs", record=head_seq,
+                        expected=str(head.get("line_sha256")), found=found_head)
+            )  # fmt: skip
+        if last_seq > head_seq:
             report.problems.append(
                 Problem(CUSTODY, "records were appended after the seal", record=head_seq + 1)
             )

@@ -104,8 +104,9 @@ def proxy_env(proxy: Proxy) -> dict[str, str]:
 
 def default_bpf(proxy: Proxy, upstream: Upstream | None) -> str:
     """Only this capture's traffic on a shared loopback: proxy and upstream ports, DNS, QUIC (UDP/443)."""
-    ports = [proxy.port] + ([int(upstream.tls.rsplit(":", 1)[1]), int(upstream.plain.rsplit(":", 1)[1])]
-                            if upstream else [])  # fmt: skip
+    ports = [proxy.port]
+    if upstream is not None:
+        ports += [int(t.rsplit(":", 1)[1]) for t in (upstream.tls, upstream.plain) if t]
     return " or ".join([f"tcp port {p}" for p in ports] + ["udp port 53", "udp port 443"])
 
 
@@ -161,7 +162,10 @@ def capture_host(cfg: HostCapture) -> CaptureResult:
         ca_sha = sha256_file(proxy.ca)
 
         def started(meta: dict[str, Any]) -> None:
-            meta["capture"].update({"proxy": proxy.url if proxy else None, "mitmproxy_ca_sha256": ca_sha})
+            meta["capture"].update(
+                {"proxy": proxy.url if proxy else None, "proxy_pid": proxy.process.pid if proxy else None,
+                 "mitmproxy_ca_sha256": ca_sha}
+            )  # fmt: skip
 
         session.update_meta(started, reason="proxy-started")
         if cfg.pcap:

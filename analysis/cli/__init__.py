@@ -41,6 +41,8 @@ def main() -> None:
 
 def _register() -> None:
     for info in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
+        if info.name.startswith("_"):
+            continue
         module = importlib.import_module(f"{__name__}.{info.name}")
         for command in getattr(module, "commands", []):
             main.add_command(command)

@@ -13,6 +13,7 @@ from analysis.capture.host import HostCapture
 from analysis.capture.host import capture_host
 from analysis.capture.host import parse_command
 from analysis.capture.proxy import DEFAULT_CONFDIR
+from analysis.capture.proxy import Upstream
 from analysis.capture.summary import summarize
 from analysis.errors import CaptureError
 from analysis.seal import generate_key
@@ -50,17 +51,32 @@ def print_capture(result: CaptureResult) -> None:
 @click.option("--port", type=int, default=None, help="Proxy port (default: a free one).")
 @click.option("--confdir", type=click.Path(path_type=Path), default=DEFAULT_CONFDIR, show_default=True,
               help="mitmproxy confdir (its CA is the one clients must trust).")  # fmt: skip
+@click.option(
+    "--upstream-tls",
+    default=None,
+    metavar="HOST:PORT",
+    help="Lab mode: send every TLS connection to this local server (Host and SNI are kept).",
+)
+@click.option(
+    "--upstream-plain", default=None, metavar="HOST:PORT", help="Lab mode: the same for plain HTTP."
+)
+@click.option("--upstream-ca", type=click.Path(path_type=Path), default=None,
+              help="CA (or self-signed cert) that the lab upstream's certificate verifies against.")  # fmt: skip
 @click.option("--frida", is_flag=True, help="Spawn the program under the Frida agent (hooks.jsonl).")
 @click.option(
     "--sign-key", type=click.Path(path_type=Path), default=None, help="ed25519 key to sign the seal."
 )
 @click.option("--note", default="", help="Operator note stored in session.json.")
 def capture(host_command: str, name: str, root: Path, pcap: bool, pcap_interface: str, port: int | None,
-            confdir: Path, frida: bool, sign_key: Path | None, note: str) -> None:  # fmt: skip
+            confdir: Path, upstream_tls: str | None, upstream_plain: str | None, upstream_ca: Path | None,
+            frida: bool, sign_key: Path | None, note: str) -> None:  # fmt: skip
     """Record a local program's HTTP(S) traffic into captures/<session-id>/ and seal it."""
     argv = parse_command(host_command)
+    upstream = None
+    if upstream_tls or upstream_plain:
+        upstream = Upstream(tls=upstream_tls or "", plain=upstream_plain or "", trusted_ca=upstream_ca)
     cfg = HostCapture(command=argv, root=root, name=name, pcap=pcap, pcap_interface=pcap_interface, port=port,
-                      confdir=confdir, frida=frida, signing_key=sign_key, note=note)  # fmt: skip
+                      confdir=confdir, upstream=upstream, frida=frida, signing_key=sign_key, note=note)  # fmt: skip
     result = capture_host(cfg)
     print_capture(result)
     if result.status != "sealed":

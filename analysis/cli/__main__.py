@@ -1,0 +1,5 @@
+"""`python -m analysis.cli` is `privlab`."""
+
+from analysis.cli import main
+
+main()
