@@ -257,3 +257,13 @@ def test_cli_mark_running_and_sealed(tmp_path: Path) -> None:
     runner.invoke(main, ["seal", str(s.path)])
     late = runner.invoke(main, ["mark", str(s.path), "late"])
     assert late.exit_code == 2 and "sealed" in late.output
+
+
+def test_ctrl_c_stops_and_seals(tmp_path: Path, confdir: Path, upstream: UpstreamServer) -> None:
+    proc, session = _start_cli_capture(tmp_path, confdir, upstream, "ctrlc")
+    proc.send_signal(signal.SIGINT)
+    out, _ = proc.communicate(timeout=60)
+    assert proc.returncode == 0, out.decode()
+    assert Session.open(session).status == "sealed"
+    assert verify_session(session).intact
+    assert b"flows" in out and str(session).encode() in out
