@@ -20,7 +20,7 @@ from analysis.seal import generate_key
 from analysis.seal import seal_session
 from analysis.session import Session
 
-console = Console(highlight=False)
+console = Console(highlight=False, soft_wrap=True)
 
 
 def print_capture(result: CaptureResult) -> None:

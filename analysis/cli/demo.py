@@ -12,7 +12,7 @@ from analysis.cli.capture import print_capture
 from analysis.validation.run import capture_control_app
 from analysis.verify import verify_session
 
-console = Console(highlight=False)
+console = Console(highlight=False, soft_wrap=True)
 SAMPLE = Path(__file__).resolve().parents[2] / "captures" / "sample"
 
 

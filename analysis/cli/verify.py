@@ -9,7 +9,7 @@ from rich.console import Console
 
 from analysis.verify import verify_session
 
-console = Console(highlight=False)
+console = Console(highlight=False, soft_wrap=True)
 
 
 @click.command()
