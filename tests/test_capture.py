@@ -267,3 +267,43 @@ def test_ctrl_c_stops_and_seals(tmp_path: Path, confdir: Path, upstream: Upstrea
     assert Session.open(session).status == "sealed"
     assert verify_session(session).intact
     assert b"flows" in out and str(session).encode() in out
+
+
+def test_pinned_client_is_recorded_as_a_tls_failure(tmp_path: Path, confdir: Path, upstream: UpstreamServer) -> None:  # fmt: skip
+    # A client that trusts only the lab upstream's certificate refuses mitmproxy's: like a pinned app.
+    cmd = [
+        "curl",
+        "-sS",
+        "--cacert",
+        str(upstream.cert),
+        "https://log-va.tiktokv.com/pinned",
+        "-o",
+        "/dev/null",
+    ]
+    result = capture_host(HostCapture(command=cmd, root=tmp_path, confdir=confdir, upstream=_lab(upstream),
+                                      extra_env={"CURL_CA_BUNDLE": str(upstream.cert)}))  # fmt: skip
+    failures = [
+        json.loads(line) for line in (result.session.path / "tls_failures.jsonl").read_text().splitlines()
+    ]
+    assert failures and failures[0]["sni"] == "log-va.tiktokv.com" and failures[0]["side"] == "client"
+    assert not (result.session.path / "flows.jsonl").exists()  # nothing was decrypted
+    assert verify_session(result.session.path).intact
+
+
+def test_pcap_that_cannot_start_is_a_note_not_a_failure(tmp_path: Path, confdir: Path) -> None:
+    result = capture_host(HostCapture(command=["true"], root=tmp_path, confdir=confdir, pcap=True,
+                                      pcap_interface="nosuchif0"))  # fmt: skip
+    assert result.status == "sealed"
+    note = Session.open(result.session.path).meta["capture"]["pcap_note"]
+    assert "nosuchif0" in note
+
+
+def test_pcap_records_the_proxy_connections(tmp_path: Path, confdir: Path, upstream: UpstreamServer) -> None:
+    from scapy.utils import RawPcapReader
+
+    cmd = ["curl", "-sS", "https://log-va.tiktokv.com/pcap", "-o", "/dev/null"]
+    result = capture_host(HostCapture(command=cmd, root=tmp_path, confdir=confdir, upstream=_lab(upstream),
+                                      pcap=True))  # fmt: skip
+    pcap = result.session.path / "traffic.pcap"
+    assert sum(1 for _ in RawPcapReader(str(pcap))) > 10
+    assert result.seal["files"]["traffic.pcap"]["size"] == pcap.stat().st_size

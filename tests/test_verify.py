@@ -146,3 +146,22 @@ def test_cli_verify_exit_codes(sealed: Path, tmp_path: Path) -> None:
     assert missing.exit_code == 2
     assert "no such session folder" in missing.output
     assert "Traceback" not in missing.output
+
+
+def _session_with_every_kind(tmp_path: Path) -> Path:
+    s = Session.create(tmp_path, "kinds")
+    s.append("hooks.jsonl", b'{"seq":1,"api":"ClipboardManager.getPrimaryClip"}\n', kind="hooks", ref="1-1")
+    s.append("tls_failures.jsonl", b'{"sni":"log-va.tiktokv.com"}\n', kind="tls-failure", ref="x")
+    s.add_file("apk/base.apk", b"PK\x03\x04 not really an apk", kind="apk")
+    (s.path / "traffic.pcap").write_bytes(b"\xd4\xc3\xb2\xa1" + bytes(40))
+    s.record_file("traffic.pcap", kind="pcap")
+    seal_session(s)
+    return s.path
+
+
+@pytest.mark.parametrize("name", ["hooks.jsonl", "tls_failures.jsonl", "apk/base.apk", "traffic.pcap"])
+def test_other_file_kinds_flip_detected(tmp_path: Path, name: str) -> None:
+    path = _session_with_every_kind(tmp_path)
+    assert verify_session(path).intact
+    _flip(path / name)
+    assert any(p.file == name for p in verify_session(path).problems)

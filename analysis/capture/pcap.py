@@ -36,7 +36,11 @@ def start_tcpdump(
         return PacketCapture(
             None, path, "tcpdump is not installed (apt-get install tcpdump); no packet capture"
         )
-    cmd = [exe, "-i", interface, "-U", "-s", "0", "-w", str(path)] + ([bpf] if bpf else [])
+    # --immediate-mode: without it libpcap hands packets over per filled block or 1 s timeout, and a
+    # short capture stopped with SIGINT loses what is still in the ring.
+    cmd = [exe, "-i", interface, "--immediate-mode", "-U", "-s", "0", "-w", str(path)] + (
+        [bpf] if bpf else []
+    )
     err_path = log_path
     with open(err_path, "wb") as err:
         proc = subprocess.Popen(

@@ -140,6 +140,7 @@ class Builder:
             self.app_log,
             self.app_log_location_br,
             self.monitor_zstd,
+            self.monitor_deflate,
             self.settings,
             self.login_form,
             self.crash_multipart,
@@ -220,6 +221,15 @@ class Builder:
             body=content_encoding.encode(js(data), "zstd"),
         )  # fmt: skip
         self.plant(p, "android_id", "body:data[0].android_id", "zstd>json")
+
+    def monitor_deflate(self) -> None:
+        data = {"batch": [{"type": "net", "cdid": self.v["cdid"], "status": 200}]}
+        p = self.probe(
+            "POST", "https://mon-va.byteoversea.com/monitor/collect/batch/",
+            headers={"content-type": "application/json", "content-encoding": "deflate"},
+            body=content_encoding.encode(js(data), "deflate"),
+        )  # fmt: skip
+        self.plant(p, "cdid", "body:batch[0].cdid", "deflate>json")
 
     def settings(self) -> None:
         v = self.v
