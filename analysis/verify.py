@@ -161,7 +161,7 @@ def _check_segments(path: Path, records: list[dict[str, Any]], report: VerifyRep
     return {k: v for k, v in next_offset.items() if v >= 0}
 
 
-def _check_whole_files(path: Path, records: list[dict[str, Any]], sealed: bool, report: VerifyReport) -> None:
+def _check_whole_files(path: Path, records: list[dict[str, Any]], report: VerifyReport) -> None:
     """The last whole-file record of each file must match the file as it is now."""
     latest: dict[str, dict[str, Any]] = {}
     for rec in records:
@@ -341,7 +341,7 @@ def verify_session(path: Path | str, pubkey: Path | None = None) -> VerifyReport
             report.notices.append(f"{CUSTODY}: {msg}; the records before it are checked")
     records = _check_chain(session_id, lines, report)
     covered = _check_segments(session_path, records, report)
-    _check_whole_files(session_path, records, sealed, report)
+    _check_whole_files(session_path, records, report)
     report.files = len(evidence_files(session_path))
     if sealed:
         _check_seal(session_path, lines, covered, report, pubkey)
