@@ -14,7 +14,6 @@ import os
 import shlex
 import shutil
 import subprocess
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from dataclasses import field
@@ -39,10 +38,9 @@ EXIT_WRITE_FAILED = 74  # addons/capture.py exits with this when evidence cannot
 
 
 @dataclass
-class HostCapture:
-    """What to capture and how."""
+class CaptureOptions:
+    """How to record, whatever runs the app (a host program or an Android device)."""
 
-    command: list[str]
     root: Path = Path("captures")
     name: str = "host"
     pcap: bool = False
@@ -51,15 +49,22 @@ class HostCapture:
     port: int | None = None
     confdir: Path = DEFAULT_CONFDIR
     upstream: Upstream | None = None
-    canaries: list[Canary] = field(default_factory=list)
-    app: dict[str, Any] = field(default_factory=dict)
     note: str = ""
     signing_key: Path | None = None
+    session_id: str | None = None
+    # Called with the open session after the app ended and before sealing (e.g. to add ground truth).
+    before_seal: Callable[[Session], None] | None = None
+
+
+@dataclass
+class HostCapture(CaptureOptions):
+    """Capture a program on this machine."""
+
+    command: list[str] = field(default_factory=list)
+    canaries: list[Canary] = field(default_factory=list)
+    app: dict[str, Any] = field(default_factory=dict)
     extra_env: dict[str, str] = field(default_factory=dict)
     frida: bool = False
-    session_id: str | None = None
-    # Called with the open session after the program ended and before sealing (e.g. to add ground truth).
-    before_seal: Callable[[Session], None] | None = None
 
 
 @dataclass
@@ -110,7 +115,7 @@ def default_bpf(proxy: Proxy, upstream: Upstream | None) -> str:
     return " or ".join([f"tcp port {p}" for p in ports] + ["udp port 53", "udp port 443"])
 
 
-def _run_program(argv: list[str], env: dict[str, str], proxy: Proxy) -> tuple[int | None, str | None]:
+def run_program(argv: list[str], env: dict[str, str], proxy: Proxy) -> tuple[int | None, str | None]:
     """Run the program until it exits, Ctrl-C, or the proxy dies; returns (exit code, incomplete reason)."""
     try:
         proc = subprocess.Popen(argv, env=env)
@@ -140,48 +145,35 @@ def _reap(proc: subprocess.Popen[bytes]) -> None:
         proc.wait()
 
 
-def capture_host(cfg: HostCapture) -> CaptureResult:
-    """Create a session, capture `cfg.command` through mitmdump (and tcpdump), seal it."""
-    if shutil.which(cfg.command[0]) is None:
-        raise CaptureError(f"program {cfg.command[0]!r} not found (not on PATH or not executable)")
-    if cfg.port is not None and port_in_use("127.0.0.1", cfg.port):
-        raise CaptureError(f"port {cfg.port} on 127.0.0.1 is already in use; pick another with --port")
-    session = Session.create(
-        cfg.root, cfg.name, mode="host", app=cfg.app, canaries=cfg.canaries, note=cfg.note,
-        extra={"capture": {"command": cfg.command, "pcap": cfg.pcap}}, session_id=cfg.session_id,
-    )  # fmt: skip
-    (session.path / "logs").mkdir()
+# What runs the app while the proxy records: returns (exit code, reason the session is incomplete).
+AppRunner = Callable[[Session, Proxy], tuple[int | None, str | None]]
+
+
+def record(session: Session, opts: CaptureOptions, run_app: AppRunner) -> CaptureResult:
+    """Proxy (and tcpdump) up, `run_app`, proxy and tcpdump down in order, seal."""
+    (session.path / "logs").mkdir(exist_ok=True)
     reason: str | None = None
     exit_code: int | None = None
     packets: PacketCapture | None = None
     proxy: Proxy | None = None
     try:
-        proxy = ProxyConfig(session.path, port=cfg.port, confdir=cfg.confdir, upstream=cfg.upstream).start(
+        proxy = ProxyConfig(session.path, port=opts.port, confdir=opts.confdir, upstream=opts.upstream).start(
             session.path / "logs" / "mitmdump.log"
         )
-        ca_sha = sha256_file(proxy.ca)
-
-        def started(meta: dict[str, Any]) -> None:
-            meta["capture"].update(
-                {"proxy": proxy.url if proxy else None, "proxy_pid": proxy.process.pid if proxy else None,
-                 "mitmproxy_ca_sha256": ca_sha}
-            )  # fmt: skip
-
-        session.update_meta(started, reason="proxy-started")
-        if cfg.pcap:
-            bpf = cfg.pcap_filter if cfg.pcap_filter is not None else default_bpf(proxy, cfg.upstream)
+        facts = {
+            "proxy": proxy.url,
+            "proxy_pid": proxy.process.pid,
+            "mitmproxy_ca_sha256": sha256_file(proxy.ca),
+        }
+        session.update_meta(lambda m: m.setdefault("capture", {}).update(facts), reason="proxy-started")
+        if opts.pcap:
+            bpf = opts.pcap_filter if opts.pcap_filter is not None else default_bpf(proxy, opts.upstream)
             packets = start_tcpdump(session.path / PCAP, session.path / "logs" / "tcpdump.log",
-                                    interface=cfg.pcap_interface, bpf=bpf)  # fmt: skip
-            session.update_meta(lambda m: m["capture"].update({"pcap_filter": bpf}), reason="pcap-filter")
-            if packets.note:
-                note = packets.note
-                session.update_meta(lambda m: m["capture"].update({"pcap_note": note}), reason="pcap-note")
+                                    interface=opts.pcap_interface, bpf=bpf)  # fmt: skip
+            pcap_facts = {"pcap_filter": bpf, **({"pcap_note": packets.note} if packets.note else {})}
+            session.update_meta(lambda m: m["capture"].update(pcap_facts), reason="pcap")
         session.mark("app-start")
-        env = {**os.environ, **proxy_env(proxy), "PRIVLAB_SESSION": str(session.path), **cfg.extra_env}
-        if cfg.frida:
-            exit_code, reason = _run_under_frida(session, cfg.command, env, proxy)
-        else:
-            exit_code, reason = _run_program(cfg.command, env, proxy)
+        exit_code, reason = run_app(session, proxy)
     except CaptureError as e:
         reason = str(e)
         raise
@@ -195,19 +187,38 @@ def capture_host(cfg: HostCapture) -> CaptureResult:
                 reason = f"mitmdump stopped: evidence could not be written ({proxy.log_tail(1)})"
         if packets is not None and packets.process is not None:
             packets.stop()
-            time.sleep(0.05)
             if (session.path / PCAP).exists():
                 session.record_file(PCAP, kind="pcap")
-        if cfg.before_seal is not None and reason is None:
-            cfg.before_seal(session)
+        if opts.before_seal is not None and reason is None:
+            opts.before_seal(session)
         seal = seal_session(
-            session, status="incomplete" if reason else "sealed", reason=reason, signing_key=cfg.signing_key,
+            session, status="incomplete" if reason else "sealed", reason=reason, signing_key=opts.signing_key,
             extra={"exit_code": exit_code},
         )  # fmt: skip
     return CaptureResult(session, "incomplete" if reason else "sealed", reason, exit_code, seal)
 
 
-def _run_under_frida(
+def capture_host(cfg: HostCapture) -> CaptureResult:
+    """Create a session, capture `cfg.command` through mitmdump (and tcpdump), seal it."""
+    if not cfg.command or shutil.which(cfg.command[0]) is None:
+        raise CaptureError(f"program {(cfg.command or [''])[0]!r} not found (not on PATH or not executable)")
+    if cfg.port is not None and port_in_use("127.0.0.1", cfg.port):
+        raise CaptureError(f"port {cfg.port} on 127.0.0.1 is already in use; pick another with --port")
+    session = Session.create(
+        cfg.root, cfg.name, mode="host", app=cfg.app, canaries=cfg.canaries, note=cfg.note,
+        extra={"capture": {"command": cfg.command, "pcap": cfg.pcap}}, session_id=cfg.session_id,
+    )  # fmt: skip
+
+    def run_app(session: Session, proxy: Proxy) -> tuple[int | None, str | None]:
+        env = {**os.environ, **proxy_env(proxy), "PRIVLAB_SESSION": str(session.path), **cfg.extra_env}
+        if cfg.frida:
+            return run_under_frida(session, cfg.command, env, proxy)
+        return run_program(cfg.command, env, proxy)
+
+    return record(session, cfg, run_app)
+
+
+def run_under_frida(
     session: Session, argv: list[str], env: dict[str, str], proxy: Proxy
 ) -> tuple[int | None, str | None]:
     """Spawn the program under the Frida agent (hooks.jsonl), then wait like `_run_program`."""
@@ -224,8 +235,5 @@ def _run_under_frida(
     except KeyboardInterrupt:
         pass
     finally:
-        summary = runner.stop()
-        session.update_meta(
-            lambda m: m.setdefault("frida", {}).update({"summary": summary}), reason="frida-summary"
-        )
+        runner.stop()  # records its summary (modules attached or failed, events, gaps) in session.json
     return None, reason

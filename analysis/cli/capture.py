@@ -42,8 +42,41 @@ def print_capture(result: CaptureResult) -> None:
     console.print(f"session: {result.session.path}")
 
 
+def parse_duration(text: str | None) -> float | None:
+    """`90s`, `10m`, `1h` or plain seconds -> seconds."""
+    if text is None:
+        return None
+    units = {"s": 1, "m": 60, "h": 3600}
+    number, unit = (text[:-1], text[-1]) if text and text[-1] in units else (text, "s")
+    try:
+        value = float(number) * units[unit]
+    except ValueError:
+        raise CaptureError(f"--duration {text!r}: use a number with s, m or h (e.g. 10m)") from None
+    if value <= 0:
+        raise CaptureError(f"--duration {text!r}: must be positive")
+    return value
+
+
 @click.command()
-@click.option("--host-command", "host_command", required=True, help="The program to run through the proxy.")
+@click.option(
+    "--host-command",
+    "host_command",
+    default=None,
+    help="The program to run through the proxy (with --device: a stand-in run in the app's place).",
+)
+@click.option(
+    "--device", "serial", default=None, help="adb serial of a rooted emulator (see `privlab device check`)."
+)
+@click.option(
+    "--app", default="com.zhiliaoapp.musically", show_default=True, help="With --device: the app to spawn."
+)
+@click.option("--duration", default=None, help="With --device: stop after this long (e.g. 90s, 10m, 1h).")
+@click.option(
+    "--plant",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="With --device: a canaries.toml of values to plant (location, clipboard, contact).",
+)
 @click.option("--name", default="host", show_default=True, help="A name for the session id.")
 @click.option("--out", "root", type=click.Path(path_type=Path), default=Path("captures"), show_default=True)
 @click.option("--pcap", is_flag=True, help="Also record loopback packets to traffic.pcap with tcpdump.")
@@ -67,17 +100,30 @@ def print_capture(result: CaptureResult) -> None:
     "--sign-key", type=click.Path(path_type=Path), default=None, help="ed25519 key to sign the seal."
 )
 @click.option("--note", default="", help="Operator note stored in session.json.")
-def capture(host_command: str, name: str, root: Path, pcap: bool, pcap_interface: str, port: int | None,
+def capture(host_command: str | None, serial: str | None, app: str, duration: str | None, plant: Path | None,
+            name: str, root: Path, pcap: bool, pcap_interface: str, port: int | None,
             confdir: Path, upstream_tls: str | None, upstream_plain: str | None, upstream_ca: Path | None,
             frida: bool, sign_key: Path | None, note: str) -> None:  # fmt: skip
-    """Record a local program's HTTP(S) traffic into captures/<session-id>/ and seal it."""
-    argv = parse_command(host_command)
+    """Record a program's (or a device app's) HTTP(S) traffic into captures/<session-id>/ and seal it."""
+    if not host_command and not serial:
+        raise CaptureError("say what to capture: --host-command CMD, or --device SERIAL --app PACKAGE")
+    argv = parse_command(host_command) if host_command else []
     upstream = None
     if upstream_tls or upstream_plain:
         upstream = Upstream(tls=upstream_tls or "", plain=upstream_plain or "", trusted_ca=upstream_ca)
-    cfg = HostCapture(command=argv, root=root, name=name, pcap=pcap, pcap_interface=pcap_interface, port=port,
-                      confdir=confdir, upstream=upstream, frida=frida, signing_key=sign_key, note=note)  # fmt: skip
-    result = capture_host(cfg)
+    if serial:
+        from analysis.capture.device import DeviceCapture
+        from analysis.capture.device import capture_device
+
+        dcfg = DeviceCapture(serial=serial, app=app, plant=plant, duration=parse_duration(duration),
+                             stand_in_command=argv, root=root, name=name if name != "host" else app,
+                             pcap=pcap, pcap_interface=pcap_interface, port=port, confdir=confdir,
+                             upstream=upstream, signing_key=sign_key, note=note)  # fmt: skip
+        result = capture_device(dcfg)
+    else:
+        cfg = HostCapture(command=argv, root=root, name=name, pcap=pcap, pcap_interface=pcap_interface, port=port,
+                          confdir=confdir, upstream=upstream, frida=frida, signing_key=sign_key, note=note)  # fmt: skip
+        result = capture_host(cfg)
     print_capture(result)
     if result.status != "sealed":
         raise SystemExit(1)
