@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha256sum | cut -c1-12)
 APT_PACKAGES := tcpdump adb apktool zipalign apksigner aapt dexdump chromium poppler-utils fonts-wqy-microhei fonts-dejavu-core libpango-1.0-0 libpangoft2-1.0-0 nodejs npm
 APT_COMMANDS := tcpdump adb apktool zipalign apksigner aapt chromium pdftoppm node npm
 
-.PHONY: demo test lint typecheck pytest system-deps venv bench clean-venv
+.PHONY: demo test lint typecheck pytest system-deps venv bench notebooks clean-venv
 
 demo: venv
 	$(BIN)/privlab demo
@@ -48,7 +48,11 @@ pytest: venv
 	$(BIN)/pytest -q
 
 bench: venv system-deps
-	$(BIN)/python -m benchmarks
+	@command -v tshark >/dev/null || { [ "$$(id -u)" = 0 ] && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq tshark >/dev/null; } || { echo "the packet benchmark compares with tshark: apt-get install tshark"; exit 1; }
+	@for b in benchmarks/bench_*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
+
+notebooks: venv
+	cd notebooks && ../$(BIN)/jupyter lab
 
 clean-venv:
 	rm -rf $(VENV)

@@ -144,7 +144,16 @@ FLOWS = pa.schema(
 
 @dataclass
 class HookEvent:
-    """One access the Frida agent saw (a line of hooks.jsonl)."""
+    """One access the Frida agent saw (a line of hooks.jsonl).
+
+    `seq` is numbered by the runner across all of the app's processes; `t` is the epoch time of the
+    call (ms resolution); bytes anywhere in `args`/`ret` are `{"$b64": "<base64>"}`. Categories:
+    clipboard, identifiers, location, contacts, installed-apps, webview, watch (Java; `stack` is the
+    Java stack, innermost first); tls-plaintext (SSL_write/_ex: plaintext in args[1]; SSL_read/_ex:
+    plaintext in ret; args[0] = {ssl, lib}), network (getaddrinfo, connect), tls (pinning checks the
+    agent bypassed) with native `stack` as "lib+0xoffset"; agent and runner (ready, warnings, gaps,
+    process ends, unknown or malformed messages kept verbatim) with tid 0.
+    """
 
     seq: int
     t: float
@@ -244,11 +253,17 @@ DECODE_ISSUES = pa.schema(
     ]
 )
 
+# One row per host contacted (built by analysis.destinations.build_destinations). `entity` is the owner
+# the registry names for the host, `parent` its ultimate parent, `hq_country` the entity's own HQ.
+# IPs are the ones recorded at capture time (flow server address, DNS answers and connections in the
+# pcap), never a lookup at analysis time; loopback/private addresses get the country label "loopback" /
+# "private". `sources` names and dates every database used for the row.
 DESTINATIONS = pa.schema(
     [
         ("host", pa.string()),
         ("etld1", pa.string()),
         ("entity", pa.string()),
+        ("legal_name", pa.string()),
         ("parent", pa.string()),
         ("hq_country", pa.string()),
         ("party", pa.string()),  # first | third | unknown
@@ -258,9 +273,14 @@ DESTINATIONS = pa.schema(
         ("ip_countries", pa.list_(pa.string())),  # geolocated country per IP (same order as ips)
         ("ip_registered_countries", pa.list_(pa.string())),  # registry (RIR) country per IP
         ("asn", pa.list_(pa.string())),
-        ("jurisdiction", pa.string()),  # EEA | adequacy | third-country | unknown
+        ("ip_evidence", pa.list_(pa.string())),  # per IP: flow | dns | pcap (comma-joined when several)
+        ("jurisdiction", pa.string()),  # EEA | adequacy | third-country | unknown (server countries)
+        ("jurisdiction_note", pa.string()),  # the basis, e.g. the adequacy decision, or why unknown
+        ("hq_jurisdiction", pa.string()),  # same scale, for the ultimate parent's HQ country
+        ("via", pa.string()),  # proxy | pcap-only
         ("bytes", pa.int64()),
         ("flows", pa.int64()),
+        ("sources", pa.string()),  # registry facts + PSL + geolocation + registry-country + jurisdiction data
     ]
 )
 
@@ -288,6 +308,7 @@ TABLES: dict[str, pa.Schema] = {
     "detections": DETECTIONS,
     "destinations": DESTINATIONS,
     "findings": FINDINGS,
+    "decode_issues": DECODE_ISSUES,
 }
 
 

@@ -1,0 +1,173 @@
+"""`privlab destinations <session>`: who received the traffic, where, and under which law."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import click
+import pandas as pd
+from rich.console import Console
+from rich.table import Table
+
+from analysis.destinations import DATA_PREFIX
+from analysis.destinations import build_destinations
+from analysis.entities import load_registry
+from analysis.errors import PrivlabError
+from analysis.geo import GeoDB
+from analysis.packets import build_packets
+from analysis.session import PCAP
+from analysis.session import Session
+
+
+def session_destinations(
+    session_dir: Path,
+    *,
+    app_package: str | None = None,
+    registry_files: Sequence[Path] = (),
+    geoip_file: Path | None = None,
+    rir_files: Sequence[Path] = (),
+    progress: bool = False,
+) -> pd.DataFrame:
+    """The destinations of a session: derived/destinations.parquet when present and no database was
+    overridden, else built now from the session's flows and (if any) its pcap."""
+    from analysis.tables import load_session
+
+    session = Session.open(session_dir)
+    tables = load_session(session.path)
+    overridden = bool(registry_files or geoip_file or rir_files or app_package)
+    if tables.destinations is not None and not overridden:
+        return tables.destinations
+    packets = tables.packets
+    pcap = session.path / PCAP
+    if packets is None and pcap.exists():
+        packets = build_packets(pcap, progress=progress)
+        if packets.attrs.get("file_cut_off") or packets.attrs.get("file_corrupt"):
+            why = (
+                "ends inside a packet record"
+                if packets.attrs.get("file_cut_off")
+                else packets.attrs["file_corrupt"]
+            )
+            Console(stderr=True).print(
+                f"[yellow]warning:[/] {pcap}: {why}; used the {packets.attrs['frames']} packets before it"
+            )
+    package = app_package or (session.meta.get("app") or {}).get("package")
+    return build_destinations(
+        tables.flows,
+        packets,
+        package,
+        load_registry(registry_files),
+        GeoDB(geoip_file, rir_files),
+    )
+
+
+def _cell(v: object) -> str:
+    if v is None or (isinstance(v, float) and pd.isna(v)):
+        return "-"
+    return str(v)
+
+
+def _seq(v: object) -> list[object]:
+    # List columns read from Parquet arrive as numpy arrays, built ones as lists.
+    return [] if v is None or (isinstance(v, float) and pd.isna(v)) else list(v)  # type: ignore[call-overload]
+
+
+def destinations_table(df: pd.DataFrame) -> Table:
+    """A rich table of a DESTINATIONS frame."""
+    table = Table(header_style="bold", show_lines=False)
+    for col in ("host", "domain", "entity (legal name)", "parent", "HQ", "party", "category: purpose",
+                "IPs: geo/registered country, AS", "jurisdiction", "bytes", "flows", "via"):  # fmt: skip
+        table.add_column(col, overflow="fold")
+    for r in df.to_dict("records"):
+        ips = []
+        for ip, geo, reg, asn in zip(
+            _seq(r["ips"]),
+            _seq(r["ip_countries"]),
+            _seq(r["ip_registered_countries"]),
+            _seq(r["asn"]),
+            strict=False,
+        ):
+            ips.append(f"{ip} {geo}/{reg}" + (f" {asn}" if asn else ""))
+        entity = _cell(r["entity"]) + (f" ({r['legal_name']})" if _cell(r["legal_name"]) != "-" else "")
+        purpose = _cell(r["category"]) + (f": {r['purpose']}" if _cell(r["purpose"]) != "-" else "")
+        jur = _cell(r["jurisdiction"])
+        if _cell(r["hq_jurisdiction"]) not in ("-", "unknown"):
+            jur += f" (HQ: {r['hq_jurisdiction']})"
+        party_style = {"first": "green", "third": "red"}.get(str(r["party"]), "yellow")
+        table.add_row(
+            _cell(r["host"]),
+            _cell(r["etld1"]),
+            entity,
+            _cell(r["parent"]),
+            _cell(r["hq_country"]),
+            f"[{party_style}]{_cell(r['party'])}[/]",
+            purpose,
+            "\n".join(ips) or "-",
+            jur,
+            f"{int(r['bytes']):,}",
+            str(int(r["flows"])),
+            _cell(r["via"]),
+        )
+    return table
+
+
+EXISTING_FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
+GEOIP_HELP = "A newer geoip2fast .dat.gz (geolocated country + ASN) instead of the bundled 2024-06 data."
+RIR_HELP = "RIR delegated-*-extended files for the registered country instead of iptocc's (repeatable)."
+
+
+@click.command()
+@click.argument("session", type=click.Path(path_type=Path))
+@click.option(
+    "--app", "app_package", help="App package that is the first party (default: from session.json)."
+)
+@click.option(
+    "--registry",
+    "registry_files",
+    multiple=True,
+    type=EXISTING_FILE,
+    help="Extra entity data: a registry .toml or an Exodus / X-Ray / Disconnect / DuckDuckGo list (repeatable).",
+)
+@click.option("--geoip", "geoip_file", type=EXISTING_FILE, help=GEOIP_HELP)
+@click.option("--rir", "rir_files", multiple=True, type=EXISTING_FILE, help=RIR_HELP)
+@click.option(
+    "--csv", "csv_out", type=click.Path(dir_okay=False, path_type=Path), help="Also write the rows as CSV."
+)
+def destinations(
+    session: Path,
+    app_package: str | None,
+    registry_files: tuple[Path, ...],
+    geoip_file: Path | None,
+    rir_files: tuple[Path, ...],
+    csv_out: Path | None,
+) -> None:
+    """Print each host contacted: owner, parent, HQ, party, purpose, IPs with country and AS, jurisdiction."""
+    console = Console(highlight=False)  # made per call: picks up the terminal's current width
+    df = session_destinations(
+        session,
+        app_package=app_package,
+        registry_files=registry_files,
+        geoip_file=geoip_file,
+        rir_files=rir_files,
+        progress=True,
+    )
+    if df.empty:
+        console.print("no destinations (the session has no flows and no pcap connections)")
+        return
+    console.print(destinations_table(df))
+    third = int((df["party"] == "third").sum())
+    pcap_only = int((df["via"] == "pcap-only").sum())
+    console.print(
+        f"{len(df)} hosts; {third} third-party; {pcap_only} seen only in the pcap (not via the proxy)"
+    )
+    label = df.attrs.get("sources") or str(df["sources"].iloc[0]).rsplit(DATA_PREFIX, 1)[-1]
+    console.print(f"[dim]sources: {label}[/]", soft_wrap=True)
+    if csv_out is not None:
+        try:
+            df.to_csv(csv_out, index=False)
+        except OSError as e:
+            raise PrivlabError(f"{csv_out}: cannot write CSV ({e.strerror or e})") from None
+        console.print(f"wrote {csv_out}")
+
+
+commands = [destinations]

@@ -1,0 +1,444 @@
+"""Every part of a request decoded into views: what was sent, and what it says once unwrapped.
+
+A `View` is one piece of text or bytes to search, the request part it came from (`query:uid`,
+`body:$.user.email`, `body:protobuf:3.1`, ...) and the chain of decodings that produced it, outermost
+first (`gzip>json>base64`), in the vocabulary of `schema.ENCODING_STEPS`. Decoding is recursive —
+content-encodings, form, multipart, JSON values and keys, schemaless protobuf, base64/hex runs, percent
+escapes — under `DecodeLimits`; a step that fails or would exceed a limit is recorded as a `DecodeIssue`
+and the rest of the message is still decoded.
+
+Part names: a body's own parts are `body:<json path>` (`body:header.sim[0].id`), `body:form:<name>`,
+`body:multipart:<name>`, `body:protobuf:<field path>`, or `body` when unstructured; client WebSocket
+messages are `websocket:<json path>` or `websocket`. A container found inside a part's value (base64
+JSON in a JSON field) keeps the outer part, and the chain says what was unwrapped: `body:payload` with
+`json>base64>json`.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import re
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import unquote_to_bytes
+
+from analysis.decode.content_encoding import decompress
+from analysis.decode.content_encoding import parse_content_encoding
+from analysis.decode.content_encoding import sniff_compression
+from analysis.decode.limits import Budget
+from analysis.decode.limits import DecodeFailure
+from analysis.decode.limits import DecodeIssue
+from analysis.decode.limits import DecodeLimits
+from analysis.decode.protobuf import ProtoLeaf
+from analysis.decode.protobuf import parse_message
+from analysis.decode.text import is_printable_text
+from analysis.decode.text import looks_ascii_printable
+from analysis.schema import PROBE_HEADER
+from analysis.schema import FlowRecord
+
+Chain = tuple[str, ...]
+
+_B64_RUN = re.compile(rb"[A-Za-z0-9+/_-]{16,}={0,2}")
+_B64_WHOLE = re.compile(rb"[A-Za-z0-9+/_-]{8,}={0,2}")
+_HEX_RUN = re.compile(rb"(?:[0-9a-fA-F]{2}){8,}")
+_HEX_ONLY = re.compile(rb"[0-9a-fA-F]+")
+_PCT = re.compile(rb"%[0-9A-Fa-f]{2}")
+_FORM = re.compile(rb"[A-Za-z_][\w.%\[\]-]{0,63}=[^&\s]*(?:&[A-Za-z_][\w.%\[\]-]{0,63}=?[^&\s]*)*")
+_BOUNDARY = re.compile(r'boundary="?([^";]+)"?', re.I)
+_IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_MIN_KEY = 6  # shorter JSON keys cannot hold a value worth finding
+
+
+@dataclass(frozen=True)
+class View:
+    """One decoded piece of a message to search."""
+
+    part: str
+    chain: Chain
+    data: bytes
+
+    @property
+    def encoding(self) -> str:
+        return ">".join(self.chain) or "plain"
+
+
+def json_path(parent: str, key: str | int) -> str:
+    """`a.b[0].c` (no leading `$`), with `a["odd key"]` for keys that are not identifiers."""
+    if isinstance(key, int):
+        return f"{parent}[{key}]"
+    if _IDENT.fullmatch(key):
+        return f"{parent}.{key}" if parent else key
+    return f"{parent}[{json.dumps(key, ensure_ascii=False)}]"
+
+
+def _child(base: str, name: str, root: bool) -> str:
+    """A container's own part (`body:a.b`); inside a part's value the part stays the outer one."""
+    return f"{base}:{name}" if root and name else base
+
+
+def base64_label(text: bytes, part: str) -> str:
+    """`base64` or `base64url` for base64 text; when neither alphabet's own characters occur the text
+    is valid in both, and the part decides (the URL-safe alphabet is what URLs and cookies carry)."""
+    if b"-" in text or b"_" in text:
+        return "base64url"
+    if b"+" in text or b"/" in text:
+        return "base64"
+    return "base64url" if part.startswith(("query:", "url:", "cookie:")) else "base64"
+
+
+def _b64decode(run: bytes, part: str) -> tuple[bytes, str] | None:
+    body = run.rstrip(b"=")
+    urlsafe = b"-" in body or b"_" in body
+    if urlsafe and (b"+" in body or b"/" in body):
+        return None  # mixed alphabets: an identifier or a path, not base64
+    if len(body) % 4 == 1:
+        body = body[:-1]
+    padded = body + b"=" * (-len(body) % 4)
+    try:
+        if urlsafe:
+            return base64.urlsafe_b64decode(padded), "base64url"
+        return base64.b64decode(padded, validate=True), base64_label(body, part)
+    except (binascii.Error, ValueError):
+        return None
+
+
+class MessageDecoder:
+    """Decodes one message (a request, a WebSocket message, a TLS plaintext record) into views."""
+
+    def __init__(self, limits: DecodeLimits | None = None) -> None:
+        self.limits = limits or DecodeLimits()
+        self.budget = Budget(self.limits)
+        self.views: list[View] = []
+
+    # -- entry points ------------------------------------------------------------------------------
+
+    def request(self, rec: FlowRecord) -> tuple[list[View], list[DecodeIssue]]:
+        """All views of a flow's request: path, query, headers, cookies, body, client WebSocket messages."""
+        depth = self.limits.max_depth
+        if rec.path:
+            path = rec.path.encode("utf-8", "surrogateescape")
+            self.value(path, "url:path", (), depth)
+        for name, raw in _split_pairs(rec.query, b"&"):
+            self.query_value(raw, f"query:{name}", (), depth)
+        content_type = content_encoding = None
+        for name, value in rec.request_headers:
+            lname = name.lower()
+            if lname == PROBE_HEADER:
+                continue
+            if lname == "content-type":
+                content_type = value
+            elif lname == "content-encoding":
+                content_encoding = value
+            if lname == "cookie":
+                for cname, craw in _split_pairs(value, b";"):
+                    self.value(unquote_to_bytes(craw), f"cookie:{cname}", (), depth)
+                continue
+            self.value(value.encode("utf-8", "surrogateescape"), f"header:{lname}", (), depth)
+        if rec.request_body:
+            self.body(
+                rec.request_body, content_type, parse_content_encoding(content_encoding), "body", (), depth
+            )
+        for msg in rec.websocket:
+            if msg.from_client and msg.content:
+                self.body(msg.content, None, [], "websocket", (), depth)
+        return self.views, self.budget.issues
+
+    def message(self, data: bytes, part: str = "body") -> tuple[list[View], list[DecodeIssue]]:
+        """Views of one free-standing message (a TLS plaintext record, a WebSocket message).
+
+        Plaintext that is an HTTP/1 request is read as one (path, query, headers, body parts);
+        anything else (HTTP/2 frames, a bare payload) as a body.
+        """
+        rec = http1_request(data)
+        if rec is not None:
+            return self.request(rec)
+        self.body(data, None, [], part, (), self.limits.max_depth)
+        return self.views, self.budget.issues
+
+    # -- recursion ---------------------------------------------------------------------------------
+
+    def emit(self, part: str, chain: Chain, data: bytes) -> None:
+        budget = self.budget
+        if budget.views < self.limits.max_views and budget.total + len(data) <= self.limits.max_total:
+            budget.views += 1
+            budget.total += len(data)
+            self.views.append(View(part, chain, data))
+        elif not any(i.issue == "too-many-views" for i in budget.issues):
+            budget.report(part, chain, "too-many-views", "message view budget spent; rest not searched")
+
+    def query_value(self, raw: bytes, part: str, chain: Chain, depth: int) -> None:
+        """A query or form value: percent-decoded; '+' read as space in an extra view."""
+        value = unquote_to_bytes(raw)
+        self.value(value, part, chain, depth)
+        if b"+" in raw:
+            plus = unquote_to_bytes(raw.replace(b"+", b" "))
+            if b" " in plus.strip():
+                self.emit(part, chain, plus)
+
+    def body(
+        self,
+        data: bytes,
+        ctype: str | None,
+        codings: list[str],
+        part: str,
+        chain: Chain,
+        depth: int,
+        root: bool = True,
+    ) -> None:
+        """A body (or a multipart section): content-codings, then the container its type or bytes say."""
+        failed = False
+        for coding in reversed(codings):
+            try:
+                data = decompress(data, coding, self.limits)
+            except DecodeFailure as f:
+                self.budget.report(part, (*chain, coding), f.issue, f.detail)
+                failed = True
+                break  # search the bytes as they are: the value may still be in them
+            chain = (*chain, coding)
+        for _ in range(0 if failed else 2):
+            sniffed = sniff_compression(data)
+            if not sniffed:
+                break
+            try:
+                data = decompress(data, sniffed, self.limits)
+            except DecodeFailure as f:
+                self.budget.report(part, (*chain, sniffed), f.issue, f.detail)
+                break
+            chain = (*chain, sniffed)
+        if not data:
+            return
+        if depth <= 0:
+            self.budget.report(part, chain, "too-deep", f"nesting deeper than {self.limits.max_depth}")
+            self.emit(part, chain, data)
+            return
+        ct = (ctype or "").lower()
+        if ct.startswith("multipart/") and self.multipart(data, ct, part, chain, depth, root):
+            return
+        if self.container(data, ct, part, chain, depth, root):
+            return
+        self.value(data, part, chain, depth, try_json=False)
+
+    def container(self, data: bytes, ct: str, part: str, chain: Chain, depth: int, root: bool) -> bool:
+        """JSON, form or protobuf when the type or the bytes say so; False when it is none of them."""
+        head = data.lstrip()[:1]
+        if "json" in ct or head in (b"{", b"["):
+            try:
+                obj = json.loads(data)
+            except (ValueError, UnicodeDecodeError, RecursionError):
+                obj = None
+            if isinstance(obj, dict | list):
+                self.json(obj, part, (*chain, "json"), depth - 1, root)
+                return True
+        if "x-www-form-urlencoded" in ct or _looks_like_form(data):
+            for name, raw in _split_pairs(data.strip(), b"&"):
+                self.query_value(raw, _child(part, f"form:{name}", root), (*chain, "form"), depth - 1)
+            return True
+        if "protobuf" in ct or "proto" in ct or not is_printable_text(data[:4096], 0.9):
+            leaves = parse_message(data, self.limits.max_depth)
+            if leaves:
+                self.protobuf(leaves, part, (*chain, "protobuf"), depth - 1, root)
+                return True
+        return False
+
+    def value(self, data: bytes, part: str, chain: Chain, depth: int, try_json: bool = True) -> None:
+        """A leaf: searched as is, then looked into (JSON text, base64 or hex runs, percent escapes)."""
+        self.emit(part, chain, data)
+        if depth <= 0 or len(data) < 8:
+            return
+        stripped = data.strip()
+        if (
+            try_json
+            and stripped[:1] in (b"{", b"[")
+            and self.container(stripped, "json", part, chain, depth, False)
+        ):
+            return
+        # Hex ids and digests are valid base64 too, but decode to noise: the hex run below reads them.
+        if _B64_WHOLE.fullmatch(stripped) and not _HEX_ONLY.fullmatch(stripped):
+            decoded = _b64decode(stripped, part)
+            if decoded and self.decoded(decoded[0], part, (*chain, decoded[1]), depth):
+                return
+        for m in _B64_RUN.finditer(data) if len(data) >= 16 else ():
+            run = m.group()
+            if run == stripped or _HEX_ONLY.fullmatch(run):
+                continue
+            decoded = _b64decode(run, part)
+            if decoded:
+                self.decoded(decoded[0], part, (*chain, decoded[1]), depth)
+        for m in _HEX_RUN.finditer(data):
+            run = m.group()
+            if run.isdigit():
+                continue
+            self.decoded(binascii.unhexlify(run), part, (*chain, "hex"), depth, text_only=True)
+        if _PCT.search(data) and looks_ascii_printable(data):
+            unq = unquote_to_bytes(data)
+            if unq != data:
+                self.value(unq, part, (*chain, "url"), depth - 1)
+
+    def decoded(self, raw: bytes, part: str, chain: Chain, depth: int, text_only: bool = False) -> bool:
+        """Bytes out of base64/hex: kept when compressed, text, or a protobuf message."""
+        if len(raw) < 4:
+            return False
+        compressed = sniff_compression(raw)
+        if compressed and not text_only:
+            self.body(raw, None, [], part, chain, depth - 1, root=False)
+            return True
+        if is_printable_text(raw):
+            self.value(raw, part, chain, depth - 1)
+            return True
+        if text_only or len(raw) < 8:
+            return False
+        leaves = parse_message(raw, self.limits.max_depth)
+        if leaves:
+            self.protobuf(leaves, part, (*chain, "protobuf"), depth - 1, False)
+            return True
+        return False
+
+    def json(self, obj: Any, part: str, chain: Chain, depth: int, root: bool) -> None:
+        stack: list[tuple[str, Any]] = [("", obj)]
+        while stack:
+            path, node = stack.pop()
+            if isinstance(node, dict):
+                for key, val in reversed(list(node.items())):
+                    sub = json_path(path, key)
+                    if len(key) >= _MIN_KEY:
+                        self.emit(_child(part, sub, root), chain, key.encode("utf-8", "surrogatepass"))
+                    stack.append((sub, val))
+            elif isinstance(node, list):
+                for i in range(len(node) - 1, -1, -1):
+                    stack.append((json_path(path, i), node[i]))
+            elif isinstance(node, str):
+                self.value(node.encode("utf-8", "surrogatepass"), _child(part, path, root), chain, depth)
+            elif isinstance(node, bool) or node is None:
+                continue
+            elif isinstance(node, int | float):
+                self.emit(_child(part, path, root), chain, repr(node).encode())
+
+    def protobuf(self, leaves: list[ProtoLeaf], part: str, chain: Chain, depth: int, root: bool) -> None:
+        for leaf in leaves:
+            sub = _child(part, f"protobuf:{leaf.path}", root)
+            if leaf.kind == "text":
+                self.value(leaf.data, sub, chain, depth)
+            elif leaf.kind == "bytes":
+                self.emit(sub, chain, leaf.data)
+                if depth > 0:
+                    compressed = sniff_compression(leaf.data)
+                    if compressed:
+                        self.body(leaf.data, None, [], sub, chain, depth - 1, root=False)
+            else:
+                self.emit(sub, chain, leaf.data)
+
+    def multipart(self, data: bytes, ct: str, part: str, chain: Chain, depth: int, root: bool) -> bool:
+        m = _BOUNDARY.search(ct)
+        if not m:
+            return False
+        delim = b"--" + m.group(1).encode("latin-1")
+        sections = data.split(delim)
+        if len(sections) < 3:
+            return False
+        inner = (*chain, "multipart")
+        for n, section in enumerate(sections[1:-1]):
+            section = section[2:] if section.startswith(b"\r\n") else section.lstrip(b"\n")
+            head, sep, content = section.partition(b"\r\n\r\n")
+            if not sep:
+                head, sep, content = section.partition(b"\n\n")
+            if content.endswith(b"\r\n"):
+                content = content[:-2]
+            elif content.endswith(b"\n"):
+                content = content[:-1]
+            headers = _section_headers(head)
+            disp = headers.get("content-disposition", "")
+            name_m = re.search(r'\bname="([^"]*)"', disp) or re.search(r"\bname=([^;\s]+)", disp)
+            name = name_m.group(1) if name_m else str(n)
+            sub = _child(part, f"multipart:{name}", root)
+            file_m = re.search(r'\bfilename="([^"]*)"', disp)
+            if file_m and len(file_m.group(1)) >= _MIN_KEY:
+                self.emit(sub, inner, file_m.group(1).encode())
+            self.body(
+                content,
+                headers.get("content-type"),
+                parse_content_encoding(headers.get("content-encoding")),
+                sub,
+                inner,
+                depth - 1,
+                root=False,
+            )
+        return True
+
+
+_HTTP1_REQUEST = re.compile(rb"([A-Z]{3,7}) (\S+) HTTP/1\.[01]\r?\n")
+
+
+def http1_request(data: bytes) -> FlowRecord | None:
+    """An HTTP/1 request written in plaintext (what `SSL_write` sees), as a record; None if it is not one."""
+    m = _HTTP1_REQUEST.match(data)
+    if not m:
+        return None
+    rest = data[m.end() :]
+    head, _, body = (b"", b"", rest[2:]) if rest.startswith(b"\r\n") else rest.partition(b"\r\n\r\n")
+    headers = []
+    for line in head.split(b"\r\n"):
+        name, colon, value = line.partition(b":")
+        if colon:
+            headers.append((name.strip().decode("latin-1"), value.strip().decode("utf-8", "replace")))
+    target = m.group(2).decode("utf-8", "surrogateescape")
+    path, _, query = target.partition("?")
+    host = next((v for k, v in headers if k.lower() == "host"), "")
+    return FlowRecord(
+        flow_id="", t_request=0.0, t_response=None, client="", server_ip=None, server_port=None, sni=None,
+        host=host, scheme="https", http_version="HTTP/1.1", method=m.group(1).decode(), url=target, path=path,
+        query=query, status=None, request_headers=headers, response_headers=[], request_body_size=len(body),
+        response_body_size=0, request_content_type=None, response_content_type=None, request_body=body,
+    )  # fmt: skip
+
+
+def _looks_like_form(data: bytes) -> bool:
+    """`a=1&b=2` without a content type; one field needs a value that is not base64 padding (`YQ==`)."""
+    if b"=" not in data[:256] or not looks_ascii_printable(data):
+        return False
+    text = data.strip()
+    if not _FORM.fullmatch(text):
+        return False
+    if b"&" in text:
+        return True
+    value = text.partition(b"=")[2]
+    return bool(value) and not value.startswith(b"=")
+
+
+def _section_headers(head: bytes) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for line in head.decode("utf-8", "replace").splitlines():
+        name, sep, value = line.partition(":")
+        if sep:
+            out[name.strip().lower()] = value.strip()
+    return out
+
+
+def _split_pairs(text: str | bytes, sep: bytes) -> list[tuple[str, bytes]]:
+    """`a=1&b=2` (or cookies `a=1; b=2`) as (percent-decoded name, raw value) pairs."""
+    out: list[tuple[str, bytes]] = []
+    if not text:
+        return out
+    raw_text = text if isinstance(text, bytes) else text.encode("utf-8", "surrogateescape")
+    for item in raw_text.split(sep):
+        item = item.strip()
+        if not item:
+            continue
+        name, _, raw = item.partition(b"=")
+        out.append((unquote_to_bytes(name).decode("utf-8", "replace"), raw))
+    return out
+
+
+def request_views(
+    rec: FlowRecord, limits: DecodeLimits | None = None
+) -> tuple[list[View], list[DecodeIssue]]:
+    """All views of one flow's request, and what could not be decoded."""
+    return MessageDecoder(limits).request(rec)
+
+
+def message_views(
+    data: bytes, part: str = "body", limits: DecodeLimits | None = None
+) -> tuple[list[View], list[DecodeIssue]]:
+    """All views of one free-standing message body."""
+    return MessageDecoder(limits).message(data, part)

@@ -1,0 +1,396 @@
+"""Destinations: who received the app's traffic, where their servers are, and under which law.
+
+host -> registrable domain (Public Suffix List) -> owning entity, its ultimate parent and HQ (entity
+registry) -> first or third party for the app -> category and purpose (the registry's endpoint roles,
+by host and path) -> the IPs the device really used (the proxy's server address, DNS answers and
+connections in the pcap) -> geolocated and registered country and AS name of each IP (offline, dated)
+-> jurisdiction under EU law.
+
+Connections in the pcap that no proxy flow accounts for are destinations too (`via = "pcap-only"`):
+what a pinned or QUIC-only client sent past the proxy. `pcap_only_flows` lists them as FLOWS rows.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import ipaddress
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from dataclasses import field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from analysis.domains import DomainNamer
+from analysis.domains import default_namer
+from analysis.domains import is_ip
+from analysis.entities import Registry
+from analysis.entities import normalise_host
+from analysis.geo import GeoDB
+from analysis.jurisdiction import JurisdictionData
+from analysis.jurisdiction import default_jurisdiction
+from analysis.packets import NO_PAYLOAD
+from analysis.schema import DESTINATIONS
+from analysis.schema import FLOWS
+from analysis.schema import PACKETS
+
+
+def split_endpoint(text: str | None) -> tuple[str | None, int | None]:
+    """("ip", port) of "1.2.3.4:443", "[::1]:443" or "::1:443" (normalised; IPv4-mapped IPv6 -> IPv4)."""
+    if not text:
+        return None, None
+    s = str(text).strip()
+    if s.startswith("["):
+        host, _, rest = s[1:].partition("]")
+        port_text = rest.lstrip(":")
+    else:
+        host, _, port_text = s.rpartition(":")
+        if not host:
+            host, port_text = s, ""
+    return normalise_ip(host), (int(port_text) if port_text.isdigit() else None)
+
+
+def normalise_ip(ip: str | None) -> str | None:
+    """Canonical text of an address ("::ffff:1.2.3.4" -> "1.2.3.4"); non-addresses returned stripped."""
+    if ip is None:
+        return None
+    s = str(ip).strip().strip("[]")
+    try:
+        addr = ipaddress.ip_address(s.split("%", 1)[0])
+    except ValueError:
+        return s or None
+    if isinstance(addr, ipaddress.IPv6Address) and addr.ipv4_mapped is not None:
+        return str(addr.ipv4_mapped)
+    return str(addr)
+
+
+def _text(v: Any) -> str | None:
+    if v is None or (isinstance(v, float) and pd.isna(v)) or v is pd.NA:
+        return None
+    s = str(v)
+    return s or None
+
+
+@dataclass
+class _HostAcc:
+    """What the pcap and the flows say about one host."""
+
+    ips: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))  # ip -> evidence kinds
+    flows: int = 0
+    bytes: int = 0
+    paths: list[str] = field(default_factory=list)
+    proxied: bool = False
+
+
+def _dns_map(packets: pd.DataFrame | None) -> dict[str, set[str]]:
+    """name -> IPs from DNS responses (the addresses the device was given), following CNAMEs."""
+    out: dict[str, set[str]] = defaultdict(set)
+    if packets is None or packets.empty:
+        return out
+    dns = packets[(packets["proto"] == "dns") & (packets["dns_response"] == True)]  # noqa: E712
+    for qname, answers in zip(dns["dns_qname"], dns["dns_answers"], strict=True):
+        name = _text(qname)
+        if not name or answers is None:
+            continue
+        for a in answers:
+            a = str(a)
+            if is_ip(a):
+                out[name.lower()].add(normalise_ip(a) or a)
+    return out
+
+
+def _pcap_connections(packets: pd.DataFrame | None) -> pd.DataFrame:
+    if packets is None or packets.empty:
+        return pd.DataFrame(columns=PACKETS.names)
+    # A connection that carried no data sent nothing: not a destination (the note says so).
+    empty = packets["note"].fillna("").str.contains(NO_PAYLOAD, regex=False)
+    return packets[packets["proto"].isin(["tcp", "udp"]) & (packets["app"] != "dns") & ~empty]
+
+
+def _flow_keys(
+    flows: pd.DataFrame,
+) -> tuple[set[tuple[str | None, int | None]], set[tuple[str | None, int | None]], set[str]]:
+    clients = {split_endpoint(c) for c in flows["client"]} if len(flows) else set()
+    servers = (
+        {
+            (normalise_ip(_text(ip)), int(p) if pd.notna(p) else None)
+            for ip, p in zip(flows["server_ip"], flows["server_port"], strict=True)
+        }
+        if len(flows)
+        else set()
+    )
+    hosts: set[str] = set()
+    for h, s in zip(flows.get("host", []), flows.get("sni", []), strict=True):
+        for v in (_text(h), _text(s)):
+            if v:
+                hosts.add(normalise_host(v))
+    return clients, servers, hosts
+
+
+def _records(df: pd.DataFrame) -> list[dict[str, Any]]:
+    """Rows as plain dicts (typed as Any: pandas cells are heterogeneous)."""
+    return [{str(k): v for k, v in row.items()} for row in df.to_dict("records")]
+
+
+def _conn_seen_by_proxy(
+    row: dict[str, Any],
+    clients: set[tuple[str | None, int | None]],
+    servers: set[tuple[str | None, int | None]],
+) -> bool:
+    """A pcap connection the proxy handled: its client end is a flow's client (capture on the device
+    side of the proxy) or its server end is a flow's server (capture on the upstream side)."""
+    return split_endpoint(row["src"]) in clients or split_endpoint(row["dst"]) in servers
+
+
+def pcap_only_connections(flows: pd.DataFrame, packets: pd.DataFrame | None) -> pd.DataFrame:
+    """Connection rows of PACKETS (non-DNS) that no proxy flow accounts for."""
+    conns = _pcap_connections(packets)
+    if conns.empty:
+        return conns
+    clients, servers, _ = _flow_keys(flows)
+    seen = [_conn_seen_by_proxy(r, clients, servers) for r in _records(conns)]
+    return conns[[not s for s in seen]]
+
+
+def pcap_only_flows(flows: pd.DataFrame, packets: pd.DataFrame | None) -> pd.DataFrame:
+    """FLOWS rows (`via = "pcap-only"`) for the connections in the pcap the proxy never saw.
+
+    flow_id is "pcap:" + a hash of the connection (stable across rebuilds); there is no HTTP content,
+    so method/url/status are empty and `error` says what is known (app protocol, packets, bytes).
+    """
+    rows: list[dict[str, Any]] = []
+    for r in _records(pcap_only_connections(flows, packets)):
+        server_ip, server_port = split_endpoint(r["dst"])
+        name = _text(r["sni"]) or _text(r["http_host"])
+        host = name.rsplit(":", 1)[0] if name and name.count(":") == 1 else (name or server_ip or "")
+        app = _text(r["app"]) or ""
+        t = pd.Timestamp(r["t"])
+        digest = hashlib.sha256(f"{r['proto']}|{r['src']}|{r['dst']}|{t.value}".encode()).hexdigest()[:16]
+        rows.append(
+            {
+                "flow_id": f"pcap:{digest}",
+                "t_request": t,
+                "t_response": None,
+                "client": r["src"],
+                "server_ip": server_ip,
+                "server_port": server_port,
+                "sni": _text(r["sni"]),
+                "host": host,
+                "scheme": "https" if app in ("tls", "quic") else ("http" if app == "http" else ""),
+                "http_version": "HTTP/3" if app == "quic" else "",
+                "method": "",
+                "url": "",
+                "path": "",
+                "query": "",
+                "status": None,
+                "request_headers": [],
+                "response_headers": [],
+                "request_body_size": 0,
+                "response_body_size": 0,
+                "request_content_type": None,
+                "response_content_type": None,
+                "via": "pcap-only",
+                "error": (
+                    f"not seen by the proxy: {r['proto']}/{app or 'unknown'}, {int(r['packets'])} packets, "
+                    f"{int(r['bytes'])} bytes" + (f"; {r['note']}" if _text(r["note"]) else "")
+                ),
+                "phase": None,
+                "websocket_messages": 0,
+            }
+        )
+    return pd.DataFrame(rows, columns=FLOWS.names)
+
+
+def _flow_bytes(flows: pd.DataFrame) -> list[int]:
+    """Request + response body bytes per flow."""
+    total = [0] * len(flows)
+    for col in ("request_body_size", "response_body_size"):
+        if col in flows:
+            total = [t + int(v) for t, v in zip(total, flows[col].fillna(0), strict=True)]
+    return total
+
+
+def sources_label(registry: Registry, geo: GeoDB, namer: DomainNamer, jurisdiction: JurisdictionData) -> str:
+    """One line naming and dating every database behind a destinations table."""
+    imported = [imp.source.title for imp in registry.imports]
+    parts = [
+        "entity registry (privlab curated" + (f" + {', '.join(imported)}" if imported else "") + ")",
+        namer.info.label(),
+        geo.geo_source.label(),
+        geo.registry_source.label(),
+        jurisdiction.label(),
+    ]
+    return "; ".join(parts)
+
+
+DATA_PREFIX = "data: "  # the `sources` column: "owner: <citations> | data: <databases>"
+
+
+def registry_stamp(registry: Registry) -> dict[str, str]:
+    """sha256 of the registry's data files and imported lists (for a derived table's input stamp)."""
+    from analysis.custody import sha256_file
+    from analysis.entities.registry import curated_files
+
+    files = [*curated_files(), *(Path(imp.source.url) for imp in registry.imports)]
+    return {f"data:{p.name}": sha256_file(p) for p in files if p.is_file()}
+
+
+def data_stamp(
+    registry: Registry, geo: GeoDB, namer: DomainNamer, jurisdiction: JurisdictionData
+) -> dict[str, str]:
+    """sha256 of every database a destinations table depends on (for the derived table's input stamp):
+    the registry's data files and imported lists, the suffix list, both IP sources, the jurisdiction data."""
+    from analysis.custody import sha256_file
+
+    stamp = registry_stamp(registry)
+    if Path(jurisdiction.path).is_file():
+        stamp[f"data:{Path(jurisdiction.path).name}"] = sha256_file(Path(jurisdiction.path))
+    stamp["data:public_suffix_list"] = namer.info.sha256
+    stamp["data:geolocation"] = geo.geo_source.sha256
+    stamp["data:registered_country"] = geo.registry_source.sha256
+    return stamp
+
+
+def build_destinations(
+    flows: pd.DataFrame,
+    packets: pd.DataFrame | None,
+    app_package: str | None,
+    registry: Registry,
+    geo: GeoDB,
+    *,
+    namer: DomainNamer | None = None,
+    jurisdiction: JurisdictionData | None = None,
+) -> pd.DataFrame:
+    """The DESTINATIONS table: one row per host the app contacted (through the proxy or past it).
+
+    `flows` has the FLOWS columns (server_ip is the address the proxy connected to); `packets` the
+    PACKETS columns or None when the session has no pcap. Rows are ordered by bytes, then host.
+    """
+    namer = namer or default_namer()
+    jur = jurisdiction or default_jurisdiction()
+    dns = _dns_map(packets)
+    acc: dict[str, _HostAcc] = defaultdict(_HostAcc)
+
+    # 1. Flows: the host asked for, the server address the proxy used, bytes, paths.
+    if len(flows):
+        sizes = _flow_bytes(flows)
+        for i, r in enumerate(_records(flows)):
+            name = _text(r.get("host")) or _text(r.get("sni")) or _text(r.get("server_ip"))
+            if not name:
+                continue
+            host = normalise_host(name)
+            a = acc[host]
+            a.flows += 1
+            a.bytes += int(sizes[i])
+            via = r.get("via") or "proxy"
+            if via != "pcap-only":
+                a.proxied = True
+            path = _text(r.get("path"))
+            if path:
+                a.paths.append(path)
+            ip = normalise_ip(_text(r.get("server_ip")))
+            if ip:
+                a.ips[ip].add("flow" if via != "pcap-only" else "pcap")
+
+    # 2. The pcap: connections the proxy never saw become destinations of their own.
+    for r in _records(pcap_only_connections(flows, packets)):
+        server_ip, _ = split_endpoint(r["dst"])
+        name = _text(r["sni"]) or _text(r["http_host"])
+        if name and ":" in name and not name.startswith("["):
+            name = name.rsplit(":", 1)[0]  # CONNECT host:port
+        if not name and server_ip:
+            # No SNI: name it by a DNS answer the device received for this address, if any.
+            candidates = sorted(n for n, ips in dns.items() if server_ip in ips)
+            name = candidates[0] if candidates else server_ip
+        if not name:
+            continue
+        host = normalise_host(name)
+        a = acc[host]
+        a.bytes += int(r["bytes"])
+        if server_ip:
+            a.ips[server_ip].add("pcap")
+    # 3. DNS answers for every host we have: the addresses the device was told to use.
+    for host, a in acc.items():
+        for ip in dns.get(host, ()):
+            a.ips[ip].add("dns")
+
+    all_ips = sorted({ip for a in acc.values() for ip in a.ips})
+    info = {i.ip: i for i in geo.lookup_many(all_ips)}
+    label = sources_label(registry, geo, namer, jur)
+
+    rows: list[dict[str, Any]] = []
+    for host, a in acc.items():
+        entity = registry.entity_for_host(host)
+        root = registry.root(entity) if entity else None
+        # Purpose: the endpoint roles of the paths seen (most frequent first), else the host's own role.
+        roles: dict[str, int] = {}
+        categories: dict[str, int] = {}
+        for path in a.paths or [None]:  # type: ignore[list-item]
+            ep = registry.endpoint_for(host, path)
+            if ep is not None:
+                roles[ep.purpose] = roles.get(ep.purpose, 0) + 1
+                categories[ep.category] = categories.get(ep.category, 0) + 1
+        fallback = entity.category if entity and entity.category != "conglomerate" else "unknown"
+        category = max(categories, key=lambda c: categories[c]) if categories else fallback
+        purpose = "; ".join(sorted(roles, key=lambda p: -roles[p])) if roles else ""
+        ips = sorted(
+            a.ips,
+            key=lambda ip: (
+                (ipaddress.ip_address(ip).version, ipaddress.ip_address(ip)) if is_ip(ip) else (9, ip)
+            ),
+        )  # type: ignore[arg-type]
+        geo_countries = [info[ip].country for ip in ips]
+        j = jur.combine(geo_countries)
+        hq_j = jur.classify(root.hq_country) if root and root.hq_country else None
+        entity_sources = ""
+        if entity is not None:
+            cited = [
+                *entity.sources_of("legal_name"),
+                *entity.sources_of("hq_country"),
+                *entity.sources_of("parent"),
+            ]
+            domain_facts = [
+                ids
+                for fact, ids in entity.fact_sources
+                if fact.startswith("domain:") and host.endswith(fact[7:])
+            ]
+            cited += [i for ids in domain_facts for i in ids]
+            if not cited:
+                cited = list(entity.sources)
+            entity_sources = "owner: " + ", ".join(dict.fromkeys(registry.cite(i) for i in cited))
+        rows.append(
+            {
+                "host": host,
+                "etld1": namer.registrable(host) if not is_ip(host) else None,
+                "entity": entity.name if entity else None,
+                "legal_name": (entity.legal_name or None) if entity else None,
+                "parent": root.name if root and entity and root.id != entity.id else None,
+                "hq_country": (entity.hq_country or None) if entity else None,
+                "party": registry.party(entity, app_package),
+                "category": category,
+                "purpose": purpose or None,
+                "ips": ips,
+                "ip_countries": geo_countries,
+                "ip_registered_countries": [info[ip].registered_country for ip in ips],
+                "asn": [info[ip].asn for ip in ips],
+                "ip_evidence": [",".join(sorted(a.ips[ip])) for ip in ips],
+                "jurisdiction": j.status,
+                "jurisdiction_note": "; ".join(x for x in (j.country, j.basis, j.note) if x) or None,
+                "hq_jurisdiction": hq_j.status if hq_j else "unknown",
+                "via": "proxy" if a.proxied else "pcap-only",
+                "bytes": a.bytes,
+                "flows": a.flows,
+                "sources": " | ".join(x for x in (entity_sources, DATA_PREFIX + label) if x),
+            }
+        )
+    rows.sort(key=lambda r: (-r["bytes"], r["host"]))
+    df = pd.DataFrame(rows, columns=DESTINATIONS.names)
+    df.attrs["sources"] = label
+    return df
+
+
+def hosts_of(df: pd.DataFrame) -> Iterable[str]:
+    """The hosts of a destinations table (convenience for callers and tests)."""
+    return list(df["host"]) if len(df) else []

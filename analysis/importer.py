@@ -1,0 +1,462 @@
+"""`privlab import`: a capture made elsewhere -> a session folder the same analysis runs on.
+
+Sources: a mitmproxy `.mitm` dump (copied byte for byte into `flows.mitm`), a HAR file (HTTP Toolkit,
+PCAPdroid, browsers, Charles; a BOM, missing fields and a zlib-compressed `.zhar` are accepted), or a
+pcap/pcapng (copied into `traffic.pcap`; cleartext HTTP/1 requests in it become flows with
+`via = "pcap-only"`). The session has status `imported`; its custody chain records the source file's
+sha256 before anything else is added, and flows.jsonl holds the analysis-ready records.
+
+Flow ids: a `.mitm` keeps mitmproxy's ids; HAR and pcap flows get ids derived from the source file's
+hash and the entry's position, so importing the same file twice gives the same ids.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import re
+import uuid
+import zlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from dataclasses import replace
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from mitmproxy import connection
+from mitmproxy import http
+from mitmproxy.websocket import WebSocketData
+from mitmproxy.websocket import WebSocketMessage
+
+from analysis.custody import sha256_file
+from analysis.errors import PrivlabError
+from analysis.flowrecord import record_from_flow
+from analysis.flowrecord import record_line
+from analysis.ingest import map_ranges
+from analysis.ingest import normalised
+from analysis.ingest import read_flows
+from analysis.ingest import read_range
+from analysis.ingest import use_workers
+from analysis.schema import Canary
+from analysis.schema import FlowRecord
+from analysis.session import FLOWS_JSONL
+from analysis.session import FLOWS_MITM
+from analysis.session import PCAP
+from analysis.session import Session
+from analysis.session import load_canaries
+
+_ID_NAMESPACE = uuid.UUID("6f2b1c1e-7d1a-4c55-9a43-0c1b5a1d2e90")
+_CHUNK = 8 * 1024 * 1024
+_MAX_ZHAR = 1 << 30
+_PCAP_MAGICS = (
+    b"\xd4\xc3\xb2\xa1",
+    b"\xa1\xb2\xc3\xd4",
+    b"\x4d\x3c\xb2\xa1",
+    b"\xa1\xb2\x3c\x4d",
+    b"\x0a\x0d\x0d\x0a",
+)
+
+
+@dataclass
+class ImportResult:
+    """What an import made."""
+
+    session: Session
+    source_format: str
+    flows: int
+    warnings: list[str]
+
+
+def detect_format(path: Path) -> str:
+    """`mitm`, `har` or `pcap`, from the first bytes (and the name for HAR/zhar)."""
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(64)
+    except OSError as e:
+        raise PrivlabError(f"{path}: cannot read ({e.strerror})") from None
+    if head[:4] in _PCAP_MAGICS:
+        return "pcap"
+    stripped = head.lstrip(b"\xef\xbb\xbf \t\r\n")
+    if stripped.startswith(b"{") or path.suffix.lower() in (".har", ".zhar"):
+        return "har"
+    if path.suffix.lower() in (".mitm", ".flows", ".flow", ".dump") or head[:1].isdigit():
+        return "mitm"  # mitmproxy's tnetstring dumps start with a length, e.g. `4223:`
+    raise PrivlabError(f"{path}: not a .mitm, HAR or pcap/pcapng file (unrecognised first bytes)")
+
+
+def _flow_id(source_sha: str, n: int) -> str:
+    return str(uuid.uuid5(_ID_NAMESPACE, f"{source_sha}:{n}"))
+
+
+# -- mitm -------------------------------------------------------------------------------------------------
+
+
+def mitm_records(path: Path, warnings: list[str]) -> list[FlowRecord]:
+    """Records of a .mitm dump; a dump damaged after some flows keeps those (with a warning).
+
+    A large dump is read by several processes at once (mitmproxy's reader is the slow part).
+    """
+    out: list[FlowRecord] = []
+    try:
+        if use_workers(path):
+            for _, _, chunk in map_ranges(path, read_range):
+                out.extend(chunk)
+        else:
+            out.extend(read_flows(path))
+    except PrivlabError as e:
+        if not out:
+            raise
+        warnings.append(f"{e}; imported the {len(out)} flows before the damage")
+    return out
+
+
+# -- HAR ----------------------------------------------------------------------------------------------------
+
+
+def _har_json(path: Path) -> Any:
+    data = path.read_bytes()
+    if path.suffix.lower() == ".zhar" or data[:1] == b"\x78":
+        try:
+            d = zlib.decompressobj()
+            data = d.decompress(data, _MAX_ZHAR)
+        except zlib.error as e:
+            raise PrivlabError(f"{path}: compressed HAR is corrupt ({e})") from None
+    try:
+        return json.loads(data.decode("utf-8-sig"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise PrivlabError(f"{path}: not valid HAR JSON ({e})") from None
+
+
+def _har_time(value: Any) -> float | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        return datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
+    except ValueError:
+        return None
+
+
+def _har_headers(items: Any) -> list[tuple[bytes, bytes]]:
+    out = []
+    for h in items if isinstance(items, list) else []:
+        if isinstance(h, dict) and isinstance(h.get("name"), str):
+            name = h["name"]
+            if name.startswith(":"):
+                continue  # HTTP/2 pseudo-headers are in the URL and method already
+            out.append((name.encode(), str(h.get("value", "")).encode("utf-8", "surrogateescape")))
+    return out
+
+
+def _har_body(container: Any) -> bytes:
+    if not isinstance(container, dict):
+        return b""
+    text = container.get("text")
+    if isinstance(text, str):
+        if container.get("encoding") == "base64":
+            try:
+                return base64.b64decode(text)
+            except (binascii.Error, ValueError):
+                pass
+        return text.encode("utf-8", "surrogateescape")
+    params = container.get("params")
+    if isinstance(params, list):
+        from urllib.parse import urlencode
+
+        return urlencode(
+            [(p.get("name", ""), p.get("value", "")) for p in params if isinstance(p, dict)]
+        ).encode()
+    return b""
+
+
+def har_flow(entry: dict[str, Any], flow_id: str) -> http.HTTPFlow:
+    """One HAR entry as a mitmproxy flow; missing fields get neutral defaults. Raises ValueError if no URL."""
+    req: dict[str, Any] = entry["request"] if isinstance(entry.get("request"), dict) else {}
+    url = req.get("url")
+    if not isinstance(url, str) or "://" not in url:
+        raise ValueError("entry has no request URL")
+    t0 = _har_time(entry.get("startedDateTime")) or 0.0
+    duration = entry.get("time")
+    t1 = t0 + duration / 1000.0 if isinstance(duration, int | float) and duration >= 0 else None
+    server_ip = entry.get("serverIPAddress")
+    port = 80 if url.startswith("http://") else 443
+    client = connection.Client(peername=("", 0), sockname=("", 0), timestamp_start=t0)
+    server = connection.Server(
+        address=(server_ip.strip("[]"), port) if isinstance(server_ip, str) and server_ip else None
+    )
+    flow = http.HTTPFlow(client, server)
+    flow.id = flow_id
+    headers = http.Headers(_har_headers(req.get("headers")))
+    request = http.Request.make(str(req.get("method") or "GET"), url, b"", headers)
+    body = _har_body(req.get("postData"))
+    try:
+        request.content = body  # HAR keeps the decoded body: re-apply any declared content-encoding
+    except ValueError:
+        request.raw_content = body
+    version = req.get("httpVersion")
+    if isinstance(version, str) and version:
+        request.http_version = version.upper() if version.lower().startswith("http/") else version
+    request.timestamp_start = t0
+    request.timestamp_end = t0
+    flow.request = request
+    resp = entry.get("response")
+    if isinstance(resp, dict) and isinstance(resp.get("status"), int) and resp["status"] > 0:
+        response = http.Response.make(resp["status"], b"", http.Headers(_har_headers(resp.get("headers"))))
+        content = _har_body(resp.get("content"))
+        try:
+            response.content = content
+        except ValueError:
+            response.raw_content = content
+        response.timestamp_start = t1 or t0
+        response.timestamp_end = t1 or t0
+        flow.response = response
+    messages = entry.get("_webSocketMessages")
+    if isinstance(messages, list) and messages:
+        ws = WebSocketData()
+        for m in messages:
+            if not isinstance(m, dict):
+                continue
+            text = m.get("opcode", 1) == 1
+            data = (
+                str(m.get("data", "")).encode() if text else base64.b64decode(str(m.get("data", "")) or b"")
+            )
+            ws.messages.append(
+                WebSocketMessage(1 if text else 2, m.get("type") == "send", data, m.get("time"))
+            )
+        flow.websocket = ws
+    return flow
+
+
+def har_records(path: Path, source_sha: str, warnings: list[str]) -> list[FlowRecord]:
+    """Records of a HAR file's entries."""
+    doc = _har_json(path)
+    log = doc.get("log") if isinstance(doc, dict) else None
+    entries = log.get("entries") if isinstance(log, dict) else None
+    if not isinstance(entries, list):
+        raise PrivlabError(f"{path}: not a HAR file (no log.entries list)")
+    out = []
+    for n, entry in enumerate(entries):
+        try:
+            flow = har_flow(entry if isinstance(entry, dict) else {}, _flow_id(source_sha, n))
+            out.append(normalised(record_from_flow(flow)))
+        except (ValueError, TypeError, KeyError) as e:
+            warnings.append(f"{path}: entry {n} skipped ({e})")
+    return out
+
+
+# -- pcap ----------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PcapRequest:
+    """One cleartext HTTP/1 request reassembled from a pcap's TCP stream."""
+
+    t: float
+    client: tuple[str, int]
+    server: tuple[str, int]
+    method: bytes
+    target: bytes
+    version: bytes
+    headers: list[tuple[bytes, bytes]]
+    body: bytes
+    host: str | None
+
+
+_REQUEST_LINE = re.compile(rb"(GET|POST|PUT|PATCH|DELETE|HEAD|OPTIONS) (\S+) (HTTP/1\.[01])\r?\n")
+
+
+def _dechunk(data: bytes, pos: int) -> tuple[bytes, int]:
+    out = bytearray()
+    while True:
+        eol = data.find(b"\r\n", pos)
+        if eol < 0:
+            return bytes(out), len(data)
+        try:
+            size = int(data[pos:eol].split(b";")[0], 16)
+        except ValueError:
+            return bytes(out), len(data)
+        pos = eol + 2
+        if size == 0:
+            end = data.find(b"\r\n\r\n", pos - 2)
+            return bytes(out), (end + 4 if end >= 0 else len(data))
+        out += data[pos : pos + size]
+        pos += size + 2
+
+
+def _parse_requests(
+    data: bytes, t: float, client: tuple[str, int], server: tuple[str, int]
+) -> list[PcapRequest]:
+    out = []
+    pos = 0
+    while (m := _REQUEST_LINE.match(data, pos)) is not None:
+        head_end = data.find(b"\r\n\r\n", m.end() - 2)
+        if head_end < 0:
+            break
+        headers = []
+        for line in data[m.end() : head_end].split(b"\r\n"):
+            name, sep, value = line.partition(b":")
+            if sep:
+                headers.append((name.strip(), value.strip()))
+        lower = {k.lower(): v for k, v in headers}
+        pos = head_end + 4
+        if b"chunked" in lower.get(b"transfer-encoding", b"").lower():
+            body, pos = _dechunk(data, pos)
+        else:
+            try:
+                length = int(lower.get(b"content-length", b"0"))
+            except ValueError:
+                length = 0
+            body, pos = data[pos : pos + length], pos + length
+        host = lower.get(b"host")
+        out.append(
+            PcapRequest(
+                t,
+                client,
+                server,
+                m.group(1),
+                m.group(2),
+                m.group(3),
+                headers,
+                body,
+                host.decode("latin-1") if host else None,
+            )
+        )
+    return out
+
+
+def http_requests(path: Path, warnings: list[str]) -> list[PcapRequest]:
+    """Cleartext HTTP/1 requests in a pcap/pcapng, client streams reassembled by TCP sequence number."""
+    from scapy.error import Scapy_Exception
+    from scapy.layers.inet import IP
+    from scapy.layers.inet import TCP
+    from scapy.layers.inet6 import IPv6
+    from scapy.utils import PcapReader
+
+    streams: dict[tuple[str, int, str, int], dict[int, tuple[float, bytes]]] = {}
+    count = 0
+    try:
+        with PcapReader(str(path)) as reader:
+            for pkt in reader:
+                count += 1
+                if TCP not in pkt:
+                    continue
+                ip = pkt[IP] if IP in pkt else pkt[IPv6] if IPv6 in pkt else None
+                payload = bytes(pkt[TCP].payload)
+                if ip is None or not payload:
+                    continue
+                key = (str(ip.src), int(pkt[TCP].sport), str(ip.dst), int(pkt[TCP].dport))
+                streams.setdefault(key, {}).setdefault(int(pkt[TCP].seq), (float(pkt.time), payload))
+    except (Scapy_Exception, OSError, EOFError, ValueError) as e:
+        if count == 0:
+            raise PrivlabError(f"{path}: not a readable pcap/pcapng ({e})") from None
+        warnings.append(f"{path}: packets after #{count} unreadable ({e})")
+    out = []
+    for (src, sport, dst, dport), segs in streams.items():
+        ordered = sorted(segs.items())
+        data = b"".join(payload for _, (_, payload) in ordered)
+        if _REQUEST_LINE.match(data):
+            out.extend(_parse_requests(data, ordered[0][1][0], (src, sport), (dst, dport)))
+    out.sort(key=lambda r: r.t)
+    return out
+
+
+def pcap_records(path: Path, source_sha: str, warnings: list[str]) -> list[FlowRecord]:
+    """Cleartext HTTP/1 requests found in a pcap's TCP streams (encrypted traffic has none)."""
+    out = []
+    for n, req in enumerate(http_requests(path, warnings)):
+        client = connection.Client(peername=req.client, sockname=("", 0), timestamp_start=req.t)
+        server = connection.Server(address=req.server)
+        flow = http.HTTPFlow(client, server)
+        flow.id = _flow_id(source_sha, n)
+        flow.request = http.Request(
+            req.server[0],
+            req.server[1],
+            req.method,
+            b"http",
+            b"",
+            req.target,
+            req.version,
+            http.Headers(req.headers),
+            req.body,
+            None,
+            req.t,
+            req.t,
+        )
+        if req.host:
+            flow.request.host_header = req.host
+        out.append(replace(record_from_flow(flow), via="pcap-only"))
+    return out
+
+
+# -- the session ---------------------------------------------------------------------------------------------
+
+
+def _jsonl_chunks(records: list[FlowRecord]) -> Iterator[bytes]:
+    buf = bytearray()
+    for rec in records:
+        buf += record_line(rec)
+        if len(buf) >= _CHUNK:
+            yield bytes(buf)
+            buf.clear()
+    if buf:
+        yield bytes(buf)
+
+
+def _file_chunks(path: Path) -> Iterator[bytes]:
+    with open(path, "rb") as fh:
+        while chunk := fh.read(64 * 1024 * 1024):
+            yield chunk
+
+
+def import_capture(
+    source: Path | str,
+    out: Path | str = "captures",
+    *,
+    canaries: Path | str | None = None,
+    app: str | None = None,
+) -> ImportResult:
+    """Make an `imported` session folder from a .mitm, HAR or pcap file; the source is not changed."""
+    src = Path(source)
+    if not src.is_file():
+        raise PrivlabError(f"{src}: no such file")
+    fmt = detect_format(src)
+    planted: list[Canary] = load_canaries(Path(canaries)) if canaries else []
+    source_sha = sha256_file(src)
+    warnings: list[str] = []
+    if fmt == "mitm":
+        records = mitm_records(src, warnings)
+    elif fmt == "har":
+        records = har_records(src, source_sha, warnings)
+    else:
+        records = pcap_records(src, source_sha, warnings)
+    flow_lines = list(_jsonl_chunks(records))  # before the folder exists: a failure leaves nothing behind
+    source_info = {
+        "file": src.name,
+        "sha256": source_sha,
+        "size": src.stat().st_size,
+        "format": fmt,
+        "flows": len(records),
+        "warnings": warnings,
+    }
+    session = Session.create(
+        Path(out),
+        f"import-{src.stem}",
+        mode="import",
+        app={"package": app} if app else None,
+        canaries=planted,
+        status="imported",
+        extra={"import": source_info},
+    )
+    session.chain.append("import-source", src.name, source_sha, size=source_info["size"], format=fmt)
+    if fmt == "mitm":
+        for chunk in _file_chunks(src):
+            session.append(FLOWS_MITM, chunk, kind="flows", ref=f"import:{src.name}")
+    elif fmt == "pcap":
+        for chunk in _file_chunks(src):
+            session.append(PCAP, chunk, kind="pcap", ref=f"import:{src.name}")
+    else:
+        session.add_file(f"source/{src.name}", src.read_bytes(), kind="import-source-copy")
+    for n, chunk in enumerate(flow_lines):
+        session.append(FLOWS_JSONL, chunk, kind="flow-records", ref=f"import:{src.name}#{n}")
+    return ImportResult(session, fmt, len(records), warnings)

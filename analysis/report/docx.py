@@ -1,0 +1,269 @@
+"""report.docx: the same content as an editable Word document, for lawyers who edit.
+
+Built with python-docx from the report document. The findings table has the columns of
+`FINDINGS_TABLE_COLUMNS`, one row per finding in findings.json order, so it can be checked against
+findings.json. Charts are embedded as PNG (Word does not take SVG).
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import zipfile
+from collections.abc import Mapping
+from datetime import UTC
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from analysis.charts import CHART_TITLES
+from analysis.report.document import GLOSSARY
+from analysis.report.document import timeline_events
+from analysis.report.document import validation_view
+
+FINDINGS_TABLE_COLUMNS = (
+    "finding_id",
+    "kind",
+    "data_type",
+    "entity",
+    "country",
+    "phase",
+    "first_seen_utc",
+    "last_seen_utc",
+    "count",
+)
+
+_STYLE = "Table Grid"
+
+
+def _table(document: Any, header: list[str], rows: list[list[str]]) -> Any:
+    t = document.add_table(rows=1, cols=len(header))
+    t.style = _STYLE
+    for cell, text in zip(t.rows[0].cells, header, strict=True):
+        cell.text = text
+        for run in cell.paragraphs[0].runs:
+            run.bold = True
+    for row in rows:
+        cells = t.add_row().cells
+        for cell, text in zip(cells, row, strict=True):
+            cell.text = text
+    return t
+
+
+def _mono(paragraph: Any, text: str) -> None:
+    run = paragraph.add_run(text)
+    run.font.name = "Courier New"
+
+
+def _kv(document: Any, d: Mapping[str, Any]) -> None:
+    if not d:
+        document.add_paragraph("Not recorded.")
+        return
+    _table(document, ["field", "value"], [[str(k), str(v)] for k, v in sorted(d.items())])
+
+
+# Characters XML 1.0 cannot hold (NUL, most C0 controls, U+FFFE/U+FFFF): captured bodies carry them.
+_NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+def xml_safe(v: Any) -> Any:
+    """The document with characters Word's XML cannot hold shown as `\\xNN` / `\\uNNNN` escapes."""
+    if isinstance(v, str):
+        return _NOT_XML.sub(
+            lambda m: f"\\x{ord(m.group()):02x}" if ord(m.group()) < 256 else f"\\u{ord(m.group()):04x}", v
+        )
+    if isinstance(v, Mapping):
+        return {k: xml_safe(x) for k, x in v.items()}
+    if isinstance(v, list | tuple):
+        return [xml_safe(x) for x in v]
+    return v
+
+
+def write_docx(doc: Mapping[str, Any], charts_png: Mapping[str, bytes], path: Path) -> Path:
+    """Write report.docx; returns its path."""
+    import docx
+    from docx.shared import Cm
+
+    doc = xml_safe(doc)
+
+    s = doc["session"]
+    d = docx.Document()
+    d.core_properties.title = f"privlab evidence report: {s['id']}"
+    d.core_properties.author = "privlab"
+    d.add_heading("Evidence report", 0)
+    d.add_paragraph(f"privlab session {s['id']} · status {s['status']}")
+    if not doc["redacted"]:
+        d.add_paragraph(
+            "Redaction was switched off for this report (--no-redact): captured credentials are shown as captured."
+        )
+
+    d.add_heading("Summary", 1)
+    for item in doc["summary"]:
+        d.add_paragraph(f"{item['finding_id']}: {item['sentence']}", style="List Bullet")
+    if not doc["summary"]:
+        d.add_paragraph("No data item was detected in the traffic and no access was recorded.")
+
+    d.add_heading("Session, device, app and tools", 1)
+    _kv(
+        d,
+        {
+            "id": s["id"],
+            "status": s["status"],
+            "started (UTC)": s["created_utc"],
+            "ended (UTC)": s["ended_utc"],
+        },
+    )
+    d.add_heading("App", 2)
+    _kv(d, s["app"])
+    d.add_heading("Device", 2)
+    _kv(d, s["device"])
+    d.add_heading("Tools", 2)
+    _kv(d, s["tools"])
+
+    d.add_heading("Methodology", 1)
+    d.add_paragraph(
+        "Frida recorded what the app read on the device; mitmproxy recorded what it sent; a packet capture "
+        "recorded what went around the proxy. Message parts were decoded recursively and searched for "
+        "planted values, values the hooks saw, and their encodings. Legal provisions are named to support "
+        "an expert's assessment; they are not legal conclusions."
+    )
+    d.add_heading("Measured error rates", 2)
+    view = validation_view(doc.get("validation"))
+    if view is None:
+        d.add_paragraph("Not measured: no validation score was supplied for this report.")
+    else:
+        for t in view["tables"]:
+            d.add_paragraph(t["title"])
+            _table(d, [t["key"], *t["columns"]], [[r["key"], *r["cells"]] for r in t["rows"]])
+        for k, v in view["scalars"]:
+            d.add_paragraph(f"{k}: {v}")
+    d.add_paragraph(
+        "Credentials in captured traffic are redacted." if doc["redacted"] else "Redaction was switched off."
+    )
+
+    d.add_heading("Findings", 1)
+    rows = [[str(f[c]) for c in FINDINGS_TABLE_COLUMNS] for f in doc["findings"]]
+    _table(d, list(FINDINGS_TABLE_COLUMNS), rows)
+    for f in doc["findings"]:
+        d.add_heading(f"{f['finding_id']}: {f['summary']}", 2)
+        for p in f["provisions"]:
+            d.add_paragraph(f"{p['instrument']}, {p['article']}: {p['note']}", style="List Bullet")
+        if f["access"]:
+            _table(
+                d,
+                ["seq", "time (UTC)", "API", "SDK", "value seen", "delay to send (s)"],
+                [
+                    [
+                        str(a["seq"]),
+                        a["time_utc"],
+                        a["api"],
+                        a["sdk"] or "",
+                        a["value"],
+                        "" if a["delay_s"] is None else f"{a['delay_s']:.3f}",
+                    ]
+                    for a in f["access"]
+                ],
+            )
+        for e in f["exhibits"]:
+            d.add_heading(f"Exhibit {e['ref']} · flow {e['flow_id']} · {e['time_utc']}", 3)
+            _mono(d.add_paragraph(), f"{e['method']} {e['url']} {e['http_version']}")
+            d.add_paragraph(
+                f"Part {e['part']} · encoding {e['encoding'] or 'plain'} · {e['detection_method']}"
+            )
+            para = d.add_paragraph()
+            for seg in e["excerpt"]:
+                run = para.add_run(seg["text"])
+                run.font.name = "Courier New"
+                run.bold = bool(seg["match"])
+            c = e["custody"]
+            d.add_paragraph(
+                f"Raw flow: {c['file']} bytes {c['offset']}+{c['length']}, sha256 {c['sha256']}"
+                if c
+                else "Raw flow: no custody record"
+            )
+
+    d.add_heading("Destinations", 1)
+    _table(
+        d,
+        ["host", "entity", "parent", "party", "countries", "jurisdiction", "flows"],
+        [
+            [
+                x["host"],
+                str(x["entity"] or ""),
+                str(x["parent"] or ""),
+                str(x["party"] or ""),
+                ", ".join(sorted(set(x["ip_countries"]))),
+                str(x["jurisdiction"] or ""),
+                str(x["flows"]),
+            ]
+            for x in doc["destinations"]
+        ],
+    )
+    for name, title in CHART_TITLES.items():
+        if name in charts_png:
+            d.add_picture(io.BytesIO(charts_png[name]), width=Cm(15))
+            d.add_paragraph(title)
+
+    d.add_heading("Timeline", 1)
+    _table(d, ["time (UTC)", "event"], [[ev["time_utc"], ev["text"]] for ev in timeline_events(doc)])
+
+    d.add_heading("Coverage", 1)
+    c = doc["coverage"]
+    for line in (
+        f"Flows: {c['flows_total']} ({c['flows_decrypted']} decrypted, {c['flows_pcap_only']} pcap only)",
+        f"Failed TLS handshakes: {c['tls_failures']}",
+        f"QUIC packets not intercepted: {c['quic_packets']}",
+        f"Hook modules attached: {', '.join(c['hook_modules_attached']) or 'none'}",
+        f"Hook modules failed: {', '.join(m[0] for m in c['hook_modules_failed']) or 'none'}",
+        f"Canaries planted / found: {len(c['canaries_planted'])} / {len(c['canaries_found'])}",
+        *c["notes"],
+    ):
+        d.add_paragraph(line, style="List Bullet")
+
+    d.add_heading("Integrity appendix", 1)
+    i = doc["integrity"]
+    if i["sealed"]:
+        head = i["chain_head"] or {}
+        d.add_paragraph(f"Chain head: record {head.get('seq')}, sha256 {head.get('line_sha256')}")
+        d.add_paragraph(f"Seal sha256: {i['seal_sha256']}")
+        sig = i["signature"]
+        d.add_paragraph(
+            f"Signature: {sig['alg']} by {sig['public_key']}, {'valid' if sig['valid'] else 'INVALID'}"
+            if sig
+            else "Signature: not signed"
+        )
+        _table(
+            d,
+            ["file", "sha256", "size", "matches now"],
+            [
+                [f["name"], str(f["sha256"]), str(f["size"]), "yes" if f["matches"] else "NO"]
+                for f in i["files"]
+            ],
+        )
+    else:
+        d.add_paragraph("This session has no seal.json.")
+
+    d.add_heading("Glossary", 1)
+    _table(d, ["term", "meaning"], [[term, meaning] for term, meaning in GLOSSARY])
+    stamp = s.get("ended") or s.get("created")
+    if stamp:
+        when = datetime.fromtimestamp(float(stamp), UTC).replace(tzinfo=None)
+        d.core_properties.created = when
+        d.core_properties.modified = when
+    d.core_properties.revision = 1
+    buf = io.BytesIO()
+    d.save(buf)
+    path.write_bytes(_stable_zip(buf.getvalue()))
+    return path
+
+
+def _stable_zip(data: bytes) -> bytes:
+    """The same DOCX with fixed zip entry times, so the same session gives the same bytes."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(data)) as src, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+        for info in src.infolist():
+            fixed = zipfile.ZipInfo(info.filename, date_time=(1980, 1, 1, 0, 0, 0))
+            fixed.compress_type = zipfile.ZIP_DEFLATED
+            fixed.external_attr = info.external_attr
+            dst.writestr(fixed, src.read(info.filename))
+    return out.getvalue()

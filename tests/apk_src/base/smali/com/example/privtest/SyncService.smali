@@ -1,0 +1,8 @@
+.class public Lcom/example/privtest/SyncService;
+.super Landroid/app/Service;
+
+.method public constructor <init>()V
+    .registers 1
+    invoke-direct {p0}, Landroid/app/Service;-><init>()V
+    return-void
+.end method
