@@ -1,14 +1,27 @@
-"""`privlab demo`: the main job on the bundled control app, no Android device needed."""
+"""`privlab demo`: the main job on the bundled control app and sample, no Android device needed.
+
+1. capture the control app through a real mitmdump (TLS interception, custody chain, seal), verify it;
+2. analyse that fresh session and score it against its ground truth: the method's measured error rates,
+   stored in captures/validation.json for reports to quote;
+3. analyse the bundled sample session (captures/sample) and write its evidence report.
+"""
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
 import click
 from rich.console import Console
 
+from analysis.analyze import analyze
 from analysis.cli.capture import print_capture
+from analysis.cli.report import report as report_command
+from analysis.session import Session
+from analysis.validation.measure import DEFAULT_VALIDATION
+from analysis.validation.measure import score_session
+from analysis.validation.measure import validation_record
 from analysis.validation.run import capture_control_app
 from analysis.verify import verify_session
 
@@ -20,23 +33,41 @@ SAMPLE = Path(__file__).resolve().parents[2] / "captures" / "sample"
 @click.option("--out", "root", type=click.Path(path_type=Path), default=Path("captures"), show_default=True)
 @click.option("--refresh-sample", is_flag=True, help="Regenerate the committed captures/sample session.")
 @click.option("--pcap/--no-pcap", default=True, show_default=True, help="Record packets with tcpdump.")
-def demo(root: Path, refresh_sample: bool, pcap: bool) -> None:
-    """Capture the control app through a real mitmdump, seal and verify the session."""
+@click.option("--report/--no-report", "with_report", default=True, show_default=True,
+              help="End with the sample session's evidence report.")  # fmt: skip
+@click.pass_context
+def demo(ctx: click.Context, root: Path, refresh_sample: bool, pcap: bool, with_report: bool) -> None:
+    """Capture the control app through a real mitmdump, verify, measure the method, report on the sample."""
     session_id = None
     if refresh_sample:
         root, session_id = SAMPLE.parent, SAMPLE.name
         if SAMPLE.exists():
             shutil.rmtree(SAMPLE)
-    console.rule("capture: the control app through a real mitmdump")
+    console.rule("1. capture: the control app through a real mitmdump")
     result = capture_control_app(root, name="demo", session_id=session_id, pcap=pcap)
     print_capture(result)
-    console.rule("verify")
     report = verify_session(result.session.path)
     state = "[green]intact[/]" if report.intact else f"[red]NOT intact: {report.problems[0]}[/]"
-    console.print(f"{state}: {report.records} custody records, {report.files} files")
+    console.print(f"verify: {state}: {report.records} custody records, {report.files} files")
     if not report.intact or result.status != "sealed":
         raise SystemExit(1)
-    console.print(f"session: {result.session.path}")
+    if refresh_sample or not with_report:
+        console.print(f"session: {result.session.path}")
+        return
+    console.rule("2. measure: detections against the control app's ground truth")
+    analyze(result.session.path)
+    scored = score_session(result.session.path)
+    if scored is not None:
+        record = validation_record(scored, Session.open(result.session.path))
+        DEFAULT_VALIDATION.parent.mkdir(parents=True, exist_ok=True)
+        DEFAULT_VALIDATION.write_text(json.dumps(record, indent=1, sort_keys=True) + "\n")
+        t = record["total"]
+        console.print(f"recall {t['recall']:.3f} ({t['found']}/{t['planted']} planted parts), "
+                      f"{t['decoys_reported']}/{t['decoys']} decoys reported; stored in {DEFAULT_VALIDATION}")  # fmt: skip
+    console.rule("3. report: the bundled sample session")
+    ctx.invoke(report_command, session=SAMPLE, formats="html,pdf,docx,json", out_dir=None, no_redact=False,
+               validation_path=None)  # fmt: skip
+    console.print(f"fresh session: {result.session.path}")
 
 
 commands = [demo]

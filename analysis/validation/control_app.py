@@ -185,6 +185,7 @@ class Builder:
         )  # fmt: skip
         self.plant(p, "openudid", "query:openudid", "plain")
         self.plant(p, "cdid", "query:cdid", "plain")
+        self.plant(p, "openudid", "body:header.openudid", "gzip>json")
         self.plant(p, "adid", "body:header.google_aid", "gzip>json")
         self.plant(p, "imei", "body:header.udid", "gzip>json")
         self.plant(p, "serial", "body:header.serial_number", "gzip>json")
