@@ -5,15 +5,15 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha256sum | cut -c1-12)
 # Debian packages the tests and the demo use (real tcpdump, adb, apktool/smali, Chromium, poppler, CJK font).
-APT_PACKAGES := tcpdump adb apktool zipalign apksigner aapt dexdump chromium poppler-utils fonts-wqy-microhei fonts-dejavu-core libpango-1.0-0 libpangoft2-1.0-0 nodejs npm
-APT_COMMANDS := tcpdump adb apktool zipalign apksigner aapt chromium pdftoppm node npm
+APT_PACKAGES := gcc tcpdump adb apktool zipalign apksigner aapt dexdump chromium poppler-utils fonts-wqy-microhei fonts-dejavu-core libpango-1.0-0 libpangoft2-1.0-0 nodejs npm
+APT_COMMANDS := gcc tcpdump adb apktool zipalign apksigner aapt chromium pdftoppm node npm
 
-.PHONY: demo test lint typecheck pytest system-deps venv bench notebooks clean-venv
+.PHONY: demo test lint typecheck pytest system-deps venv agent-deps bench notebooks clean-venv
 
 demo: venv
 	$(BIN)/privlab demo
 
-test: venv system-deps lint typecheck pytest
+test: venv system-deps agent-deps lint typecheck pytest
 
 venv: $(STAMP)
 
@@ -36,6 +36,13 @@ system-deps:
 	    echo "privlab needs these Debian packages (run as root): apt-get install $(APT_PACKAGES)"; exit 1; \
 	  fi; \
 	fi
+
+# The Frida agent's build dependencies (frida-java-bridge): the tests prove the committed hooks/_agent.js
+# is exactly what hooks/src builds. Captures themselves use the committed bundle and need no Node.js.
+agent-deps: hooks/node_modules/.package-lock.json
+
+hooks/node_modules/.package-lock.json: hooks/package-lock.json
+	cd hooks && npm ci --no-audit --no-fund --loglevel=error
 
 lint: venv
 	$(BIN)/ruff check analysis addons tests benchmarks

@@ -42,6 +42,7 @@ from analysis.destinations import data_stamp
 from analysis.destinations import registry_stamp
 from analysis.detect.detector import Detector
 from analysis.detect.runtime import runtime_canaries
+from analysis.detect.runtime import seen_by_proxy
 from analysis.detect.runtime import tls_plaintext
 from analysis.domains import default_namer
 from analysis.entities import load_registry
@@ -78,7 +79,7 @@ from analysis.session import TLS_FAILURES_JSONL
 from analysis.session import Session
 
 # Bump when the same inputs would give different tables (a detection rule changed).
-ANALYSIS_VERSION = "detect-1"
+ANALYSIS_VERSION = "detect-2"
 STAMP_KEY = b"privlab.inputs_sha256"
 INPUTS_KEY = b"privlab.inputs"
 
@@ -344,7 +345,8 @@ def detections_stage(ctx: StageContext) -> None:
     detector = Detector(canaries, engine=ctx.engine)
     detections: list[Detection] = []
     issues: list[dict[str, str]] = []
-    plaintext = tls_plaintext(events)
+    # Plaintext the proxy also recorded is the same transmission: scan only what it could not see.
+    plaintext, _ = seen_by_proxy(tls_plaintext(events), ctx.records()) if events else ([], 0)
     src = ctx.flow_source()
     parallel = src is not None and use_workers(src)
     total = None if parallel else len(ctx.records()) + len(plaintext)

@@ -90,6 +90,21 @@ _API_DATA_TYPES: tuple[tuple[str, str], ...] = (
     ("getinstalledapplications", "installed_apps"),
     ("queryintentactivities", "installed_apps"),
 )
+# Hook categories that read the device (ePrivacy Art. 5(3)); the others (network, tls-plaintext, tls,
+# and the agent's and runner's own records) describe transport or the capture, not a read of the device.
+ACCESS_CATEGORIES = frozenset(
+    {
+        "clipboard",
+        "identifiers",
+        "location",
+        "contacts",
+        "installed-apps",
+        "installed_apps",
+        "webview",
+        "watch",
+    }
+)
+
 _CATEGORY_DATA_TYPES = {
     "clipboard": "clipboard",
     "location": "location",
@@ -97,6 +112,7 @@ _CATEGORY_DATA_TYPES = {
     "contact": "contact",
     "packages": "installed_apps",
     "installed_apps": "installed_apps",
+    "installed-apps": "installed_apps",
 }
 
 JURISDICTION_RANK = {"third-country": 3, "unknown": 2, "adequacy": 1, "EEA": 0}
@@ -701,7 +717,8 @@ def build_findings(
     findings: list[Finding] = []
     for key in sorted(groups, key=_group_order):
         findings.append(_transmission(groups[key], flow_row, hooks, canary_values, hashes))
-    findings.extend(_access_findings(hooks, transitions, findings))
+    reads = [h for h in hooks if h.category.lower() in ACCESS_CATEGORIES]
+    findings.extend(_access_findings(reads, transitions, findings))
     exhibit_no = 0
     for f in findings:
         numbered = []

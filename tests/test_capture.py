@@ -307,3 +307,35 @@ def test_pcap_records_the_proxy_connections(tmp_path: Path, confdir: Path, upstr
     pcap = result.session.path / "traffic.pcap"
     assert sum(1 for _ in RawPcapReader(str(pcap))) > 10
     assert result.seal["files"]["traffic.pcap"]["size"] == pcap.stat().st_size
+
+
+def test_control_app_under_frida_sees_the_plaintext_mitmproxy_recorded(tmp_path: Path, confdir: Path) -> None:
+    """Real Frida on this host: the agent's SSL_write plaintext and the proxy's flows are the same requests."""
+    import base64
+
+    result = capture_control_app(tmp_path, frida=True, confdir=confdir)
+    assert result.status == "sealed", result.reason
+    events = [json.loads(line) for line in (result.session.path / "hooks.jsonl").read_text().splitlines()]
+    plaintext = b"".join(
+        base64.b64decode(e["args"][1]["$b64"])
+        for e in events
+        if e["category"] == "tls-plaintext" and e["api"].startswith("SSL_write")
+    )
+    records = list(read_jsonl(result.session.path / "flows.jsonl"))
+    https = [r for r in records if r.scheme == "https" and not r.websocket]
+    for r in https:
+        probe = dict((k.lower(), v) for k, v in r.request_headers)[PROBE_HEADER]
+        assert f"{PROBE_HEADER}: {probe}".encode() in plaintext, probe
+        assert r.request_body in plaintext  # the exact bytes sent, as mitmproxy recorded them
+    assert any(e["category"] == "network" and e["api"] == "connect" for e in events)
+    meta = Session.open(result.session.path).meta
+    assert len(meta["frida"]["agent"]["sha256"]) == 64 and meta["frida"]["summary"]
+    assert verify_session(result.session.path).intact
+    # Plaintext the proxy also recorded corroborates its flows; it is not a second transmission, and the
+    # agent's transport records (network, tls-plaintext) are not reads of the device.
+    from analysis.evidence import load_evidence
+
+    ev = load_evidence(result.session.path)
+    assert not any(str(f).startswith("hook:") for f in ev.tables.detections["flow_id"])
+    assert ev.findings and all(f.kind == "transmission" for f in ev.findings)
+    assert len(ev.tables.hook_events) == len(events)

@@ -201,7 +201,8 @@ def test_html_has_strict_csp_matching_its_inline_code(built: dict[str, Any]) -> 
 def test_html_escapes_hostile_capture(built: dict[str, Any]) -> None:
     html = built["first"]["html"].read_text()
     body = html.split("<body>", 1)[1]
-    assert "<script>window" not in body and "<img src=x" not in body and "<svg/onload" not in body
+    assert "<script>window" not in body and "<img src=x" not in body
+    assert "<svg/onload" not in body and "<svg onload" not in body and "<iframe" not in body
     assert "&lt;script&gt;window.__xss_url=1&lt;/script&gt;" in body
     assert len(re.findall(r"<script>", html)) == 1
 

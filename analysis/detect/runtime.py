@@ -20,6 +20,7 @@ from typing import Any
 
 from analysis.decode.text import is_printable_text
 from analysis.schema import Canary
+from analysis.schema import FlowRecord
 from analysis.schema import HookEvent
 
 MIN_RUNTIME_VALUE = 6  # shorter returned strings ("true", "en") would match everywhere
@@ -178,3 +179,55 @@ def tls_plaintext(events: list[HookEvent]) -> list[PlaintextRecord]:
         if chunks:
             out.append(PlaintextRecord(ev.seq, ev.t, ev.api, b"".join(chunks)))
     return out
+
+
+_REQUEST_LINE = re.compile(rb"^([A-Z]{3,10}) (\S+) HTTP/1\.[01]\r\n")
+
+
+def _request_head(data: bytes) -> tuple[str, str, str] | None:
+    """(method, host, target) of an HTTP/1 request head at the start of a plaintext record."""
+    m = _REQUEST_LINE.match(data)
+    if m is None:
+        return None
+    head = data[: data.find(b"\r\n\r\n")] if b"\r\n\r\n" in data else data
+    host = ""
+    for line in head.split(b"\r\n")[1:]:
+        name, _, value = line.partition(b":")
+        if name.strip().lower() == b"host":
+            host = value.strip().decode("latin-1").lower()
+            break
+    return m.group(1).decode(), host, m.group(2).decode("latin-1")
+
+
+def seen_by_proxy(
+    plaintext: list[PlaintextRecord], flows: list[FlowRecord]
+) -> tuple[list[PlaintextRecord], int]:
+    """Split the agent's plaintext into records the proxy did not see, and a count of those it did.
+
+    The plaintext channel is there for traffic the proxy could not decrypt (pinned or native TLS). A
+    record that is the head of a request the proxy recorded (same method, host and target) or a piece
+    of a recorded request body is the same transmission seen twice: it corroborates the flow and is not
+    reported again.
+    """
+    heads = set()
+    bodies: list[bytes] = []
+    for f in flows:
+        target = f.path + (f"?{f.query}" if f.query else "")
+        heads.add((f.method, f.host.lower(), target))
+        heads.add((f.method, f"{f.host.lower()}:{f.server_port}", target))
+        if f.request_body:
+            bodies.append(f.request_body)
+    body_set = set(bodies)
+    kept: list[PlaintextRecord] = []
+    seen = 0
+    for rec in plaintext:
+        head = _request_head(rec.data)
+        if head is not None and head in heads:
+            seen += 1
+        elif head is None and (
+            rec.data in body_set or any(rec.data in b for b in bodies if len(b) > len(rec.data))
+        ):
+            seen += 1
+        else:
+            kept.append(rec)
+    return kept, seen
