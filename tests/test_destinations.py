@@ -96,11 +96,11 @@ def test_control_app_session_flows_and_pcap_line_up(sample_session: Path, reg: R
             if "flow" in evidence:
                 assert (ip, country) == ("127.0.0.1", "loopback"), host
     assert rows["log-va.tiktokv.com"]["jurisdiction"] == "unknown"
-    # The control app's DNS answer is an address the device was given: looked up, dated, labelled.
+    # The lab upstream is reached without DNS: only the address the proxy really connected to is known,
+    # and no country is guessed for it.
     api = rows["api16-normal-c-useast1a.tiktokv.com"]
-    assert api["ips"] == ["127.0.0.1", "130.44.212.1"] and api["ip_evidence"] == ["flow", "dns"]
-    assert api["ip_countries"] == ["loopback", "US"] and api["asn"] == ["", "BYTEDANCE"]
-    assert api["jurisdiction"] == "third-country"
+    assert list(api["ips"]) == ["127.0.0.1"] and list(api["ip_evidence"]) == ["flow"]
+    assert api["jurisdiction"] == "unknown"
     table = pa.Table.from_pandas(dest, schema=DESTINATIONS, preserve_index=False)
     assert table.num_rows == len(dest)
 
