@@ -1,4 +1,4 @@
-"""Record every finished flow into a privlab session: `flows.mitm`, `flows.jsonl` and a custody record each.
+"""Record every finished flow into a privlab session: `flows.mitm` and a custody record each.
 
     mitmdump -s addons/capture.py --set privlab_session=captures/<id>
 
@@ -6,7 +6,9 @@ HTTP/1.1, HTTP/2 and WebSocket flows are written when they end (response, error,
 still open at shutdown (half-finished) are written in `done`. Every flow is stamped with the session id
 and the current phase mark before it is written, so the `.mitm` file carries them too.
 
-A write that fails stops the proxy at once: traffic is never let through unrecorded.
+A write that fails stops the proxy at once: traffic is never let through unrecorded. The
+analysis-ready index (`flows.jsonl`) is built after the proxy stops (`analysis/capture/flowindex.py`),
+so the proxy spends on each flow no more than mitmproxy's own `-w` does, plus one custody record.
 """
 
 from __future__ import annotations
@@ -24,9 +26,6 @@ from mitmproxy.io import tnetstring
 from analysis.capture.addon_options import SESSION_OPTION
 from analysis.capture.addon_options import declare_session_option
 from analysis.errors import PrivlabError
-from analysis.flowrecord import record_from_flow
-from analysis.flowrecord import record_line
-from analysis.session import FLOWS_JSONL
 from analysis.session import FLOWS_MITM
 from analysis.session import SESSION_JSON
 from analysis.session import Session
@@ -94,15 +93,11 @@ class Capture:
             self.save(flow)
 
     def save(self, flow: http.HTTPFlow) -> None:
-        """Append the flow to both files under one chain lock, or stop the proxy."""
+        """Append the flow to flows.mitm with its custody record, or stop the proxy."""
         if self.session is None or flow.id not in self.active:
             return
         try:
-            mitm_bytes = tnetstring.dumps(flow.get_state())
-            line = record_line(record_from_flow(flow))
-            with self.session.chain.locked():
-                self.session.append_locked(FLOWS_MITM, mitm_bytes, kind="flow", ref=flow.id)
-                self.session.append_locked(FLOWS_JSONL, line, kind="flow-record", ref=flow.id)
+            self.session.append(FLOWS_MITM, tnetstring.dumps(flow.get_state()), kind="flow", ref=flow.id)
         except OSError as e:
             # Crash visibly instead of letting traffic through unrecorded (as mitmproxy's own Save does).
             sys.stderr.write(

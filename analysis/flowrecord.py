@@ -1,8 +1,8 @@
 """One mitmproxy flow -> one `schema.FlowRecord`, and the `flows.jsonl` line format.
 
 `record_from_flow` is the only place a flow's facts are taken from mitmproxy objects: the capture
-addon calls it live (writing `flows.jsonl` beside `flows.mitm`) and `read_mitm` calls it when a
-`.mitm` file is read later, so both give the same record for the same flow.
+(`capture/flowindex.py`, writing `flows.jsonl` beside `flows.mitm`), imports and analysis all call it,
+so every path gives the same record for the same flow.
 """
 
 from __future__ import annotations

@@ -78,7 +78,7 @@ class FlowRecord:
     """One HTTP(S) exchange (a row of `flows`), plus the raw request body for detection.
 
     Built by exactly one function, `analysis.flowrecord.record_from_flow`, both at capture time (the
-    capture addon writes these to `flows.jsonl`) and when reading a `.mitm` or HAR file.
+    capture writes these to `flows.jsonl` once the proxy stops) and when reading a `.mitm` or HAR file.
     """
 
     flow_id: str

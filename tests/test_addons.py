@@ -10,6 +10,7 @@ from mitmproxy import exceptions
 from mitmproxy.test import taddons
 from mitmproxy.test import tflow
 
+from analysis.capture.flowindex import write_flow_index
 from analysis.flowrecord import read_jsonl
 from analysis.flowrecord import read_mitm
 from analysis.seal import seal_session
@@ -52,6 +53,8 @@ async def test_capture_stamps_and_writes_each_flow_once(tmp_path: Path) -> None:
     assert half.metadata["privlab.half_finished"] is True
     ids = [f.id for f in read_mitm(s.path / "flows.mitm")]
     assert ids == [done.id, half.id]
+    assert not (s.path / "flows.jsonl").exists()  # the index is built after the proxy stops
+    assert write_flow_index(Session.open(s.path)) == 2
     assert [r.flow_id for r in read_jsonl(s.path / "flows.jsonl")] == ids
     seal_session(Session.open(s.path))
     assert verify_session(s.path).intact

@@ -25,6 +25,7 @@ from analysis.capture.host import capture_host
 from analysis.capture.proxy import ProxyConfig
 from analysis.capture.proxy import Upstream
 from analysis.cli import main
+from analysis.errors import PrivlabError
 from analysis.flowrecord import read_jsonl
 from analysis.flowrecord import read_mitm
 from analysis.schema import PROBE_HEADER
@@ -124,13 +125,15 @@ with httpx.Client(trust_env=True, timeout=10) as c:
 """
 
 
-def _wait_lines(path: Path, n: int, timeout: float = 30.0) -> None:
+def _wait_flows(session: Path, n: int, timeout: float = 30.0) -> None:
+    """Wait until the custody chain holds n flow records (each written after its flow's bytes)."""
     deadline = time.monotonic() + timeout
+    chain = session / "custody.jsonl"
     while time.monotonic() < deadline:
-        if path.exists() and path.read_bytes().count(b"\n") >= n:
+        if chain.exists() and chain.read_bytes().count(b'"kind":"flow"') >= n:
             return
         time.sleep(0.05)
-    raise AssertionError(f"{path} did not reach {n} lines")
+    raise AssertionError(f"{chain} did not reach {n} flow records")
 
 
 def _start_cli_capture(tmp_path: Path, confdir: Path, upstream: UpstreamServer, name: str) -> tuple[subprocess.Popen[bytes], Path]:  # fmt: skip
@@ -147,7 +150,7 @@ def _start_cli_capture(tmp_path: Path, confdir: Path, upstream: UpstreamServer, 
     while time.monotonic() < deadline and not (root.exists() and any(root.iterdir())):
         time.sleep(0.05)
     session = next(root.iterdir())
-    _wait_lines(session / "flows.jsonl", 8)
+    _wait_flows(session, 8)
     return proc, session
 
 
@@ -226,7 +229,12 @@ def test_write_failure_stops_the_proxy_and_nothing_passes_unrecorded(tmp_path: P
             proxy.kill()
         log.close()
     assert "cannot write evidence" in (tmp_path / "mitmdump.log").read_text()
-    recorded = list(read_jsonl(session.path / "flows.jsonl"))
+    recorded = []
+    try:
+        for flow in read_mitm(session.path / "flows.mitm"):
+            recorded.append(flow)
+    except PrivlabError:
+        pass  # the flow whose write failed is cut short; the ones before it are whole
     assert 0 < answered < 60
     assert answered <= len(recorded)  # every response the client got was recorded first
     report = verify_session(session.path)
@@ -286,7 +294,7 @@ def test_pinned_client_is_recorded_as_a_tls_failure(tmp_path: Path, confdir: Pat
         json.loads(line) for line in (result.session.path / "tls_failures.jsonl").read_text().splitlines()
     ]
     assert failures and failures[0]["sni"] == "log-va.tiktokv.com" and failures[0]["side"] == "client"
-    assert not (result.session.path / "flows.jsonl").exists()  # nothing was decrypted
+    assert not (result.session.path / "flows.mitm").exists()  # nothing was decrypted
     assert verify_session(result.session.path).intact
 
 

@@ -234,7 +234,8 @@ def test_encoded_value_is_found_with_its_chain(
             raw, part, box = b"\x08\x01\x12" + bytes([len(data)]) + data, "body:protobuf:2", "protobuf"
             headers.append(("content-type", "application/x-protobuf"))
         else:
-            raw, part, box = f"{filler} [{sent}] {filler}".encode(), "body", ""
+            # Angle brackets, not square ones: "[3030303030303061]" would be a valid JSON body.
+            raw, part, box = f"{filler} <{sent}> {filler}".encode(), "body", ""
         body = CODINGS[coding](raw)
         if coding:
             headers.append(("content-encoding", coding))

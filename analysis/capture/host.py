@@ -20,6 +20,7 @@ from dataclasses import field
 from pathlib import Path
 from typing import Any
 
+from analysis.capture.flowindex import write_flow_index
 from analysis.capture.pcap import PacketCapture
 from analysis.capture.pcap import start_tcpdump
 from analysis.capture.proxy import DEFAULT_CONFDIR
@@ -189,6 +190,7 @@ def record(session: Session, opts: CaptureOptions, run_app: AppRunner) -> Captur
             packets.stop()
             if (session.path / PCAP).exists():
                 session.record_file(PCAP, kind="pcap")
+        write_flow_index(session)
         if opts.before_seal is not None and reason is None:
             opts.before_seal(session)
         seal = seal_session(

@@ -15,7 +15,7 @@ from pathlib import Path
 from analysis.errors import CaptureError
 
 ADDONS_DIR = Path(__file__).resolve().parents[2] / "addons"
-CAPTURE_ADDONS = ("capture.py", "tlsfailures.py")
+CAPTURE_SCRIPT = "privlab.py"  # capture + TLS failures + lab routing, one script (see its docstring)
 DEFAULT_CONFDIR = Path.home() / ".privlab" / "mitmproxy"
 
 
@@ -108,6 +108,7 @@ class ProxyConfig:
     def command(self, port: int) -> list[str]:
         cmd = [
             str(mitmdump_binary()),
+            "-s", str(ADDONS_DIR / CAPTURE_SCRIPT),
             "--listen-host", self.host,
             "--listen-port", str(port),
             "--set", f"confdir={self.confdir}",
@@ -116,10 +117,7 @@ class ProxyConfig:
             "--set", "connection_strategy=lazy",
             "--set", f"privlab_session={self.session_path}",
         ]  # fmt: skip
-        for name in CAPTURE_ADDONS:
-            cmd[1:1] = ["-s", str(ADDONS_DIR / name)]
         if self.upstream is not None:
-            cmd[1:1] = ["-s", str(ADDONS_DIR / "upstream.py")]
             cmd += [
                 "--set",
                 f"upstream_tls={self.upstream.tls}",

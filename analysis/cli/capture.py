@@ -8,6 +8,7 @@ import click
 from rich.console import Console
 from rich.table import Table
 
+from analysis.capture.flowindex import write_flow_index
 from analysis.capture.host import CaptureResult
 from analysis.capture.host import HostCapture
 from analysis.capture.host import capture_host
@@ -150,6 +151,7 @@ def seal(session: Path, reason: str | None, sign_key: Path | None) -> None:
     s = Session.open(session)
     if s.status != "open":
         raise CaptureError(f"{session}: session is {s.status}, not open")
+    write_flow_index(s)  # the index a crashed capture did not get to write
     doc = seal_session(s, status="incomplete" if reason else "sealed", reason=reason, signing_key=sign_key)
     console.print(
         f"sealed {s.id} as {doc['status']}: {len(doc['files'])} files, chain head {doc['chain_head']['seq']}"

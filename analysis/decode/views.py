@@ -268,8 +268,8 @@ class MessageDecoder:
                 self.decoded(decoded[0], part, (*chain, decoded[1]), depth)
         for m in _HEX_RUN.finditer(data):
             run = m.group()
-            if run.isdigit():
-                continue
+            # A digits-only run is usually a decimal number; `text_only` keeps it only when it decodes to
+            # text (hex of digits and letters can be all digits: "0000000a" is 3030303030303061).
             self.decoded(binascii.unhexlify(run), part, (*chain, "hex"), depth, text_only=True)
         if _PCT.search(data) and looks_ascii_printable(data):
             unq = unquote_to_bytes(data)
