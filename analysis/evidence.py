@@ -29,6 +29,8 @@ from analysis.session import Session
 from analysis.tables import SessionTables
 from analysis.tables import load_session
 
+STATIC_JSON = "apk/static.json"
+
 
 @dataclass
 class SessionEvidence:
@@ -41,6 +43,8 @@ class SessionEvidence:
     coverage: Coverage
     flow_dest: pd.DataFrame  # one row per flow: entity, country, jurisdiction, bytes (charts, notebooks)
     seal: dict[str, Any] | None
+    # Capability vs observed, per data type, when the session holds a static analysis (apk/static.json).
+    capability: list[dict[str, Any]] | None = None
 
     @property
     def marks(self) -> list[dict[str, Any]]:
@@ -86,7 +90,30 @@ def evidence_from_tables(path: Path | str, tables: SessionTables) -> SessionEvid
             seal = json.loads((p / SEAL_JSON).read_bytes())
         except ValueError:
             raise PrivlabError(f"{p / SEAL_JSON}: not valid JSON") from None
-    return SessionEvidence(p, session.meta, tables, findings, coverage, flow_destinations(tables), seal)
+    return SessionEvidence(
+        p, session.meta, tables, findings, coverage, flow_destinations(tables), seal, _capability(p, tables)
+    )
+
+
+def _capability(path: Path, tables: SessionTables) -> list[dict[str, Any]] | None:
+    """What the APK could do (permissions, API references) beside what the session saw it do."""
+    static_path = path / STATIC_JSON
+    if not static_path.exists():
+        return None
+    from analysis.apk import capability_rows
+    from analysis.apk import load_static
+
+    try:
+        static = load_static(static_path.read_bytes(), str(static_path))
+    except ValueError as e:
+        raise PrivlabError(str(e)) from None
+    frame = capability_rows(static, tables.hook_events, tables.detections)
+    rows: list[dict[str, Any]] = []
+    for rec in frame.to_dict("records"):
+        rows.append(
+            {str(k): (None if v is pd.NA else list(v) if isinstance(v, tuple) else v) for k, v in rec.items()}
+        )
+    return rows
 
 
 def load_evidence(path: Path | str) -> SessionEvidence:

@@ -107,8 +107,9 @@ def build_report(
 
         ev = evidence_from_tables(session_path, tables)
         state.update(
-            findings=ev.findings, coverage=ev.coverage, meta=ev.meta, flow_dest=ev.flow_dest, seal=ev.seal
-        )
+            findings=ev.findings, coverage=ev.coverage, meta=ev.meta, flow_dest=ev.flow_dest, seal=ev.seal,
+            capability=ev.capability,
+        )  # fmt: skip
 
     def charts_step() -> None:
         figs = chart_mod.all_charts(
@@ -138,6 +139,7 @@ def build_report(
             validation=validation,
             charts=[f"chart-{n}.svg" for n in svgs],
             generator=_generator(),
+            capability=state["capability"],
         )
 
     def export(fmt: str) -> Callable[[], None]:

@@ -332,6 +332,7 @@ def build_document(
     validation: Any = None,
     charts: Sequence[str] = (),
     generator: str = "privlab",
+    capability: Sequence[Mapping[str, Any]] | None = None,
 ) -> dict[str, Any]:
     """The whole report as one JSON-able dict (the findings.json body); see docs/findings-json.md."""
     fs = [_finding(f) for f in findings]
@@ -349,6 +350,7 @@ def build_document(
         "coverage": _plain(coverage.to_dict()),
         "integrity": _plain(dict(integrity_doc)),
         "charts": list(charts),
+        "capability": [_plain(dict(r)) for r in capability] if capability is not None else None,
     }
     return redact_document(doc) if redacted else doc
 

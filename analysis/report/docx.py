@@ -36,6 +36,25 @@ FINDINGS_TABLE_COLUMNS = (
 _STYLE = "Table Grid"
 
 
+CAPABILITY_HEADER = (
+    "data type", "permission held", "API referenced by", "call sites", "reads observed", "detections in traffic",
+)  # fmt: skip
+
+
+def capability_cells(r: Mapping[str, Any]) -> list[str]:
+    """One row of the capability-vs-observed table as text."""
+    held = r["permission_held"]
+    perm = "none needed" if held is None else ("yes: " + ", ".join(r["permissions_held"]) if held else "no")
+    return [
+        str(r["data_type"]),
+        perm,
+        ", ".join(r["referenced_by"]) or "not referenced",
+        str(r["call_sites"]),
+        "not hooked" if r["observed_read"] is None else str(r["observed_read"]),
+        "n/a" if r["observed_sent"] is None else str(r["observed_sent"]),
+    ]
+
+
 def _table(document: Any, header: list[str], rows: list[list[str]]) -> Any:
     t = document.add_table(rows=1, cols=len(header))
     t.style = _STYLE
@@ -204,6 +223,12 @@ def write_docx(doc: Mapping[str, Any], charts_png: Mapping[str, bytes], path: Pa
             d.add_picture(io.BytesIO(charts_png[name]), width=Cm(15))
             d.add_paragraph(title)
 
+    if doc.get("capability") is not None:
+        d.add_heading("Capability vs observed", 1)
+        d.add_paragraph(
+            "What the exact APK that ran is able to do, from apk/static.json, beside what this session saw it do."
+        )
+        _table(d, list(CAPABILITY_HEADER), [capability_cells(r) for r in doc["capability"]])
     d.add_heading("Timeline", 1)
     _table(d, ["time (UTC)", "event"], [[ev["time_utc"], ev["text"]] for ev in timeline_events(doc)])
 
