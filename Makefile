@@ -10,7 +10,7 @@ APT_COMMANDS := gcc tcpdump adb apktool zipalign apksigner aapt chromium pdftopp
 
 .PHONY: demo test lint typecheck pytest system-deps venv agent-deps bench notebooks clean-venv
 
-demo: venv
+demo: venv system-deps
 	$(BIN)/privlab demo
 
 test: venv system-deps agent-deps lint typecheck pytest
