@@ -248,14 +248,15 @@ PARALLEL_MIN_BYTES = 8 * 1024 * 1024  # below this, one process is faster than s
 
 
 def workers() -> int:
-    """Processes to use for a large session: the cores not already busy (at most 4).
+    """Processes to use for a large session: the cores this process may run on (at most 4).
 
-    The machine may be shared: on cores other programs keep busy, more processes only add overhead.
-    The result never depends on this (ranges are processed and joined in file order).
+    `PRIVLAB_WORKERS=N` overrides it (1 on a machine shared with other heavy work, where more processes
+    only add overhead). The result never depends on this: ranges are processed and joined in file order.
     """
-    cores = os.cpu_count() or 1
-    idle = cores - os.getloadavg()[0]
-    return max(1, min(4, cores, int(idle + 0.5)))
+    override = os.environ.get("PRIVLAB_WORKERS", "")
+    if override.isdigit() and int(override) > 0:
+        return int(override)
+    return max(1, min(4, len(os.sched_getaffinity(0))))
 
 
 def _mitm_boundaries(path: Path) -> list[int]:
