@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from dataclasses import field
 from pathlib import Path
 
+import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 from rich.console import Console
@@ -257,6 +258,14 @@ def packets_stage(ctx: StageContext) -> None:
     ctx.write("packets", pa.Table.from_pandas(df, schema=PACKETS, preserve_index=False), inputs)
 
 
+def _flows_frame(ctx: StageContext) -> pd.DataFrame:
+    """The flows table as written by `flows_stage` this run (reading it back beats rebuilding it)."""
+    path = ctx.table_path("flows")
+    if path.exists():
+        return pq.read_table(path).to_pandas()
+    return flows_table(ctx.records()).to_pandas()
+
+
 def destinations_stage(ctx: StageContext) -> None:
     """`destinations`: who received each host's traffic, the IPs contacted, their countries, jurisdiction."""
     names = [n for n in (ctx.flow_source_name(), PCAP if (ctx.path / PCAP).exists() else None) if n]
@@ -274,7 +283,7 @@ def destinations_stage(ctx: StageContext) -> None:
     packets_path = ctx.table_path("packets")
     packets = pq.read_table(packets_path).to_pandas() if packets_path.exists() and PCAP in names else None
     app = (ctx.session.meta.get("app") or {}).get("package")
-    df = build_destinations(flows_table(ctx.records()).to_pandas(), packets, app, registry, geo, namer=namer,
+    df = build_destinations(_flows_frame(ctx), packets, app, registry, geo, namer=namer,
                             jurisdiction=jurisdiction)  # fmt: skip
     ctx.write("destinations", pa.Table.from_pandas(df, schema=DESTINATIONS, preserve_index=False), inputs)
 
