@@ -15,7 +15,7 @@ from analysis.session import Session
 from analysis.validation.measure import DEFAULT_VALIDATION
 from analysis.validation.measure import load_validation
 
-console = Console(highlight=False)
+console = Console(highlight=False, soft_wrap=True)
 
 
 @click.command()
