@@ -34,6 +34,7 @@ from analysis.custody import sha256_file
 from analysis.errors import PrivlabError
 from analysis.flowrecord import record_from_flow
 from analysis.flowrecord import record_line
+from analysis.ingest import jsonl_range
 from analysis.ingest import map_ranges
 from analysis.ingest import normalised
 from analysis.ingest import read_flows
@@ -110,6 +111,21 @@ def mitm_records(path: Path, warnings: list[str]) -> list[FlowRecord]:
             raise
         warnings.append(f"{e}; imported the {len(out)} flows before the damage")
     return out
+
+
+def mitm_jsonl_parallel(path: Path, warnings: list[str]) -> tuple[list[bytes], int]:
+    """A large dump's flows.jsonl lines, made by several processes at once; damage keeps what came before."""
+    chunks: list[bytes] = []
+    count = 0
+    try:
+        for _, _, (lines, n) in map_ranges(path, jsonl_range):
+            chunks.append(lines)
+            count += n
+    except PrivlabError as e:
+        if not count:
+            raise
+        warnings.append(f"{e}; imported the {count} flows before the damage")
+    return chunks, count
 
 
 # -- HAR ----------------------------------------------------------------------------------------------------
@@ -424,19 +440,23 @@ def import_capture(
     planted: list[Canary] = load_canaries(Path(canaries)) if canaries else []
     source_sha = sha256_file(src)
     warnings: list[str] = []
-    if fmt == "mitm":
-        records = mitm_records(src, warnings)
-    elif fmt == "har":
-        records = har_records(src, source_sha, warnings)
+    # The flows.jsonl lines are made before the folder exists: a failure leaves nothing behind.
+    if fmt == "mitm" and use_workers(src):
+        flow_lines, count = mitm_jsonl_parallel(src, warnings)
     else:
-        records = pcap_records(src, source_sha, warnings)
-    flow_lines = list(_jsonl_chunks(records))  # before the folder exists: a failure leaves nothing behind
+        if fmt == "mitm":
+            records = mitm_records(src, warnings)
+        elif fmt == "har":
+            records = har_records(src, source_sha, warnings)
+        else:
+            records = pcap_records(src, source_sha, warnings)
+        flow_lines, count = list(_jsonl_chunks(records)), len(records)
     source_info = {
         "file": src.name,
         "sha256": source_sha,
         "size": src.stat().st_size,
         "format": fmt,
-        "flows": len(records),
+        "flows": count,
         "warnings": warnings,
     }
     session = Session.create(
@@ -459,4 +479,4 @@ def import_capture(
         session.add_file(f"source/{src.name}", src.read_bytes(), kind="import-source-copy")
     for n, chunk in enumerate(flow_lines):
         session.append(FLOWS_JSONL, chunk, kind="flow-records", ref=f"import:{src.name}#{n}")
-    return ImportResult(session, fmt, len(records), warnings)
+    return ImportResult(session, fmt, count, warnings)

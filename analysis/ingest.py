@@ -29,6 +29,7 @@ from analysis.flowrecord import read_jsonl
 from analysis.flowrecord import read_mitm
 from analysis.flowrecord import record_from_flow
 from analysis.flowrecord import record_from_json
+from analysis.flowrecord import record_line
 from analysis.schema import FLOWS
 from analysis.schema import HOOK_EVENTS
 from analysis.schema import FlowRecord
@@ -326,6 +327,13 @@ def read_range(path: Path, start: int, end: int) -> list[FlowRecord]:
         if not records:
             raise
     return records
+
+
+def jsonl_range(path: Path, start: int, end: int) -> tuple[bytes, int]:
+    """The `flows.jsonl` lines of one byte range of a flows file, and how many (serialised in the worker:
+    bytes cross the process boundary far cheaper than records)."""
+    records = read_range(path, start, end)
+    return b"".join(record_line(r) for r in records), len(records)
 
 
 def map_ranges[T](path: Path, fn: Callable[..., T], *args: Any) -> Iterator[tuple[int, int, T]]:

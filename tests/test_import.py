@@ -164,3 +164,20 @@ def test_truncated_mitm_imports_the_flows_before_the_cut(sample_session: Path, t
     assert result.warnings and "cut.mitm" in result.warnings[0]
     assert result.session.meta["import"]["warnings"] == result.warnings
     assert (result.session.path / "flows.mitm").read_bytes() == cut.read_bytes()  # evidence kept as received
+
+
+def test_parallel_mitm_import_writes_the_same_index(
+    sample_session: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Large dumps are indexed by worker processes; the flows.jsonl must be byte-identical to one process's."""
+    from analysis import importer
+    from analysis import ingest
+
+    src = sample_session / "flows.mitm"
+    serial = import_capture(src, tmp_path / "serial").session.path
+    monkeypatch.setattr(ingest, "PARALLEL_MIN_BYTES", 0)
+    monkeypatch.setattr(ingest, "workers", lambda: 2)
+    monkeypatch.setattr(importer, "use_workers", lambda path: True)
+    parallel = import_capture(src, tmp_path / "parallel").session.path
+    assert (parallel / "flows.jsonl").read_bytes() == (serial / "flows.jsonl").read_bytes()
+    assert len(list(read_flows(parallel / "flows.jsonl"))) == len(list(read_flows(src)))
