@@ -66,8 +66,9 @@ class Capture:
             self._meta_mtime = mtime
             try:
                 self.session.reload()
-            except PrivlabError:
-                pass  # keep the last good marks; session.json is replaced atomically, so this is rare
+            except PrivlabError as e:
+                # Keep the last good marks (session.json is replaced atomically, so this is rare).
+                logging.warning("privlab: phase marks not re-read: %s", e)
         return self.session.current_phase()
 
     def request(self, flow: http.HTTPFlow) -> None:

@@ -36,7 +36,6 @@ from analysis.flowrecord import record_from_flow
 from analysis.flowrecord import record_line
 from analysis.ingest import jsonl_range
 from analysis.ingest import map_ranges
-from analysis.ingest import normalised
 from analysis.ingest import read_flows
 from analysis.ingest import read_range
 from analysis.ingest import use_workers
@@ -174,7 +173,7 @@ def _har_body(container: Any) -> bytes:
             try:
                 return base64.b64decode(text)
             except (binascii.Error, ValueError):
-                pass
+                pass  # declared base64 but is not: keep the text as the exporter wrote it
         return text.encode("utf-8", "surrogateescape")
     params = container.get("params")
     if isinstance(params, list):
@@ -255,7 +254,7 @@ def har_records(path: Path, source_sha: str, warnings: list[str]) -> list[FlowRe
     for n, entry in enumerate(entries):
         try:
             flow = har_flow(entry if isinstance(entry, dict) else {}, _flow_id(source_sha, n))
-            out.append(normalised(record_from_flow(flow)))
+            out.append(record_from_flow(flow))
         except (ValueError, TypeError, KeyError) as e:
             warnings.append(f"{path}: entry {n} skipped ({e})")
     return out

@@ -97,14 +97,6 @@ def read_hooks(path: Path) -> Iterator[HookEvent]:
                 raise PrivlabError(f"{path}: line {n} is not a hook event ({e})") from None
 
 
-def normalised(rec: FlowRecord) -> FlowRecord:
-    """A record whose WebSocket contents are bytes (old dumps give text messages as `str`)."""
-    for m in rec.websocket:
-        if isinstance(m.content, str):
-            m.content = m.content.encode("utf-8", "surrogateescape")
-    return rec
-
-
 def read_flows(path: Path) -> Iterator[FlowRecord]:
     """Records from a flows.jsonl or a .mitm file (chosen by name)."""
     if path.suffix == ".jsonl":
@@ -176,7 +168,7 @@ def mitm_records(path: Path, start: int = 0, end: int | None = None) -> Iterator
             stop = size if end is None else end
             if data[:1] == b"{" or data[:4] == b"\xef\xbb\xbf{":
                 # A HAR handed to a .mitm reader: mitmproxy's reader knows that case.
-                yield from (normalised(record_from_flow(f)) for f in read_mitm(path))
+                yield from (record_from_flow(f) for f in read_mitm(path))
                 return
             i = start
             done = 0
@@ -188,14 +180,14 @@ def mitm_records(path: Path, start: int = 0, end: int | None = None) -> Iterator
                     flow = Flow.from_state(compat.migrate_flow(state))
                 except (ValueError, TypeError, IndexError, KeyError) as e:
                     if done == 0 and start == 0:
-                        yield from (normalised(record_from_flow(f)) for f in read_mitm(path))
+                        yield from (record_from_flow(f) for f in read_mitm(path))
                         return
                     raise PrivlabError(
                         f"{path}: not a readable mitmproxy flow file after {done} flows ({e})"
                     ) from None
                 done += 1
                 if isinstance(flow, http.HTTPFlow):
-                    yield normalised(record_from_flow(flow))
+                    yield record_from_flow(flow)
 
 
 def _times(values: list[float | None]) -> pa.Array:
@@ -354,7 +346,7 @@ def map_ranges[T](path: Path, fn: Callable[..., T], *args: Any) -> Iterator[tupl
                     done += 1
                     yield a, b, result
         except (BrokenProcessPool, OSError):
-            pass
+            pass  # no worker pool here (no semaphores, a worker killed): the loop below runs the rest
     for a, b in ranges[done:]:
         yield a, b, fn(path, a, b, *args)
 

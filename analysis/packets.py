@@ -342,7 +342,7 @@ def quic_crypto_frames(plain: bytes) -> list[tuple[int, bytes]]:
             else:
                 break
     except IndexError:
-        pass
+        pass  # a frame runs past the packet's end (truncated capture): keep the frames read so far
     return out
 
 

@@ -67,3 +67,18 @@ async def test_capture_refuses_a_sealed_session(tmp_path: Path) -> None:
     with taddons.context(addon) as tctx:
         with pytest.raises(exceptions.OptionsError, match="sealed"):
             tctx.configure(addon, privlab_session=str(s.path))
+
+
+def test_index_of_a_cut_flow_file_says_where_it_stops(tmp_path: Path) -> None:
+    s = Session.create(tmp_path, "cut")
+    flows = [tflow.tflow(resp=True) for _ in range(3)]
+    from mitmproxy.io import tnetstring
+
+    for f in flows:
+        s.append("flows.mitm", tnetstring.dumps(f.get_state()), kind="flow", ref=f.id)
+    with open(s.path / "flows.mitm", "ab") as fh:
+        fh.write(b"4223:{half a flow")  # a writer killed mid-flow
+    assert write_flow_index(s) == 3
+    note = Session.open(s.path).meta["capture"]["index_note"]
+    assert "3 complete flows" in note and "flows.mitm" in note
+    assert [r.flow_id for r in read_jsonl(s.path / "flows.jsonl")] == [f.id for f in flows]

@@ -20,7 +20,11 @@ BATCH = 1000  # flows per custody record
 
 
 def write_flow_index(session: Session) -> int:
-    """Append one `flows.jsonl` line per complete flow of `flows.mitm`; returns how many were indexed."""
+    """Append one `flows.jsonl` line per complete flow of `flows.mitm`; returns how many were indexed.
+
+    Where `flows.mitm` stops being readable (a writer killed mid-flow), the flows before it are indexed
+    and session.json says where and why (`capture.index_note`), so the gap is stated, not silent.
+    """
     src = session.path / FLOWS_MITM
     if not src.exists() or (session.path / FLOWS_JSONL).exists():
         return 0
@@ -43,7 +47,10 @@ def write_flow_index(session: Session) -> int:
             indexed += 1
             if len(lines) >= BATCH:
                 flush()
-    except PrivlabError:
-        pass  # the tail a killed writer left: the complete flows before it are indexed
+    except PrivlabError as e:
+        note = f"flows.jsonl indexes the {indexed} complete flows before this point: {e}"
+        session.update_meta(
+            lambda m: m.setdefault("capture", {}).update({"index_note": note}), reason="index"
+        )
     flush()
     return indexed

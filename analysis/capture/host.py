@@ -235,7 +235,7 @@ def run_under_frida(
                 reason = f"mitmdump exited with code {proxy.process.returncode} during capture"
                 break
     except KeyboardInterrupt:
-        pass
+        pass  # Ctrl-C ends the capture like the app's exit: stop the runner, then seal
     finally:
         runner.stop()  # records its summary (modules attached or failed, events, gaps) in session.json
     return None, reason
