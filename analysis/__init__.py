@@ -15,17 +15,17 @@ from analysis.schema import Canary
 from analysis.session import Session
 
 if TYPE_CHECKING:
-    from analysis.evidence import load_evidence
-    from analysis.tables import load_session
-    from analysis.tables import load_sessions
+    from analysis.analyze.evidence import load_evidence
+    from analysis.analyze.load import load_session
+    from analysis.analyze.load import load_sessions
 
 __all__ = ["Canary", "PrivlabError", "Session", "load_evidence", "load_session", "load_sessions"]
 
 # Loading tables pulls in pandas, pyarrow and the detection engines: only when asked for.
 _LAZY = {
-    "load_session": "analysis.tables",
-    "load_sessions": "analysis.tables",
-    "load_evidence": "analysis.evidence",
+    "load_session": "analysis.analyze.load",
+    "load_sessions": "analysis.analyze.load",
+    "load_evidence": "analysis.analyze.evidence",
 }
 
 

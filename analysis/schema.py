@@ -77,7 +77,7 @@ class WebSocketMessage:
 class FlowRecord:
     """One HTTP(S) exchange (a row of `flows`), plus the raw request body for detection.
 
-    Built by exactly one function, `analysis.flowrecord.record_from_flow`, both at capture time (the
+    Built by exactly one function, `analysis.session.flows.record_from_flow`, both at capture time (the
     capture writes these to `flows.jsonl` once the proxy stops) and when reading a `.mitm` or HAR file.
     """
 
@@ -253,7 +253,7 @@ DECODE_ISSUES = pa.schema(
     ]
 )
 
-# One row per host contacted (built by analysis.destinations.build_destinations). `entity` is the owner
+# One row per host contacted (built by analysis.attribute.destinations.build_destinations). `entity` is the owner
 # the registry names for the host, `parent` its ultimate parent, `hq_country` the entity's own HQ.
 # IPs are the ones recorded at capture time (flow server address, DNS answers and connections in the
 # pcap), never a lookup at analysis time; loopback/private addresses get the country label "loopback" /

@@ -21,7 +21,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from analysis.frida_runner import FridaRunner  # noqa: E402
+from analysis.capture.frida import FridaRunner  # noqa: E402
 from analysis.session import Session  # noqa: E402
 
 LOOP = """

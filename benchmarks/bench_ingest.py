@@ -4,7 +4,7 @@ Generates a TikTok-like `.mitm` (gzip JSON app-log bodies, query identifiers, co
 planted) by templating one flow's state, then measures on the same session:
 
     FlowReader: mitmproxy.io.FlowReader(flows.mitm).stream(), the baseline (~2,000-2,600 flows/s here)
-    ingest:     analysis.ingest.read_flows(flows.jsonl), the analysis-ready form `privlab import` and the
+    ingest:     analysis.session.flows.read_flows(flows.jsonl), the analysis-ready form `privlab import` and the
                 capture addon write (target >= 5x FlowReader)
 
 and then `privlab import` + `privlab analyze` on the full session in subprocesses: wall time and peak
@@ -35,7 +35,7 @@ from mitmproxy import io as mitm_io  # noqa: E402
 from mitmproxy.io import tnetstring  # noqa: E402
 from mitmproxy.test import tflow  # noqa: E402
 
-from analysis.ingest import read_flows  # noqa: E402
+from analysis.session.flows import read_flows  # noqa: E402
 
 CANARIES = [
     {"id": "imei", "kind": "imei", "value": "354918090031248"},

@@ -1,4 +1,4 @@
-"""Benchmark: the pcap pass of `analysis.packets` against tshark on the same file.
+"""Benchmark: the pcap pass of `analysis.ingest.packets` against tshark on the same file.
 
 Generates a pcap of >= 100,000 packets (DNS queries and answers, TCP connections with a TLS ClientHello
 split across two segments plus data, QUIC v1 client Initials made by aioquic, plain UDP), then times
@@ -27,7 +27,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from analysis.packets import build_packets  # noqa: E402
+from analysis.ingest.packets import build_packets  # noqa: E402
 
 
 def _csum(data: bytes) -> int:
@@ -105,8 +105,8 @@ class InitialFactory:
     """
 
     def __init__(self, sni: str) -> None:
-        from analysis.packets import decrypt_initial
-        from analysis.packets import quic_crypto_frames
+        from analysis.ingest.packets import decrypt_initial
+        from analysis.ingest.packets import quic_crypto_frames
 
         decrypted = decrypt_initial(quic_initial(sni))
         assert decrypted is not None

@@ -145,8 +145,8 @@ def child(mode: str, n_flows: int, formats: str, workdir: str) -> None:
 
     from analysis.report import build_report
     from analysis.schema import TABLES
-    from analysis.seal import seal_session
     from analysis.session import Session
+    from analysis.session.seal import seal_session
 
     tables = generate(n_flows)
     out: dict[str, Any] = {"flows": len(tables.flows), "detections": len(tables.detections)}

@@ -11,11 +11,11 @@ from mitmproxy.test import taddons
 from mitmproxy.test import tflow
 
 from analysis.capture.flowindex import write_flow_index
-from analysis.flowrecord import read_jsonl
-from analysis.flowrecord import read_mitm
-from analysis.seal import seal_session
 from analysis.session import Session
-from analysis.verify import verify_session
+from analysis.session.flows import read_jsonl
+from analysis.session.flows import read_mitm
+from analysis.session.seal import seal_session
+from analysis.session.verify import verify_session
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "addons"))
 

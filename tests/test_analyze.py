@@ -12,16 +12,16 @@ from pathlib import Path
 import pyarrow.parquet as pq
 from click.testing import CliRunner
 
-from analysis.analyze import STAGES
-from analysis.analyze import STAMP_KEY
-from analysis.analyze import analyze
+from analysis.analyze.load import load_session
+from analysis.analyze.load import load_sessions
+from analysis.analyze.stages import STAGES
+from analysis.analyze.stages import STAMP_KEY
+from analysis.analyze.stages import analyze
 from analysis.cli import main
-from analysis.flowrecord import record_line
 from analysis.schema import Canary
 from analysis.schema import FlowRecord
 from analysis.session import Session
-from analysis.tables import load_session
-from analysis.tables import load_sessions
+from analysis.session.flows import record_line
 
 IMEI = "354918090031248"
 

@@ -256,7 +256,7 @@ def test_sdk_presence(report: StaticReport) -> None:
 def test_bytedance_code_is_first_party_in_tiktok_not_pangle(registry_extra: list[Path]) -> None:
     """Exodus's Pangle signature is `com.bytedance`; in TikTok that code is ByteDance's own."""
     from analysis.apk.sdks import CodeAttributor
-    from analysis.entities import load_registry
+    from analysis.attribute.entities import load_registry
 
     exodus = Path(__file__).resolve().parents[2] / "shared" / "data" / "tracker_lists" / "exodus"
     extra = sorted(exodus.glob("*.json")) if exodus.is_dir() else []

@@ -5,11 +5,11 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from analysis.attribution import attribute_events
-from analysis.attribution import attribute_stack
-from analysis.attribution import deciding_frame
-from analysis.entities import Registry
-from analysis.entities import load_registry
+from analysis.attribute.entities import Registry
+from analysis.attribute.entities import load_registry
+from analysis.attribute.stacks import attribute_events
+from analysis.attribute.stacks import attribute_stack
+from analysis.attribute.stacks import deciding_frame
 
 
 @pytest.fixture(scope="module")

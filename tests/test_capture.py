@@ -26,15 +26,15 @@ from analysis.capture.proxy import ProxyConfig
 from analysis.capture.proxy import Upstream
 from analysis.cli import main
 from analysis.errors import PrivlabError
-from analysis.flowrecord import read_jsonl
-from analysis.flowrecord import read_mitm
 from analysis.schema import PROBE_HEADER
 from analysis.schema import PlantedPart
 from analysis.session import Session
+from analysis.session.flows import read_jsonl
+from analysis.session.flows import read_mitm
+from analysis.session.verify import verify_session
 from analysis.validation.run import capture_control_app
 from analysis.validation.upstream import UpstreamServer
 from analysis.validation.upstream import start_upstream
-from analysis.verify import verify_session
 
 PRIVLAB = [sys.executable, "-m", "analysis.cli"]
 
@@ -341,7 +341,7 @@ def test_control_app_under_frida_sees_the_plaintext_mitmproxy_recorded(tmp_path:
     assert verify_session(result.session.path).intact
     # Plaintext the proxy also recorded corroborates its flows; it is not a second transmission, and the
     # agent's transport records (network, tls-plaintext) are not reads of the device.
-    from analysis.evidence import load_evidence
+    from analysis.analyze.evidence import load_evidence
 
     ev = load_evidence(result.session.path)
     assert not any(str(f).startswith("hook:") for f in ev.tables.detections["flow_id"])

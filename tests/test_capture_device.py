@@ -29,11 +29,11 @@ from analysis.device.ca import ensure_ca
 from analysis.device.setup import SetupOptions
 from analysis.device.setup import setup
 from analysis.errors import CaptureError
-from analysis.flowrecord import read_jsonl
 from analysis.session import Session
+from analysis.session.flows import read_jsonl
+from analysis.session.verify import verify_session
 from analysis.validation.upstream import UpstreamServer
 from analysis.validation.upstream import start_upstream
-from analysis.verify import verify_session
 
 FRIDA = __import__("frida").__version__
 adb_server = pytest.fixture(name="adb_server")(adb_server_fixture)

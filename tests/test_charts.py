@@ -13,9 +13,9 @@ from test_report_fixtures import CANARIES
 from test_report_fixtures import T0
 from test_report_fixtures import make_tables
 
-from analysis import charts
 from analysis.findings import build_findings
 from analysis.findings import flow_destinations
+from analysis.report import charts
 
 MARKS = [{"t": T0, "label": "app-start"}, {"t": T0 + 30, "label": "consent-accepted"}]
 

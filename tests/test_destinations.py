@@ -9,20 +9,20 @@ import pandas as pd
 import pyarrow as pa
 import pytest
 
-from analysis.destinations import build_destinations
-from analysis.destinations import pcap_only_connections
-from analysis.destinations import pcap_only_flows
-from analysis.destinations import split_endpoint
-from analysis.entities import Registry
-from analysis.entities import load_registry
-from analysis.geo import GeoDB
-from analysis.geo import default_geodb
-from analysis.ingest import flows_table
-from analysis.ingest import read_flows
-from analysis.packets import build_packets
-from analysis.packets import rows_to_frame
+from analysis.attribute.destinations import build_destinations
+from analysis.attribute.destinations import pcap_only_connections
+from analysis.attribute.destinations import pcap_only_flows
+from analysis.attribute.destinations import split_endpoint
+from analysis.attribute.entities import Registry
+from analysis.attribute.entities import load_registry
+from analysis.attribute.geo import GeoDB
+from analysis.attribute.geo import default_geodb
+from analysis.ingest.packets import build_packets
+from analysis.ingest.packets import rows_to_frame
+from analysis.ingest.tables import flows_table
 from analysis.schema import DESTINATIONS
 from analysis.schema import FLOWS
+from analysis.session.flows import read_flows
 
 TIKTOK = "com.zhiliaoapp.musically"
 

@@ -6,9 +6,9 @@ import json
 import shutil
 from pathlib import Path
 
+from analysis.analyze.load import load_session
 from analysis.detect.score import score
 from analysis.schema import PlantedPart
-from analysis.tables import load_session
 
 
 def test_control_app_ground_truth_recall_and_decoys(sample_session: Path, tmp_path: Path) -> None:

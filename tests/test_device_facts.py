@@ -205,9 +205,9 @@ def test_pull_when_the_device_vanishes(adb_server: PrivateAdbServer, tmp_path: P
 
 def test_plan_fills_a_sealed_session(adb_server: PrivateAdbServer, tmp_path: Path) -> None:
     """The lead's capture wiring, minus mitmdump and Frida: the plan's facts, canaries and APKs seal."""
-    from analysis.seal import seal_session
     from analysis.session import Session
-    from analysis.verify import verify_session
+    from analysis.session.seal import seal_session
+    from analysis.session.verify import verify_session
 
     fake, confdir = _ready_device(adb_server, tmp_path)
     plan = prepare_device_session(fake.serial, TIKTOK, None, confdir=confdir)

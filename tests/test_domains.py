@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from analysis.domains import DomainNamer
-from analysis.domains import psl_info
-from analysis.domains import registrable_domain
+from analysis.attribute.domains import DomainNamer
+from analysis.attribute.domains import psl_info
+from analysis.attribute.domains import registrable_domain
 from analysis.errors import PrivlabError
 
 

@@ -7,15 +7,15 @@ from pathlib import Path
 
 import pytest
 
-from analysis.entities import Registry
-from analysis.entities import RegistryError
-from analysis.entities import class_of_frame
-from analysis.entities import load_registry
-from analysis.entities import normalise_name
-from analysis.entities.importers import detect_format
-from analysis.entities.importers import read_list
-from analysis.entities.importers import regex_to_host
-from analysis.entities.importers import regex_to_prefix
+from analysis.attribute.entities import Registry
+from analysis.attribute.entities import RegistryError
+from analysis.attribute.entities import class_of_frame
+from analysis.attribute.entities import load_registry
+from analysis.attribute.entities import normalise_name
+from analysis.attribute.entities.importers import detect_format
+from analysis.attribute.entities.importers import read_list
+from analysis.attribute.entities.importers import regex_to_host
+from analysis.attribute.entities.importers import regex_to_prefix
 from analysis.errors import PrivlabError
 
 TIKTOK = "com.zhiliaoapp.musically"

@@ -14,9 +14,9 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
+from analysis.capture.frida import AGENT_BUNDLE
+from analysis.capture.frida import agent_builder
 from analysis.cli import main
-from analysis.frida_runner import AGENT_BUNDLE
-from analysis.frida_runner import agent_builder
 
 HOOKS = AGENT_BUNDLE.parent
 

@@ -22,9 +22,9 @@ from typing import Any
 
 import pytest
 
-from analysis.frida_runner import JAVA_MODULES
-from analysis.frida_runner import FridaRunner
-from analysis.frida_runner import agent_builder
+from analysis.capture.frida import JAVA_MODULES
+from analysis.capture.frida import FridaRunner
+from analysis.capture.frida import agent_builder
 from analysis.session import Session
 
 REPO = Path(__file__).resolve().parents[1]

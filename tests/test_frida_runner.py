@@ -17,9 +17,9 @@ from typing import Any
 
 import pytest
 
+from analysis.capture.frida import JAVA_MODULES
+from analysis.capture.frida import FridaRunner
 from analysis.errors import CaptureError
-from analysis.frida_runner import JAVA_MODULES
-from analysis.frida_runner import FridaRunner
 from analysis.session import Session
 
 

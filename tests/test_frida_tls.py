@@ -28,9 +28,9 @@ from typing import Any
 import pytest
 from mitmproxy.net.http.http1.assemble import assemble_request
 
-from analysis.flowrecord import read_mitm
-from analysis.frida_runner import FridaRunner
+from analysis.capture.frida import FridaRunner
 from analysis.session import Session
+from analysis.session.flows import read_mitm
 from analysis.validation.upstream import make_certificate
 
 REPO = Path(__file__).resolve().parents[1]

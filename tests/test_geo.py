@@ -6,13 +6,13 @@ from pathlib import Path
 
 import pytest
 
+from analysis.attribute.geo import GeoDB
+from analysis.attribute.geo import RirDelegations
+from analysis.attribute.geo import default_geodb
+from analysis.attribute.geo import ip_scope
+from analysis.attribute.jurisdiction import default_jurisdiction
+from analysis.attribute.jurisdiction import load_jurisdiction
 from analysis.errors import PrivlabError
-from analysis.geo import GeoDB
-from analysis.geo import RirDelegations
-from analysis.geo import default_geodb
-from analysis.geo import ip_scope
-from analysis.jurisdiction import default_jurisdiction
-from analysis.jurisdiction import load_jurisdiction
 
 
 @pytest.fixture(scope="module")

@@ -9,12 +9,12 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from analysis.analyze import analyze
+from analysis.analyze.load import load_session
+from analysis.analyze.stages import analyze
+from analysis.capture.import_ import import_capture
 from analysis.cli import main
 from analysis.errors import PrivlabError
-from analysis.importer import import_capture
-from analysis.ingest import read_flows
-from analysis.tables import load_session
+from analysis.session.flows import read_flows
 
 MITM_DUMPS = ["dumpfile-011.mitm", "dumpfile-018.mitm", "dumpfile-019.mitm", "dumpfile-7.mitm", "dumpfile-10.mitm",
               "dumpfile-19.mitm", "dumpfile-7-websocket.mitm"]  # fmt: skip
@@ -170,8 +170,8 @@ def test_parallel_mitm_import_writes_the_same_index(
     sample_session: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Large dumps are indexed by worker processes; the flows.jsonl must be byte-identical to one process's."""
-    from analysis import importer
-    from analysis import ingest
+    from analysis.capture import import_ as importer
+    from analysis.session import flows as ingest
 
     src = sample_session / "flows.mitm"
     serial = import_capture(src, tmp_path / "serial").session.path

@@ -9,13 +9,13 @@ import pyarrow as pa
 import pytest
 
 from analysis.errors import PrivlabError
-from analysis.ingest import flow_source
-from analysis.ingest import flows_table
-from analysis.ingest import hook_events_table
-from analysis.ingest import read_flows
-from analysis.ingest import read_hooks
+from analysis.ingest.tables import flows_table
+from analysis.ingest.tables import hook_events_table
+from analysis.ingest.tables import read_hooks
 from analysis.schema import FLOWS
 from analysis.schema import HOOK_EVENTS
+from analysis.session.flows import flow_source
+from analysis.session.flows import read_flows
 
 
 def test_jsonl_and_mitm_give_the_same_flows(sample_session: Path) -> None:
@@ -66,9 +66,9 @@ def test_bad_hook_line_is_one_line_error(tmp_path: Path) -> None:
 
 
 def test_fast_mitm_reader_matches_flowreader(shared_data: Path, sample_session: Path) -> None:
-    from analysis.flowrecord import read_mitm
-    from analysis.flowrecord import record_from_flow
-    from analysis.ingest import mitm_records
+    from analysis.session.flows import mitm_records
+    from analysis.session.flows import read_mitm
+    from analysis.session.flows import record_from_flow
 
     files = sorted((shared_data / "mitm_dumps").rglob("*.mitm")) + [sample_session / "flows.mitm"]
     assert len(files) > 10
@@ -87,7 +87,7 @@ def test_fast_mitm_reader_matches_flowreader(shared_data: Path, sample_session: 
 def test_ranges_and_workers_give_the_same_records(
     sample_session: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import analysis.ingest as ingest
+    import analysis.session.flows as ingest
 
     for name in ("flows.jsonl", "flows.mitm"):
         path = sample_session / name

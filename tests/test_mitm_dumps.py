@@ -7,11 +7,11 @@ from pathlib import Path
 import pytest
 
 from analysis.errors import PrivlabError
-from analysis.flowrecord import read_mitm
-from analysis.flowrecord import record_from_flow
-from analysis.flowrecord import record_from_json
-from analysis.flowrecord import record_line
-from analysis.flowrecord import record_to_json
+from analysis.session.flows import read_mitm
+from analysis.session.flows import record_from_flow
+from analysis.session.flows import record_from_json
+from analysis.session.flows import record_line
+from analysis.session.flows import record_to_json
 
 EXPECTED = {
     "dumpfile-011.mitm": 1,

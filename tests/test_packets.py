@@ -15,10 +15,10 @@ from hypothesis import settings
 from hypothesis import strategies as st
 
 from analysis.errors import PrivlabError
-from analysis.packets import PacketParser
-from analysis.packets import build_packets
-from analysis.packets import client_hello_from_records
-from analysis.packets import parse_dns
+from analysis.ingest.packets import PacketParser
+from analysis.ingest.packets import build_packets
+from analysis.ingest.packets import client_hello_from_records
+from analysis.ingest.packets import parse_dns
 from analysis.schema import PACKETS
 
 DNS_FILES = [

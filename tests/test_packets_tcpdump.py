@@ -18,11 +18,11 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from analysis.destinations import build_destinations
-from analysis.destinations import pcap_only_flows
-from analysis.entities import load_registry
-from analysis.geo import default_geodb
-from analysis.packets import build_packets
+from analysis.attribute.destinations import build_destinations
+from analysis.attribute.destinations import pcap_only_flows
+from analysis.attribute.entities import load_registry
+from analysis.attribute.geo import default_geodb
+from analysis.ingest.packets import build_packets
 from analysis.schema import FLOWS
 from analysis.validation.upstream import make_certificate
 

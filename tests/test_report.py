@@ -108,7 +108,7 @@ SECTIONS = (
 def built(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     """One signed session, reported in every format (redacted), again (html/json), and unredacted."""
     root = tmp_path_factory.mktemp("report")
-    from analysis.seal import generate_key
+    from analysis.session.seal import generate_key
 
     key = root / "operator.pem"
     generate_key(key)

@@ -8,10 +8,10 @@ from pathlib import Path
 from click.testing import CliRunner
 from docx import Document
 
+from analysis.analyze.load import load_session
 from analysis.cli import main
 from analysis.report import build_report
 from analysis.session import Session
-from analysis.tables import load_session
 
 
 def test_capability_table_in_json_html_and_docx(tmp_path: Path, shared_data: Path) -> None:

@@ -3,7 +3,7 @@
 Everything here is a TEST FIXTURE, not a result: the tables are written by hand with the columns of
 `analysis/schema.py` (the pipeline that normally produces them is exercised by its own tests). The
 session folder itself is real: created with `Session.create`, marks with `Session.mark`, raw appends
-with custody records via `Session.append`, sealed and signed with `analysis.seal`.
+with custody records via `Session.append`, sealed and signed with `analysis.session.seal`.
 
 The traffic carries planted credentials (SECRET_TOKENS) and, with `hostile=True`, XSS payloads in
 URLs, headers, bodies, host names, parts and hook values (XSS_MARKERS are the globals they would set).
@@ -325,7 +325,7 @@ def make_tables(hostile: bool = False) -> TableSet:
 
 def make_session(root: Path, *, sign_key: Path | None = None, child: bool = False) -> Path:
     """A real session folder matching `make_tables`: marks, canaries, custody for each flow, TLS failures, seal."""
-    from analysis.seal import seal_session
+    from analysis.session.seal import seal_session
 
     s = Session.create(
         root,

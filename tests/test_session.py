@@ -8,15 +8,15 @@ from pathlib import Path
 
 import pytest
 
-from analysis.custody import genesis_prev
-from analysis.custody import read_lines
-from analysis.custody import sha256_hex
 from analysis.errors import SessionError
 from analysis.schema import Canary
-from analysis.seal import seal_session
 from analysis.session import Session
 from analysis.session import load_canaries
-from analysis.verify import verify_session
+from analysis.session.custody import genesis_prev
+from analysis.session.custody import read_lines
+from analysis.session.custody import sha256_hex
+from analysis.session.seal import seal_session
+from analysis.session.verify import verify_session
 
 
 def test_create_writes_genesis_bound_to_session_id(tmp_path: Path) -> None:

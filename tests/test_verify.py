@@ -9,10 +9,10 @@ import pytest
 from click.testing import CliRunner
 
 from analysis.cli import main
-from analysis.seal import generate_key
-from analysis.seal import seal_session
 from analysis.session import Session
-from analysis.verify import verify_session
+from analysis.session.seal import generate_key
+from analysis.session.seal import seal_session
+from analysis.session.verify import verify_session
 
 SAMPLE_FILES = [
     "session.json",

@@ -48,9 +48,9 @@ from analysis.apk.report import StaticReport
 from analysis.apk.sdks import CodeAttributor
 from analysis.apk.sdks import summarise
 from analysis.apk.signing import read_signing
-from analysis.entities import Registry
-from analysis.entities import load_registry
-from analysis.entities import registry_files
+from analysis.attribute.entities import Registry
+from analysis.attribute.entities import load_registry
+from analysis.attribute.entities import registry_files
 
 # Resource files searched as text for URLs and bare host names.
 _TEXT_SUFFIXES = (

@@ -1,6 +1,6 @@
 """Which SDKs are embedded, and whose code each calling class is: the shared entity registry by class prefix.
 
-The registry (`analysis.entities`) is the one source for code prefixes, as it is for domains; Exodus
+The registry (`analysis.attribute.entities`) is the one source for code prefixes, as it is for domains; Exodus
 and other lists come in through its importers (`load_registry(extra=[...])`), below the curated data.
 So ByteDance's own `com.bytedance.*` code in TikTok resolves to ByteDance and is first party, while
 Exodus's Pangle signature (`com.bytedance`) only applies where the curated data says nothing.
@@ -13,8 +13,8 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass
 
-from analysis.entities import Entity
-from analysis.entities import Registry
+from analysis.attribute.entities import Entity
+from analysis.attribute.entities import Registry
 
 
 @dataclass(frozen=True)

@@ -26,7 +26,7 @@ from analysis.apk.bundle import ApkPart
 from analysis.apk.bundle import Limits
 from analysis.apk.bundle import load_parts
 from analysis.apk.report import StaticReport
-from analysis.entities import load_registry
+from analysis.attribute.entities import load_registry
 from analysis.errors import SessionError
 from analysis.session import SESSION_JSON
 from analysis.session import Session

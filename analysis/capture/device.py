@@ -33,8 +33,8 @@ from analysis.device.prepare import pull_apks
 from analysis.device.prepare import session_fault
 from analysis.errors import CaptureError
 from analysis.errors import PrivlabError
-from analysis.seal import seal_session
 from analysis.session import Session
+from analysis.session.seal import seal_session
 
 DEVICE_PROXY_PORT = 8080  # `privlab device setup` points `adb reverse` at this port
 FAULT_POLL_SECONDS = 2.0
@@ -120,7 +120,7 @@ def capture_device(cfg: DeviceCapture) -> CaptureResult:
                     proc.terminate()
                     proc.wait(10)
             return proc.returncode, reason
-        from analysis.frida_runner import FridaRunner
+        from analysis.capture.frida import FridaRunner
 
         runner = FridaRunner(session, device_id=plan.serial, ca_der=_ca_der(proxy))
         runner.spawn([cfg.app])

@@ -9,12 +9,12 @@ live would cost the proxy time on every flow. A flow cut short by a killed write
 from __future__ import annotations
 
 from analysis.errors import PrivlabError
-from analysis.flowrecord import read_mitm
-from analysis.flowrecord import record_from_flow
-from analysis.flowrecord import record_line
 from analysis.session import FLOWS_JSONL
 from analysis.session import FLOWS_MITM
 from analysis.session import Session
+from analysis.session.flows import read_mitm
+from analysis.session.flows import record_from_flow
+from analysis.session.flows import record_line
 
 BATCH = 1000  # flows per custody record
 

@@ -28,12 +28,12 @@ from analysis.capture.proxy import Proxy
 from analysis.capture.proxy import ProxyConfig
 from analysis.capture.proxy import Upstream
 from analysis.capture.proxy import port_in_use
-from analysis.custody import sha256_file
 from analysis.errors import CaptureError
 from analysis.schema import Canary
-from analysis.seal import seal_session
 from analysis.session import PCAP
 from analysis.session import Session
+from analysis.session.custody import sha256_file
+from analysis.session.seal import seal_session
 
 EXIT_WRITE_FAILED = 74  # addons/capture.py exits with this when evidence cannot be written
 
@@ -224,7 +224,7 @@ def run_under_frida(
     session: Session, argv: list[str], env: dict[str, str], proxy: Proxy
 ) -> tuple[int | None, str | None]:
     """Spawn the program under the Frida agent (hooks.jsonl), then wait like `_run_program`."""
-    from analysis.frida_runner import FridaRunner
+    from analysis.capture.frida import FridaRunner
 
     runner = FridaRunner(session)
     runner.spawn(argv, env=env)

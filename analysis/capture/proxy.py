@@ -12,11 +12,11 @@ from dataclasses import dataclass
 from dataclasses import field
 from pathlib import Path
 
+from analysis.device.ca import DEFAULT_CONFDIR
 from analysis.errors import CaptureError
 
 ADDONS_DIR = Path(__file__).resolve().parents[2] / "addons"
 CAPTURE_SCRIPT = "privlab.py"  # capture + TLS failures + lab routing, one script (see its docstring)
-DEFAULT_CONFDIR = Path.home() / ".privlab" / "mitmproxy"
 
 
 def free_port(host: str = "127.0.0.1") -> int:

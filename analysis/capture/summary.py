@@ -6,9 +6,9 @@ from collections import Counter
 from dataclasses import dataclass
 from dataclasses import field
 
-from analysis.flowrecord import read_jsonl
 from analysis.session import FLOWS_JSONL
 from analysis.session import Session
+from analysis.session.flows import read_jsonl
 
 
 @dataclass

@@ -8,7 +8,7 @@ import click
 import pyarrow.parquet as pq
 from rich.console import Console
 
-from analysis.analyze import analyze as run_analysis
+from analysis.analyze.stages import analyze as run_analysis
 from analysis.detect.scanner import ENGINES
 
 console = Console(highlight=False)

@@ -17,9 +17,9 @@ from analysis.capture.proxy import DEFAULT_CONFDIR
 from analysis.capture.proxy import Upstream
 from analysis.capture.summary import summarize
 from analysis.errors import CaptureError
-from analysis.seal import generate_key
-from analysis.seal import seal_session
 from analysis.session import Session
+from analysis.session.seal import generate_key
+from analysis.session.seal import seal_session
 
 console = Console(highlight=False, soft_wrap=True)
 

@@ -15,15 +15,15 @@ from pathlib import Path
 import click
 from rich.console import Console
 
-from analysis.analyze import analyze
+from analysis.analyze.stages import analyze
 from analysis.cli.capture import print_capture
 from analysis.cli.report import report as report_command
 from analysis.session import Session
+from analysis.session.verify import verify_session
 from analysis.validation.measure import DEFAULT_VALIDATION
 from analysis.validation.measure import score_session
 from analysis.validation.measure import validation_record
 from analysis.validation.run import capture_control_app
-from analysis.verify import verify_session
 
 console = Console(highlight=False, soft_wrap=True)
 SAMPLE = Path(__file__).resolve().parents[2] / "captures" / "sample"

@@ -10,12 +10,12 @@ import pandas as pd
 from rich.console import Console
 from rich.table import Table
 
-from analysis.destinations import DATA_PREFIX
-from analysis.destinations import build_destinations
-from analysis.entities import load_registry
+from analysis.attribute.destinations import DATA_PREFIX
+from analysis.attribute.destinations import build_destinations
+from analysis.attribute.entities import load_registry
+from analysis.attribute.geo import GeoDB
 from analysis.errors import PrivlabError
-from analysis.geo import GeoDB
-from analysis.packets import build_packets
+from analysis.ingest.packets import build_packets
 from analysis.session import PCAP
 from analysis.session import Session
 
@@ -31,7 +31,7 @@ def session_destinations(
 ) -> pd.DataFrame:
     """The destinations of a session: derived/destinations.parquet when present and no database was
     overridden, else built now from the session's flows and (if any) its pcap."""
-    from analysis.tables import load_session
+    from analysis.analyze.load import load_session
 
     session = Session.open(session_dir)
     tables = load_session(session.path)

@@ -9,7 +9,7 @@ import pandas as pd
 from rich.console import Console
 from rich.table import Table
 
-from analysis.tables import load_session
+from analysis.analyze.load import load_session
 
 
 def detections_table(detections: pd.DataFrame, flows: pd.DataFrame, limit: int | None = None) -> Table:

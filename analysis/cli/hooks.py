@@ -8,10 +8,10 @@ from pathlib import Path
 import click
 from rich.console import Console
 
+from analysis.capture.frida import MODULES
+from analysis.capture.frida import FridaRunner
+from analysis.capture.frida import agent_builder
 from analysis.errors import CaptureError
-from analysis.frida_runner import MODULES
-from analysis.frida_runner import FridaRunner
-from analysis.frida_runner import agent_builder
 from analysis.session import Session
 
 console = Console(highlight=False, soft_wrap=True)

@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 from rich.console import Console
 
-from analysis.importer import import_capture
+from analysis.capture.import_ import import_capture
 
 console = Console(highlight=False)
 

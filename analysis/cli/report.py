@@ -50,7 +50,7 @@ def report(
     if validation_path is not None and not validation_path.exists():
         raise PrivlabError(f"{validation_path}: validation record not found (run `privlab validate`)")
     validation = load_validation(validation_path or DEFAULT_VALIDATION)
-    from analysis.tables import load_session  # imports the whole analysis stack: after the checks
+    from analysis.analyze.load import load_session  # imports the whole analysis stack: after the checks
 
     tables = load_session(session)
     written = build_report(

@@ -9,14 +9,14 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from analysis.analyze import analyze
+from analysis.analyze.stages import analyze
 from analysis.errors import PrivlabError
 from analysis.session import Session
+from analysis.session.verify import verify_session
 from analysis.validation.measure import DEFAULT_VALIDATION
 from analysis.validation.measure import score_session
 from analysis.validation.measure import validation_record
 from analysis.validation.run import capture_control_app
-from analysis.verify import verify_session
 
 console = Console(highlight=False, soft_wrap=True)
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 from rich.console import Console
 
-from analysis.verify import verify_session
+from analysis.session.verify import verify_session
 
 console = Console(highlight=False, soft_wrap=True)
 

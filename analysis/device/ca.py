@@ -16,12 +16,12 @@ from pathlib import Path
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
-from analysis.capture.proxy import DEFAULT_CONFDIR as PROXY_CONFDIR
 from analysis.errors import PrivlabError
 
 CA_FILE = "mitmproxy-ca-cert.pem"
 # The confdir `privlab capture` runs mitmdump with: the CA on the device must be that one.
-DEFAULT_CONFDIR = PROXY_CONFDIR
+# mitmproxy's confdir for privlab's captures (its CA is what devices are told to trust).
+DEFAULT_CONFDIR = Path.home() / ".privlab" / "mitmproxy"
 
 
 @dataclass(frozen=True)

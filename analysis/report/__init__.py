@@ -80,9 +80,9 @@ def build_report(
     Session.open(session_path)  # a bad folder fails here, in one line, before anything is written
     # Imported here, not at module level: `privlab` loads every CLI module at start, and matplotlib,
     # pandas and the report stack should cost only the command that uses them.
-    from analysis import charts as chart_mod
     from analysis.findings import epoch
     from analysis.findings import table
+    from analysis.report import charts as chart_mod
     from analysis.report.document import build_document
     from analysis.report.document import integrity
     from analysis.report.findings_json import write_findings_json
@@ -101,9 +101,9 @@ def build_report(
     written: dict[str, Path] = {}
 
     def findings_step() -> None:
-        # The same findings the notebooks see (analysis.evidence): one place reads the session's
+        # The same findings the notebooks see (analysis.analyze.evidence): one place reads the session's
         # canaries, TLS failures, custody hashes and seal.
-        from analysis.evidence import evidence_from_tables
+        from analysis.analyze.evidence import evidence_from_tables
 
         ev = evidence_from_tables(session_path, tables)
         state.update(

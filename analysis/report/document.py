@@ -22,7 +22,6 @@ from typing import Any
 
 import pandas as pd
 
-from analysis.custody import sha256_file
 from analysis.findings import Coverage
 from analysis.findings import Finding
 from analysis.findings import epoch
@@ -30,6 +29,7 @@ from analysis.report.redact import redact_headers
 from analysis.report.redact import redact_segments
 from analysis.report.redact import redact_text
 from analysis.schema import SCHEMA_VERSION
+from analysis.session.custody import sha256_file
 
 FORMAT = "privlab-findings"
 VERSION = "1.0"
@@ -292,7 +292,7 @@ def integrity(session_path: Path, seal: Mapping[str, Any] | None) -> dict[str, A
     sig = seal.get("signature")
     signature: dict[str, Any] | None = None
     if isinstance(sig, Mapping):
-        from analysis.seal import verify_signature  # the one definition of what the signature covers
+        from analysis.session.seal import verify_signature  # the one definition of what the signature covers
 
         valid, pub = verify_signature(dict(seal))
         signature = {"alg": sig.get("alg"), "public_key": pub, "valid": valid}

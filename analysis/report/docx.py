@@ -16,7 +16,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from analysis.charts import CHART_TITLES
+from analysis.report.charts import CHART_TITLES
 from analysis.report.document import GLOSSARY
 from analysis.report.document import timeline_events
 from analysis.report.document import validation_view

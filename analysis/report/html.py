@@ -21,13 +21,13 @@ from typing import Any
 import jinja2
 from markupsafe import Markup
 
-from analysis.charts import CHART_TITLES
+from analysis.report.charts import CHART_TITLES
 from analysis.report.document import GLOSSARY
 from analysis.report.document import filter_options
 from analysis.report.document import timeline_events
 from analysis.report.document import validation_view
 
-TEMPLATES = Path(__file__).resolve().parents[1] / "templates"
+TEMPLATES = Path(__file__).resolve().parent / "templates"
 
 PRINT_EXHIBITS = 2
 PRINT_ACCESS = 5

@@ -11,13 +11,13 @@ import json
 from pathlib import Path
 from typing import Any
 
+from analysis.analyze.load import load_session
 from analysis.detect.score import Counts
 from analysis.detect.score import ValidationScore
 from analysis.detect.score import score
 from analysis.errors import PrivlabError
 from analysis.schema import PlantedPart
 from analysis.session import Session
-from analysis.tables import load_session
 from analysis.validation.run import GROUND_TRUTH
 
 VALIDATION_FORMAT = 1

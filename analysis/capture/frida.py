@@ -35,7 +35,7 @@ from analysis.errors import CaptureError
 from analysis.session import HOOKS_JSONL
 from analysis.session import Session
 
-AGENT_BUNDLE = Path(__file__).resolve().parents[1] / "hooks" / "_agent.js"
+AGENT_BUNDLE = Path(__file__).resolve().parents[2] / "hooks" / "_agent.js"
 
 # Every module the agent has (hooks/src/modules.ts); `None` for the runner's `modules` means all.
 JAVA_MODULES = (

@@ -1,42 +1,180 @@
-"""Raw session files -> records and Arrow tables (`flows`, `hook_events`).
+"""One mitmproxy flow -> one `schema.FlowRecord`, and the `flows.jsonl` line format.
 
-Flows come from `flows.jsonl` when the session has it (written live by the capture addon, or by
-`privlab import`: the analysis-ready form, many times faster to read than mitmproxy's own format), else
-from `flows.mitm` through mitmproxy's reader and `record_from_flow`. Both give the same records.
+`record_from_flow` is the only place a flow's facts are taken from mitmproxy objects: the capture
+(`capture/flowindex.py`, writing `flows.jsonl` beside `flows.mitm`), imports and analysis all call it,
+so every path gives the same record for the same flow.
 """
 
 from __future__ import annotations
 
+import base64
 import json
 import mmap
 import os
 from collections.abc import Callable
-from collections.abc import Iterable
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
-import pyarrow as pa
 from mitmproxy import http
+from mitmproxy import io as mitm_io
+from mitmproxy.exceptions import FlowReadException
 from mitmproxy.flow import Flow
 from mitmproxy.io import compat
 
 from analysis.errors import PrivlabError
-from analysis.flowrecord import read_jsonl
-from analysis.flowrecord import read_mitm
-from analysis.flowrecord import record_from_flow
-from analysis.flowrecord import record_from_json
-from analysis.flowrecord import record_line
-from analysis.schema import FLOWS
-from analysis.schema import HOOK_EVENTS
 from analysis.schema import FlowRecord
-from analysis.schema import HookEvent
+from analysis.schema import WebSocketMessage
 from analysis.session import FLOWS_JSONL
 from analysis.session import FLOWS_MITM
-from analysis.session import HOOKS_JSONL
+
+
+def _addr(address: Any) -> tuple[str | None, int | None]:
+    if not address:
+        return None, None
+    return str(address[0]), int(address[1])
+
+
+def _headers(headers: http.Headers | None) -> list[tuple[str, str]]:
+    if headers is None:
+        return []
+    return [(k.decode("utf-8", "replace"), v.decode("utf-8", "replace")) for k, v in headers.fields]
+
+
+def _bytes(content: bytes | str) -> bytes:
+    # Flows upgraded from old dump formats can carry text where bytes are expected.
+    return content if isinstance(content, bytes) else content.encode("utf-8", "surrogateescape")
+
+
+def record_from_flow(flow: http.HTTPFlow) -> FlowRecord:
+    """The analysis-ready record of one HTTP(S) or WebSocket flow."""
+    req = flow.request
+    resp = flow.response
+    client_ip, client_port = _addr(flow.client_conn.peername)
+    server_ip, server_port = _addr(flow.server_conn.peername)
+    split = urlsplit(req.pretty_url)
+    ws: list[WebSocketMessage] = []
+    if flow.websocket is not None:
+        ws = [
+            WebSocketMessage(
+                t=m.timestamp, from_client=m.from_client, is_text=m.is_text, content=_bytes(m.content)
+            )
+            for m in flow.websocket.messages
+        ]
+    return FlowRecord(
+        flow_id=flow.id,
+        t_request=req.timestamp_start,
+        t_response=resp.timestamp_end if resp is not None else None,
+        client=f"{client_ip}:{client_port}" if client_ip else "",
+        server_ip=server_ip,
+        server_port=server_port,
+        sni=flow.server_conn.sni or flow.client_conn.sni,
+        host=req.pretty_host,
+        scheme=req.scheme,
+        http_version=req.http_version,
+        method=req.method,
+        url=req.pretty_url,
+        path=split.path,
+        query=split.query,
+        status=resp.status_code if resp is not None else None,
+        request_headers=_headers(req.headers),
+        response_headers=_headers(resp.headers) if resp is not None else [],
+        request_body_size=len(req.raw_content or b""),
+        response_body_size=len(resp.raw_content or b"") if resp is not None else 0,
+        request_content_type=req.headers.get("content-type"),
+        response_content_type=resp.headers.get("content-type") if resp is not None else None,
+        via="proxy",
+        error=flow.error.msg if flow.error else None,
+        phase=flow.metadata.get("privlab.phase"),
+        session_id=flow.metadata.get("privlab.session"),
+        request_body=req.raw_content or b"",
+        websocket=ws,
+    )
+
+
+def record_to_json(rec: FlowRecord) -> dict[str, Any]:
+    """The `flows.jsonl` object for a record (bytes as base64, headers as pairs)."""
+    d = {k: v for k, v in rec.__dict__.items() if k not in ("request_body", "websocket")}
+    d["request_headers"] = [list(h) for h in rec.request_headers]
+    d["response_headers"] = [list(h) for h in rec.response_headers]
+    d["request_body_b64"] = base64.b64encode(rec.request_body).decode()
+    d["websocket"] = [
+        {
+            "t": m.t,
+            "from_client": m.from_client,
+            "is_text": m.is_text,
+            "content_b64": base64.b64encode(m.content).decode(),
+        }
+        for m in rec.websocket
+    ]
+    return d
+
+
+def record_from_json(d: dict[str, Any]) -> FlowRecord:
+    """Inverse of `record_to_json`."""
+    fields = {k: v for k, v in d.items() if k not in ("request_body_b64", "websocket")}
+    fields["request_headers"] = [tuple(h) for h in d.get("request_headers", [])]
+    fields["response_headers"] = [tuple(h) for h in d.get("response_headers", [])]
+    return FlowRecord(
+        **fields,
+        request_body=base64.b64decode(d.get("request_body_b64", "")),
+        websocket=[
+            WebSocketMessage(
+                t=m["t"],
+                from_client=m["from_client"],
+                is_text=m["is_text"],
+                content=base64.b64decode(m["content_b64"]),
+            )
+            for m in d.get("websocket", [])
+        ],
+    )
+
+
+def record_line(rec: FlowRecord) -> bytes:
+    """One `flows.jsonl` line, newline included."""
+    return json.dumps(record_to_json(rec), separators=(",", ":"), ensure_ascii=False).encode() + b"\n"
+
+
+def read_jsonl(path: Path) -> Iterator[FlowRecord]:
+    """Records from a `flows.jsonl`; a torn last line (writer killed) is skipped."""
+    with open(path, "rb") as fh:
+        for n, line in enumerate(fh, 1):
+            if not line.endswith(b"\n"):
+                return
+            try:
+                yield record_from_json(json.loads(line))
+            except (ValueError, KeyError, TypeError) as e:
+                raise PrivlabError(f"{path}: line {n} is not a flow record ({e})") from None
+
+
+def read_mitm(path: Path) -> Iterator[http.HTTPFlow]:
+    """HTTP flows from a mitmproxy dump; a one-line PrivlabError for files that are not one.
+
+    A flow file cut short (the writer was killed mid-flow) yields every complete flow before the cut.
+    """
+    try:
+        fh = open(path, "rb")
+    except OSError as e:
+        raise PrivlabError(f"{path}: cannot open ({e.strerror})") from None
+    with fh:
+        try:
+            for flow in mitm_io.FlowReader(fh).stream():
+                if isinstance(flow, http.HTTPFlow):
+                    yield flow
+        except FlowReadException as e:
+            msg = str(e).splitlines()[0] if str(e) else "unreadable"
+            if "flow format version" in msg:
+                raise PrivlabError(f"{path}: flow file too old for this mitmproxy ({msg})") from None
+            raise PrivlabError(f"{path}: not a readable mitmproxy flow file ({msg})") from None
+        except (ValueError, KeyError, TypeError) as e:
+            raise PrivlabError(f"{path}: not a mitmproxy flow file ({type(e).__name__}: {e})") from None
+
+
+# -- reading a session's flow files ------------------------------------------------------------
 
 
 def flow_source(session_dir: Path, warnings: list[str] | None = None, check: bool = True) -> Path | None:
@@ -63,38 +201,6 @@ def flow_source(session_dir: Path, warnings: list[str] | None = None, check: boo
         if p.exists():
             return p
     return None
-
-
-def hooks_source(session_dir: Path) -> Path | None:
-    p = session_dir / HOOKS_JSONL
-    return p if p.exists() else None
-
-
-def read_hooks(path: Path) -> Iterator[HookEvent]:
-    """Events from a hooks.jsonl; a torn last line (the runner was killed) is skipped."""
-    with open(path, "rb") as fh:
-        for n, line in enumerate(fh, 1):
-            if not line.endswith(b"\n"):
-                return
-            if not line.strip():
-                continue
-            try:
-                d = json.loads(line)
-                yield HookEvent(
-                    seq=int(d.get("seq", n - 1)),
-                    t=float(d["t"]),
-                    pid=int(d.get("pid", 0)),
-                    tid=int(d.get("tid", 0)),
-                    category=str(d.get("category", "")),
-                    api=str(d.get("api", "")),
-                    args=list(d.get("args") or []),
-                    ret=d.get("ret"),
-                    stack=[str(s) for s in d.get("stack") or []],
-                    sdk=d.get("sdk"),
-                    entity=d.get("entity"),
-                )
-            except (ValueError, KeyError, TypeError) as e:
-                raise PrivlabError(f"{path}: line {n} is not a hook event ({e})") from None
 
 
 def read_flows(path: Path) -> Iterator[FlowRecord]:
@@ -188,51 +294,6 @@ def mitm_records(path: Path, start: int = 0, end: int | None = None) -> Iterator
                 done += 1
                 if isinstance(flow, http.HTTPFlow):
                     yield record_from_flow(flow)
-
-
-def _times(values: list[float | None]) -> pa.Array:
-    micros = [None if v is None else round(v * 1_000_000) for v in values]
-    return pa.array(micros, pa.int64()).cast(pa.timestamp("us", tz="UTC"))
-
-
-def _headers(rows: list[list[tuple[str, str]]]) -> list[list[dict[str, str]]]:
-    return [[{"name": k, "value": v} for k, v in h] for h in rows]
-
-
-def flows_table(records: Iterable[FlowRecord]) -> pa.Table:
-    """The `flows` table (schema.FLOWS) of some records: every column is the record field of its name."""
-    recs = list(records)
-    special: dict[str, pa.Array | list[object]] = {
-        "t_request": _times([r.t_request for r in recs]),
-        "t_response": _times([r.t_response for r in recs]),
-        "request_headers": _headers([r.request_headers for r in recs]),
-        "response_headers": _headers([r.response_headers for r in recs]),
-        "websocket_messages": [len(r.websocket) for r in recs],
-    }
-    arrays = []
-    for f in FLOWS:
-        col = special[f.name] if f.name in special else [getattr(r, f.name) for r in recs]
-        arrays.append(col if isinstance(col, pa.Array) else pa.array(col, type=f.type))
-    return pa.Table.from_arrays(arrays, schema=FLOWS)
-
-
-def hook_events_table(events: Iterable[HookEvent]) -> pa.Table:
-    """The `hook_events` table (schema.HOOK_EVENTS); args and ret as JSON text."""
-    evs = list(events)
-    arrays = [
-        pa.array([e.seq for e in evs], pa.int64()),
-        _times([e.t for e in evs]),
-        pa.array([e.pid for e in evs], pa.int64()),
-        pa.array([e.tid for e in evs], pa.int64()),
-        pa.array([e.category for e in evs], pa.string()),
-        pa.array([e.api for e in evs], pa.string()),
-        pa.array([json.dumps(e.args, ensure_ascii=False) for e in evs], pa.string()),
-        pa.array([json.dumps(e.ret, ensure_ascii=False) for e in evs], pa.string()),
-        pa.array([e.stack for e in evs], pa.list_(pa.string())),
-        pa.array([e.sdk for e in evs], pa.string()),
-        pa.array([e.entity for e in evs], pa.string()),
-    ]
-    return pa.Table.from_arrays(arrays, schema=HOOK_EVENTS)
 
 
 # -- reading a flows file in parallel ranges --------------------------------------------------------------

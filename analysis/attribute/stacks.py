@@ -12,8 +12,8 @@ from collections.abc import Sequence
 
 import pandas as pd
 
-from analysis.entities import Registry
-from analysis.entities import class_of_frame
+from analysis.attribute.entities import Registry
+from analysis.attribute.entities import class_of_frame
 
 # The Android platform and the Java/Kotlin runtime: never the decision-maker.
 PLATFORM_PREFIXES = (

@@ -29,12 +29,13 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from analysis.custody import CustodyChain
-from analysis.custody import sha256_file
-from analysis.custody import sha256_hex
+from analysis.errors import PrivlabError
 from analysis.errors import SessionError
 from analysis.schema import CANARY_KINDS
 from analysis.schema import Canary
+from analysis.session.custody import CustodyChain
+from analysis.session.custody import sha256_file
+from analysis.session.custody import sha256_hex
 
 SESSION_FORMAT = 1
 
@@ -318,3 +319,24 @@ def _atomic_write(path: Path, data: bytes) -> None:
         fh.flush()
         os.fsync(fh.fileno())
     os.replace(tmp, path)
+
+
+def read_jsonl_records(path: Path) -> list[dict[str, Any]]:
+    """Objects of a JSONL evidence file (a torn last line, left by a killed writer, is skipped)."""
+    if not path.exists():
+        return []
+    data = path.read_bytes()
+    lines = data.split(b"\n")
+    if not data.endswith(b"\n"):
+        lines = lines[:-1]  # the torn tail: not a record
+    out: list[dict[str, Any]] = []
+    for n, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except ValueError:
+            raise PrivlabError(f"{path}: line {n} is not JSON") from None
+        if isinstance(record, dict):
+            out.append(record)
+    return out

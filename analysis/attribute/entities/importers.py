@@ -15,10 +15,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from analysis.entities.model import Source
-from analysis.entities.registry import ImportedEntity
-from analysis.entities.registry import ImportedList
-from analysis.entities.registry import RegistryError
+from analysis.attribute.entities.model import ImportedEntity
+from analysis.attribute.entities.model import ImportedList
+from analysis.attribute.entities.model import RegistryError
+from analysis.attribute.entities.model import Source
 
 # Exodus categories -> registry categories.
 _EXODUS_CATEGORIES = {

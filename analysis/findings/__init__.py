@@ -50,6 +50,10 @@ from analysis.schema import FLOWS
 from analysis.schema import HOOK_EVENTS
 from analysis.schema import PACKETS
 from analysis.schema import Canary
+from analysis.session import CUSTODY
+from analysis.session import TLS_FAILURES_JSONL
+from analysis.session import Session
+from analysis.session import read_jsonl_records
 
 # Exhibits and access events listed per finding; every flow id stays in `flow_ids` regardless.
 MAX_EXHIBITS = 5
@@ -1138,4 +1142,16 @@ def flow_destinations(tables: Any) -> pd.DataFrame:
             "via": [v or "proxy" for v in _texts(flows["via"])],
         },
         columns=["flow_id", "t", "host", "entity", "country", "jurisdiction", "bytes_sent", "via"],
+    )
+
+
+def session_findings(session: Session, tables: Any) -> tuple[list[Finding], Coverage]:
+    """`build_findings` with what it needs read from the session folder (meta, canaries, custody)."""
+    custody = session.path / CUSTODY
+    return build_findings(
+        tables,
+        session.meta,
+        canaries=session.canaries(),
+        tls_failures=read_jsonl_records(session.path / TLS_FAILURES_JSONL),
+        flow_hashes=flow_custody(custody.read_bytes().splitlines() if custody.exists() else []),
     )

@@ -35,31 +35,27 @@ from rich.progress import Progress
 from rich.progress import TextColumn
 from rich.progress import TimeRemainingColumn
 
-from analysis.attribution import attribute_events
-from analysis.custody import sha256_file
+from analysis.attribute.destinations import build_destinations
+from analysis.attribute.destinations import data_stamp
+from analysis.attribute.destinations import registry_stamp
+from analysis.attribute.domains import default_namer
+from analysis.attribute.entities import load_registry
+from analysis.attribute.geo import default_geodb
+from analysis.attribute.jurisdiction import default_jurisdiction
+from analysis.attribute.stacks import attribute_events
 from analysis.decode.limits import DecodeIssue
-from analysis.destinations import build_destinations
-from analysis.destinations import data_stamp
-from analysis.destinations import registry_stamp
 from analysis.detect.detector import Detector
 from analysis.detect.runtime import runtime_canaries
 from analysis.detect.runtime import seen_by_proxy
 from analysis.detect.runtime import tls_plaintext
-from analysis.domains import default_namer
-from analysis.entities import load_registry
 from analysis.errors import PrivlabError
-from analysis.geo import default_geodb
-from analysis.ingest import flow_source
-from analysis.ingest import flows_table
-from analysis.ingest import hook_events_table
-from analysis.ingest import hooks_source
-from analysis.ingest import map_ranges
-from analysis.ingest import read_flows
-from analysis.ingest import read_hooks
-from analysis.ingest import read_range
-from analysis.ingest import use_workers
-from analysis.jurisdiction import default_jurisdiction
-from analysis.packets import build_packets
+from analysis.findings import findings_frame
+from analysis.findings import session_findings
+from analysis.ingest.packets import build_packets
+from analysis.ingest.tables import flows_table
+from analysis.ingest.tables import hook_events_table
+from analysis.ingest.tables import hooks_source
+from analysis.ingest.tables import read_hooks
 from analysis.schema import DECODE_ISSUES
 from analysis.schema import DESTINATIONS
 from analysis.schema import DETECTIONS
@@ -78,6 +74,13 @@ from analysis.session import PCAP
 from analysis.session import SESSION_JSON
 from analysis.session import TLS_FAILURES_JSONL
 from analysis.session import Session
+from analysis.session.custody import sha256_file
+from analysis.session.derived import read_tables
+from analysis.session.flows import flow_source
+from analysis.session.flows import map_ranges
+from analysis.session.flows import read_flows
+from analysis.session.flows import read_range
+from analysis.session.flows import use_workers
 
 # Bump when the same inputs would give different tables (a detection rule changed).
 ANALYSIS_VERSION = "detect-2"
@@ -289,19 +292,15 @@ def destinations_stage(ctx: StageContext) -> None:
 
 
 def findings_stage(ctx: StageContext) -> None:
-    """`findings`: data type x entity x country x phase, and access findings (see analysis/findings.py)."""
-    from analysis.evidence import evidence_from_tables  # evidence reads tables, which runs this module
-    from analysis.findings import findings_frame
-    from analysis.tables import load_session
-
+    """`findings`: data type x entity x country x phase, and access findings (see analysis/findings/)."""
     derived = [
         f"{DERIVED}/{t}.parquet" for t in ("flows", "hook_events", "detections", "destinations", "packets")
     ]
     inputs = ctx.inputs([SESSION_JSON, CANARIES_JSON, TLS_FAILURES_JSONL, CUSTODY, *derived])
     if ctx.up_to_date(["findings"], inputs):
         return
-    evidence = evidence_from_tables(ctx.path, load_session(ctx.path, refresh=False))
-    frame = findings_frame(evidence.findings)
+    findings, _ = session_findings(ctx.session, read_tables(ctx.path))
+    frame = findings_frame(findings)
     ctx.write("findings", pa.Table.from_pandas(frame, schema=FINDINGS, preserve_index=False), inputs)
 
 

@@ -25,15 +25,15 @@ from typing import Any
 
 import pandas as pd
 
-from analysis.domains import DomainNamer
-from analysis.domains import default_namer
-from analysis.domains import is_ip
-from analysis.entities import Registry
-from analysis.entities import normalise_host
-from analysis.geo import GeoDB
-from analysis.jurisdiction import JurisdictionData
-from analysis.jurisdiction import default_jurisdiction
-from analysis.packets import NO_PAYLOAD
+from analysis.attribute.domains import DomainNamer
+from analysis.attribute.domains import default_namer
+from analysis.attribute.domains import is_ip
+from analysis.attribute.entities import Registry
+from analysis.attribute.entities import normalise_host
+from analysis.attribute.geo import GeoDB
+from analysis.attribute.jurisdiction import JurisdictionData
+from analysis.attribute.jurisdiction import default_jurisdiction
+from analysis.ingest.packets import NO_PAYLOAD
 from analysis.schema import DESTINATIONS
 from analysis.schema import FLOWS
 from analysis.schema import PACKETS
@@ -233,8 +233,8 @@ DATA_PREFIX = "data: "  # the `sources` column: "owner: <citations> | data: <dat
 
 def registry_stamp(registry: Registry) -> dict[str, str]:
     """sha256 of the registry's data files and imported lists (for a derived table's input stamp)."""
-    from analysis.custody import sha256_file
-    from analysis.entities.registry import curated_files
+    from analysis.attribute.entities.registry import curated_files
+    from analysis.session.custody import sha256_file
 
     files = [*curated_files(), *(Path(imp.source.url) for imp in registry.imports)]
     return {f"data:{p.name}": sha256_file(p) for p in files if p.is_file()}
@@ -245,7 +245,7 @@ def data_stamp(
 ) -> dict[str, str]:
     """sha256 of every database a destinations table depends on (for the derived table's input stamp):
     the registry's data files and imported lists, the suffix list, both IP sources, the jurisdiction data."""
-    from analysis.custody import sha256_file
+    from analysis.session.custody import sha256_file
 
     stamp = registry_stamp(registry)
     if Path(jurisdiction.path).is_file():

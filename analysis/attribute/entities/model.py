@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import fnmatch
 from dataclasses import dataclass
+from dataclasses import field
+
+from analysis.errors import PrivlabError
 
 # Party of a destination or a piece of code relative to the app under test.
 PARTIES = ("first", "third", "unknown")
@@ -108,3 +111,31 @@ class Entity:
             if name == fact:
                 return ids
         return ()
+
+
+class RegistryError(PrivlabError):
+    """A registry data file or an imported list is malformed."""
+
+
+@dataclass
+class ImportedEntity:
+    """One owner as a third-party list states it, before it is merged into the registry."""
+
+    name: str
+    domains: list[str] = field(default_factory=list)
+    code_prefixes: list[str] = field(default_factory=list)
+    app_packages: list[str] = field(default_factory=list)
+    categories: list[str] = field(default_factory=list)
+    legal_name: str = ""
+    parent_name: str | None = None
+    hq_country: str = ""
+
+
+@dataclass
+class ImportedList:
+    """A user-supplied list read by one of the importers: its citation and its owners."""
+
+    source: Source
+    format: str
+    entities: list[ImportedEntity]
+    skipped: int = 0  # entries that could not be expressed as a domain or package prefix

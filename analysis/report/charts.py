@@ -6,7 +6,7 @@ Figure; `svg_text` and `png_bytes` turn one into bytes that are identical for id
 SVG ids come from a fixed salt (`svg.hashsalt`), no date is written into the metadata, and text is
 drawn as paths so the output does not depend on which fonts the reader has.
 
-    from analysis import charts
+    from analysis.report import charts
     fig = charts.data_types_by_entity(findings)
     open("types.svg", "w").write(charts.svg_text(fig))
 """

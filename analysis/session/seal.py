@@ -19,15 +19,15 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from analysis.custody import read_lines
-from analysis.custody import sha256_file
-from analysis.custody import sha256_hex
 from analysis.errors import PrivlabError
 from analysis.errors import SessionError
 from analysis.session import NOT_EVIDENCE
 from analysis.session import SEAL_JSON
 from analysis.session import Session
 from analysis.session import tool_versions
+from analysis.session.custody import read_lines
+from analysis.session.custody import sha256_file
+from analysis.session.custody import sha256_hex
 
 SEAL_FORMAT = 1
 

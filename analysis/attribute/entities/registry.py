@@ -48,16 +48,15 @@ import re
 import tomllib
 from collections.abc import Iterable
 from collections.abc import Sequence
-from dataclasses import dataclass
-from dataclasses import field
 from pathlib import Path
 from typing import Any
 
-from analysis.entities.model import CATEGORIES
-from analysis.entities.model import Endpoint
-from analysis.entities.model import Entity
-from analysis.entities.model import Source
-from analysis.errors import PrivlabError
+from analysis.attribute.entities.model import CATEGORIES
+from analysis.attribute.entities.model import Endpoint
+from analysis.attribute.entities.model import Entity
+from analysis.attribute.entities.model import ImportedList
+from analysis.attribute.entities.model import RegistryError
+from analysis.attribute.entities.model import Source
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
 
@@ -69,10 +68,6 @@ _LEGAL_SUFFIXES = re.compile(
     r"\b(ltd|limited|inc|incorporated|llc|corp|corporation|co|company|gmbh|ag|sa|sas|bv|b\.v|plc|pte|"
     r"technologies|technology|holdings)\b\.?"
 )
-
-
-class RegistryError(PrivlabError):
-    """A registry data file or an imported list is malformed."""
 
 
 def normalise_name(name: str) -> str:
@@ -102,30 +97,6 @@ def class_of_frame(frame: str) -> str:
         f = f.split("(", 1)[0]
         f = f.rsplit(".", 1)[0] if "." in f else f
     return f.split("$", 1)[0]
-
-
-@dataclass
-class ImportedEntity:
-    """One owner as a third-party list states it, before it is merged into the registry."""
-
-    name: str
-    domains: list[str] = field(default_factory=list)
-    code_prefixes: list[str] = field(default_factory=list)
-    app_packages: list[str] = field(default_factory=list)
-    categories: list[str] = field(default_factory=list)
-    legal_name: str = ""
-    parent_name: str | None = None
-    hq_country: str = ""
-
-
-@dataclass
-class ImportedList:
-    """A user-supplied list read by one of the importers: its citation and its owners."""
-
-    source: Source
-    format: str
-    entities: list[ImportedEntity]
-    skipped: int = 0  # entries that could not be expressed as a domain or package prefix
 
 
 class Registry:
@@ -516,7 +487,7 @@ def load_registry(extra: Sequence[Path] = ()) -> Registry:
     a domain the registry already assigns). Any other file is read by the importer for its format
     (Exodus, X-Ray, Disconnect, DuckDuckGo; detected from its content).
     """
-    from analysis.entities.importers import read_list
+    from analysis.attribute.entities.importers import read_list
 
     registry = Registry()
     for path in curated_files():

@@ -16,18 +16,15 @@ from typing import Any
 
 import pandas as pd
 
+from analysis.analyze.load import load_session
 from analysis.errors import PrivlabError
 from analysis.findings import Coverage
 from analysis.findings import Finding
-from analysis.findings import build_findings
-from analysis.findings import flow_custody
 from analysis.findings import flow_destinations
-from analysis.session import CUSTODY
+from analysis.findings import session_findings
 from analysis.session import SEAL_JSON
-from analysis.session import TLS_FAILURES_JSONL
 from analysis.session import Session
-from analysis.tables import SessionTables
-from analysis.tables import load_session
+from analysis.session.derived import SessionTables
 
 STATIC_JSON = "apk/static.json"
 
@@ -51,39 +48,11 @@ class SessionEvidence:
         return list(self.meta.get("marks") or [])
 
 
-def read_jsonl_records(path: Path) -> list[dict[str, Any]]:
-    """Objects of a JSONL evidence file (a torn last line, left by a killed writer, is skipped)."""
-    if not path.exists():
-        return []
-    data = path.read_bytes()
-    lines = data.split(b"\n")
-    if not data.endswith(b"\n"):
-        lines = lines[:-1]  # the torn tail: not a record
-    out: list[dict[str, Any]] = []
-    for n, line in enumerate(lines, 1):
-        if not line.strip():
-            continue
-        try:
-            record = json.loads(line)
-        except ValueError:
-            raise PrivlabError(f"{path}: line {n} is not JSON") from None
-        if isinstance(record, dict):
-            out.append(record)
-    return out
-
-
 def evidence_from_tables(path: Path | str, tables: SessionTables) -> SessionEvidence:
     """Findings and coverage for tables already loaded (e.g. with `refresh=False`)."""
     p = Path(path)
     session = Session.open(p)
-    custody = p / CUSTODY
-    findings, coverage = build_findings(
-        tables,
-        session.meta,
-        canaries=session.canaries(),
-        tls_failures=read_jsonl_records(p / TLS_FAILURES_JSONL),
-        flow_hashes=flow_custody(custody.read_bytes().splitlines() if custody.exists() else []),
-    )
+    findings, coverage = session_findings(session, tables)
     seal = None
     if (p / SEAL_JSON).exists():
         try:

@@ -16,7 +16,7 @@ only the link types this module does not know are handed to scapy, packet by pac
   SNI / HTTP host found in them.
 
 Nothing here reads flows: joining pcap connections with the proxy's flows (and listing what the proxy
-never saw) is `analysis.destinations`' job.
+never saw) is `analysis.attribute.destinations`' job.
 """
 
 from __future__ import annotations

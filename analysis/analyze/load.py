@@ -1,70 +1,29 @@
 """A session's tables as pandas DataFrames: `load_session(path)` for notebooks and reports.
 
-Timestamps are timezone-aware (UTC). The derived tables are rebuilt first when their inputs changed
-(`privlab analyze` is a no-op otherwise), so what is loaded always matches the raw files.
+The derived tables are rebuilt first when their inputs changed (`privlab analyze` is a no-op otherwise),
+so what is loaded always matches the raw files.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
 from dataclasses import fields
 from pathlib import Path
 
 import pandas as pd
-import pyarrow.parquet as pq
 
-from analysis.analyze import analyze
-from analysis.schema import TABLES
-from analysis.session import DERIVED
+from analysis.analyze.stages import analyze
+from analysis.schema import TABLES as _SCHEMAS
 from analysis.session import Session
-
-_SCHEMAS = TABLES
-
-
-@dataclass
-class SessionTables:
-    """The tables of one session (or of several, with a `session_id` column: `load_sessions`)."""
-
-    session_id: str
-    path: Path | None
-    flows: pd.DataFrame
-    hook_events: pd.DataFrame
-    detections: pd.DataFrame
-    decode_issues: pd.DataFrame
-    packets: pd.DataFrame | None = None
-    destinations: pd.DataFrame | None = None
-    findings: pd.DataFrame | None = None
-
-
-def _read(path: Path, table: str) -> pd.DataFrame | None:
-    p = path / DERIVED / f"{table}.parquet"
-    return pq.read_table(p).to_pandas() if p.exists() else None
-
-
-def _read_or_empty(path: Path, table: str) -> pd.DataFrame:
-    """The table, or an empty one with its columns and types when the session has none."""
-    df = _read(path, table)
-    return df if df is not None else _SCHEMAS[table].empty_table().to_pandas()
+from analysis.session.derived import SessionTables
+from analysis.session.derived import read_tables
 
 
 def load_session(path: Path | str, *, refresh: bool = True) -> SessionTables:
     """The tables of one session folder; runs the analysis first when derived/ is missing or stale."""
-    session = Session.open(path)
     if refresh:
-        analyze(session.path, show_progress=False)
-    p = session.path
-    return SessionTables(
-        session_id=session.id,
-        path=p,
-        flows=_read_or_empty(p, "flows"),
-        hook_events=_read_or_empty(p, "hook_events"),
-        detections=_read_or_empty(p, "detections"),
-        decode_issues=_read_or_empty(p, "decode_issues"),
-        packets=_read(p, "packets"),
-        destinations=_read(p, "destinations"),
-        findings=_read(p, "findings"),
-    )
+        analyze(Session.open(path).path, show_progress=False)
+    return read_tables(path)
 
 
 def load_sessions(paths: Iterable[Path | str], *, refresh: bool = True) -> SessionTables:

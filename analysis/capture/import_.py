@@ -30,15 +30,7 @@ from mitmproxy import http
 from mitmproxy.websocket import WebSocketData
 from mitmproxy.websocket import WebSocketMessage
 
-from analysis.custody import sha256_file
 from analysis.errors import PrivlabError
-from analysis.flowrecord import record_from_flow
-from analysis.flowrecord import record_line
-from analysis.ingest import jsonl_range
-from analysis.ingest import map_ranges
-from analysis.ingest import read_flows
-from analysis.ingest import read_range
-from analysis.ingest import use_workers
 from analysis.schema import Canary
 from analysis.schema import FlowRecord
 from analysis.session import FLOWS_JSONL
@@ -46,6 +38,14 @@ from analysis.session import FLOWS_MITM
 from analysis.session import PCAP
 from analysis.session import Session
 from analysis.session import load_canaries
+from analysis.session.custody import sha256_file
+from analysis.session.flows import jsonl_range
+from analysis.session.flows import map_ranges
+from analysis.session.flows import read_flows
+from analysis.session.flows import read_range
+from analysis.session.flows import record_from_flow
+from analysis.session.flows import record_line
+from analysis.session.flows import use_workers
 
 _ID_NAMESPACE = uuid.UUID("6f2b1c1e-7d1a-4c55-9a43-0c1b5a1d2e90")
 _CHUNK = 8 * 1024 * 1024

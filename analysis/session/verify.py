@@ -14,20 +14,20 @@ from dataclasses import field
 from pathlib import Path
 from typing import Any
 
-from analysis.custody import genesis_prev
-from analysis.custody import read_lines
-from analysis.custody import sha256_file
-from analysis.custody import sha256_hex
 from analysis.errors import SessionError
-from analysis.seal import canonical
-from analysis.seal import evidence_files
-from analysis.seal import load_public_key
-from analysis.seal import public_key_hex
-from analysis.seal import verify_signature
 from analysis.session import CUSTODY
 from analysis.session import SEAL_JSON
 from analysis.session import SESSION_JSON
 from analysis.session import Session
+from analysis.session.custody import genesis_prev
+from analysis.session.custody import read_lines
+from analysis.session.custody import sha256_file
+from analysis.session.custody import sha256_hex
+from analysis.session.seal import canonical
+from analysis.session.seal import evidence_files
+from analysis.session.seal import load_public_key
+from analysis.session.seal import public_key_hex
+from analysis.session.seal import verify_signature
 
 
 @dataclass(frozen=True)

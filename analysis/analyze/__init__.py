@@ -1,0 +1,1 @@
+"""`privlab analyze` and the readers built on it: the stages (`stages`), tables (`load`), evidence (`evidence`)."""
