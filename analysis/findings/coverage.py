@@ -1,0 +1,133 @@
+"""What the session could see and what it could not: the coverage statement of a report."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Mapping
+from collections.abc import Sequence
+from typing import Any
+
+import pandas as pd
+
+from analysis.findings.access import _Hook
+from analysis.findings.model import Coverage
+from analysis.schema import Canary
+
+
+def _coverage(
+    flows: pd.DataFrame,
+    detections: pd.DataFrame,
+    hooks: Sequence[_Hook],
+    packets: pd.DataFrame,
+    meta: Mapping[str, Any],
+    canaries: Sequence[Canary],
+    tls_failures: Sequence[Mapping[str, Any]],
+    transitions: Sequence[tuple[float, str, str]],
+) -> Coverage:
+    c = Coverage()
+    via = flows["via"].fillna("proxy").astype(str) if len(flows) else pd.Series([], dtype=str)
+    c.flows_total = len(flows)
+    c.flows_pcap_only = int((via == "pcap-only").sum())
+    c.flows_decrypted = c.flows_total - c.flows_pcap_only
+    c.flows_with_error = int(flows["error"].notna().sum()) if len(flows) else 0
+
+    c.tls_failures = len(tls_failures)
+    per_sni = Counter(str(r.get("sni") or r.get("server") or "(no SNI)") for r in tls_failures)
+    c.tls_failure_hosts = sorted(per_sni.items(), key=lambda kv: (-kv[1], kv[0]))
+
+    c.pcap_present = len(packets) > 0
+    if len(packets):
+        proto = packets["proto"].astype(str)
+        quic = packets[proto == "quic"]
+        c.quic_packets = len(quic)
+        c.quic_hosts = sorted({str(s) for s in quic["sni"].dropna()})
+        seen = {str(s).lower() for s in flows["sni"].dropna()} | {
+            str(s).lower() for s in flows["host"].dropna()
+        }
+        tls_snis = {str(s).lower() for s in packets[proto == "tls"]["sni"].dropna()}
+        c.pcap_tls_hosts_not_decrypted = sorted(tls_snis - seen)
+
+    c.hook_events = len(hooks)
+    c.hook_events_attributed = sum(1 for h in hooks if h.sdk)
+    attached, failed, recorded = hook_modules(meta.get("frida"))
+    c.hook_modules_attached, c.hook_modules_failed, c.frida_recorded = attached, failed, recorded
+
+    found_ids = {str(x) for x in detections["canary_id"].dropna()} if len(detections) else set()
+    planted = sorted(x.id for x in canaries if x.source == "planted")
+    c.canaries_planted = planted
+    c.canaries_found = sorted(i for i in planted if i in found_ids)
+    c.canaries_missing = sorted(i for i in planted if i not in found_ids)
+    c.detections = len(detections)
+    if len(detections):
+        c.detections_by_method = dict(
+            sorted(Counter(detections["method"].fillna("unknown").astype(str)).items())
+        )
+    c.consent_marks = [(t, label) for t, label, _ in transitions]
+
+    if not transitions:
+        c.notes.append("No consent mark was recorded: every finding is classed as before consent.")
+    if not c.pcap_present:
+        c.notes.append("No packet capture was analysed: traffic that bypassed the proxy is not covered.")
+    if not c.frida_recorded:
+        c.notes.append("The session does not record which hook modules attached: access coverage is unknown.")
+    if c.flows_pcap_only:
+        c.notes.append(
+            f"{c.flows_pcap_only} connection(s) were seen only in the pcap; their content is unknown."
+        )
+    if c.tls_failures:
+        c.notes.append(
+            f"{c.tls_failures} TLS handshake(s) failed (likely certificate pinning): what they carried is unknown."
+        )
+    if c.quic_packets:
+        c.notes.append(f"{c.quic_packets} QUIC packet(s) were not intercepted: their content is unknown.")
+    return c
+
+
+def hook_modules(frida: Any) -> tuple[list[str], list[tuple[str, str]], bool]:
+    """(attached, failed, recorded) from session.json's `frida` key, written by the Frida runner.
+
+    Accepts the runner's `{"summary": {"modules": {name: {"status", "reason"}}}}`,
+    `{"modules": {name: "attached" | {"status", "error"}}}`, `{"attached": [...], "failed":
+    [...] | {name: error}}`, or a plain `{name: status}` mapping.
+    """
+    if not isinstance(frida, Mapping):
+        return [], [], False
+    if isinstance(frida.get("summary"), Mapping):  # analysis/frida_runner.py: {"summary": {"modules": ...}}
+        frida = {"modules": frida["summary"].get("modules") or {}}
+    attached: set[str] = set()
+    failed: dict[str, str] = {}
+
+    def status_of(name: str, v: Any) -> None:
+        if isinstance(v, Mapping):
+            st = str(v.get("status", "attached" if not v.get("error") else "failed"))
+            err = str(v.get("error") or v.get("reason") or "")
+        else:
+            st, err = str(v), ""
+        if st.lower() in ("attached", "ok", "installed", "true"):
+            attached.add(name)
+        elif st.lower() == "skipped":
+            pass  # not selected for this session: neither coverage nor a failure
+        else:
+            failed[name] = err or st
+
+    if isinstance(frida.get("attached"), list) or "failed" in frida:
+        attached.update(str(x) for x in frida.get("attached") or [])
+        fl = frida.get("failed") or []
+        if isinstance(fl, Mapping):
+            failed.update({str(k): str(v) for k, v in fl.items()})
+        else:
+            for x in fl:
+                if isinstance(x, Mapping):
+                    failed[str(x.get("module", x.get("name", "?")))] = str(x.get("error", ""))
+                else:
+                    failed[str(x)] = ""
+    else:
+        mods = frida.get("modules", frida)
+        if isinstance(mods, Mapping):
+            for k, v in mods.items():
+                status_of(str(k), v)
+        elif isinstance(mods, list):
+            for m in mods:
+                if isinstance(m, Mapping):
+                    status_of(str(m.get("name", m.get("module", "?"))), m)
+    return sorted(attached), sorted(failed.items()), True

@@ -1,0 +1,136 @@
+"""DataFrame cells as Python values: one place that turns Arrow/pandas nulls into None."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from collections.abc import Mapping
+from collections.abc import Sequence
+from datetime import UTC
+from datetime import datetime
+from typing import Any
+
+import pandas as pd
+import pyarrow as pa
+
+
+def empty_frame(schema: pa.Schema) -> pd.DataFrame:
+    """An empty DataFrame with the columns (and dtypes) of a schema table."""
+    return schema.empty_table().to_pandas()
+
+
+def frame_from_rows(schema: pa.Schema, rows: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
+    """Rows (dicts, times as epoch seconds or datetimes) -> a DataFrame typed exactly like the table."""
+    fixed: list[dict[str, Any]] = []
+    for row in rows:
+        out: dict[str, Any] = {}
+        for f in schema:
+            v = row.get(f.name)
+            if pa.types.is_timestamp(f.type) and isinstance(v, int | float):
+                v = datetime.fromtimestamp(float(v), tz=UTC)
+            out[f.name] = v
+        fixed.append(out)
+    return pa.Table.from_pylist(fixed, schema=schema).to_pandas()
+
+
+def table(tables: Any, name: str, schema: pa.Schema) -> pd.DataFrame:
+    """Table `name` from an object (attribute) or a mapping (key); empty with the schema's columns if absent."""
+    df = tables.get(name) if isinstance(tables, Mapping) else getattr(tables, name, None)
+    if df is None:
+        return empty_frame(schema)
+    missing = [c for c in schema.names if c not in df.columns]
+    if missing:
+        df = df.copy()
+        for c in missing:
+            df[c] = None
+    return df
+
+
+def epoch(v: Any) -> float | None:
+    """A table time (pandas Timestamp, datetime, float seconds) as float epoch seconds, None if missing."""
+    if v is None:
+        return None
+    if isinstance(v, pd.Timestamp):
+        return None if pd.isna(v) else float(v.value) / 1e9
+    if isinstance(v, datetime):
+        return v.timestamp()
+    try:
+        f = float(v)
+    except (TypeError, ValueError):
+        return None
+    return None if math.isnan(f) else f
+
+
+def _text(v: Any) -> str | None:
+    if v is None:
+        return None
+    if isinstance(v, float) and math.isnan(v):
+        return None
+    if v is pd.NA or v is pd.NaT:
+        return None
+    s = str(v)
+    return s if s else None
+
+
+def _int(v: Any) -> int | None:
+    try:
+        f = float(v)
+    except (TypeError, ValueError):
+        return None
+    return None if math.isnan(f) else int(f)
+
+
+def _list(v: Any) -> list[Any]:
+    if v is None:
+        return []
+    if isinstance(v, float) and math.isnan(v):
+        return []
+    try:
+        return list(v)
+    except TypeError:
+        return []
+
+
+def _headers(v: Any) -> tuple[tuple[str, str], ...]:
+    out: list[tuple[str, str]] = []
+    for h in _list(v):
+        if isinstance(h, Mapping):
+            out.append((str(h.get("name", "")), str(h.get("value", ""))))
+        elif isinstance(h, list | tuple) and len(h) == 2:
+            out.append((str(h[0]), str(h[1])))
+    return tuple(out)
+
+
+def _epochs(col: pd.Series) -> list[float | None]:
+    """A time column as epoch seconds, vectorised (itertuples over 100k rows is the slow part)."""
+    if len(col) == 0:
+        return []
+    if pd.api.types.is_numeric_dtype(col):
+        vals = col.astype(float)
+    else:
+        ts = pd.to_datetime(col, utc=True)
+        vals = (ts - pd.Timestamp(0, tz="UTC")) / pd.Timedelta(seconds=1)
+    return [None if v is None or math.isnan(v) else float(v) for v in vals.tolist()]
+
+
+def _pylist(col: pd.Series) -> list[Any]:
+    """A column as Python values through Arrow (pandas' own iteration of Arrow strings is slow)."""
+    try:
+        return list(pa.array(col, from_pandas=True).to_pylist())
+    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError, TypeError, ValueError):
+        return list(col.tolist())
+
+
+def _texts(col: pd.Series) -> list[str | None]:
+    return [_text(v) for v in _pylist(col)]
+
+
+def _columns(df: pd.DataFrame, names: Sequence[str]) -> dict[str, list[Any]]:
+    return {n: _pylist(df[n]) for n in names}
+
+
+def short_id(*parts: Any) -> str:
+    """A stable id from the parts that define a finding (same session -> same ids)."""
+    raw = json.dumps([str(p) for p in parts], separators=(",", ":")).encode()
+    return hashlib.sha256(raw).hexdigest()[:12]

@@ -1,0 +1,278 @@
+"""Transmission findings: one data type sent to one entity in one country in one phase, with exhibits."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Callable
+from collections.abc import Iterable
+from collections.abc import Mapping
+from collections.abc import Sequence
+from dataclasses import asdict
+from dataclasses import dataclass
+from dataclasses import field
+from types import SimpleNamespace
+from typing import Any
+
+import pandas as pd
+
+from analysis.findings.access import _access_event
+from analysis.findings.access import _delay
+from analysis.findings.access import _Hook
+from analysis.findings.access import _linked_access
+from analysis.findings.access import runtime_seq
+from analysis.findings.frames import _epochs
+from analysis.findings.frames import _headers
+from analysis.findings.frames import _int
+from analysis.findings.frames import _list
+from analysis.findings.frames import _pylist
+from analysis.findings.frames import _text
+from analysis.findings.frames import _texts
+from analysis.findings.frames import short_id
+from analysis.findings.frames import table
+from analysis.findings.model import JURISDICTION_RANK
+from analysis.findings.model import MAX_ACCESS_EVENTS
+from analysis.findings.model import MAX_EXHIBITS
+from analysis.findings.model import Exhibit
+from analysis.findings.model import Finding
+from analysis.findings.phases import PHASE_AFTER
+from analysis.findings.phases import PHASE_BEFORE
+from analysis.findings.phases import PHASE_REFUSED
+from analysis.findings.phases import PHASE_WITHDRAWN
+from analysis.findings.phases import _phase_rank
+from analysis.schema import DESTINATIONS
+from analysis.schema import FLOWS
+
+
+@dataclass(frozen=True)
+class _Dest:
+    entity: str
+    parent: str | None
+    party: str
+    jurisdiction: str
+    hq_country: str | None
+    ip_country: dict[str, str]  # ip -> geolocated country
+
+
+def _destinations(df: pd.DataFrame) -> dict[str, _Dest]:
+    out: dict[str, _Dest] = {}
+    for r in df.itertuples(index=False):
+        host = _text(r.host)
+        if not host:
+            continue
+        ips = [str(i) for i in _list(r.ips)]
+        countries = [str(c) if c is not None else "" for c in _list(r.ip_countries)]
+        out[host.lower()] = _Dest(
+            entity=_text(r.entity) or _text(r.etld1) or host,
+            parent=_text(r.parent),
+            party=_text(r.party) or "unknown",
+            jurisdiction=_text(r.jurisdiction) or "unknown",
+            hq_country=_text(r.hq_country),
+            ip_country={ip: c for ip, c in zip(ips, countries, strict=False) if c},
+        )
+    return out
+
+
+def _country(dest: _Dest | None, server_ip: str | None) -> str:
+    """Where the data went: the geolocated country of the server IP the flow used."""
+    if dest is None:
+        return "unknown"
+    if server_ip and server_ip in dest.ip_country:
+        return dest.ip_country[server_ip]
+    distinct = sorted(set(dest.ip_country.values()))
+    return distinct[0] if len(distinct) == 1 else "unknown"
+
+
+def flow_custody(custody_lines: Iterable[bytes | str]) -> dict[str, dict[str, Any]]:
+    """flow id -> the custody record of its raw bytes in flows.mitm (seq, file, offset, length, sha256)."""
+    out: dict[str, dict[str, Any]] = {}
+    for line in custody_lines:
+        try:
+            rec = json.loads(line)
+        except ValueError:
+            continue  # a torn last line; `privlab verify` reports it
+        if not isinstance(rec, dict) or rec.get("kind") != "flow" or "ref" not in rec:
+            continue
+        out.setdefault(
+            str(rec["ref"]),
+            {k: rec.get(k) for k in ("seq", "file", "offset", "length", "sha256")},
+        )
+    return out
+
+
+@dataclass
+class _Group:
+    data_type: str
+    entity: str
+    country: str
+    phase: str
+    dests: list[_Dest] = field(default_factory=list)
+    hosts: set[str] = field(default_factory=set)
+    flows: dict[str, float] = field(default_factory=dict)  # flow id -> t
+    detections: list[tuple[float, str, Any]] = field(default_factory=list)  # (t, flow id, row)
+
+
+def _group_order(key: tuple[str, str, str, str]) -> tuple[str, str, str, int]:
+    """Data type, entity, country, then phases in the order they happen (not alphabetically)."""
+    return (key[0], key[1], key[2], _phase_rank(key[3]))
+
+
+def _renumber(e: Exhibit, n: int) -> Exhibit:
+    return Exhibit(**{**asdict(e), "ref": f"E-{n}", "request_headers": e.request_headers})
+
+
+def _transmission(
+    g: _Group,
+    flow_row: Callable[[str], Any],
+    hooks: Sequence[_Hook],
+    canary_values: Mapping[str, str],
+    hashes: Mapping[str, Mapping[str, Any]],
+) -> Finding:
+    times = sorted(g.flows.values())
+    dets = sorted(g.detections, key=lambda x: (x[0], x[1], str(x[2].detection_id)))
+    canary_ids = sorted({str(d.canary_id) for _, _, d in dets if _text(d.canary_id)})
+    methods = sorted({str(d.method) for _, _, d in dets if _text(d.method)})
+    encodings = sorted({str(d.encoding) for _, _, d in dets if _text(d.encoding)})
+    confidence = max((float(d.confidence) for _, _, d in dets if _text(d.confidence)), default=1.0)
+    worst = max(g.dests, key=lambda d: JURISDICTION_RANK.get(d.jurisdiction, 2), default=None)
+    parent = next((d.parent for d in g.dests if d.parent), None)
+    party = worst.party if worst else "unknown"
+
+    # Exhibits: the earliest flows, each with its most confident detection of this data type.
+    best: dict[str, tuple[float, str, Any]] = {}
+    for item in dets:
+        cur = best.get(item[1])
+        if cur is None or float(item[2].confidence or 0) > float(cur[2].confidence or 0):
+            best[item[1]] = item
+    exhibits: list[Exhibit] = []
+    for fid, t in sorted(g.flows.items(), key=lambda kv: (kv[1], kv[0]))[:MAX_EXHIBITS]:
+        exhibits.append(_exhibit(fid, t, best[fid][2], flow_row(fid), hashes.get(fid)))
+
+    linked, link = _linked_access(
+        g.data_type,
+        times[-1],
+        hooks,
+        [canary_values[c] for c in canary_ids if c in canary_values],
+        [q for q in (runtime_seq(c) for c in canary_ids) if q is not None],
+    )
+    access = [_access_event(h, link, _delay(h.t, times)) for h in linked[:MAX_ACCESS_EVENTS]]
+    sdk = Counter(h.sdk for h in linked if h.sdk).most_common(1)
+    fid_key = short_id("transmission", g.data_type, g.entity, g.country, g.phase)
+    return Finding(
+        finding_id=f"T-{fid_key}",
+        kind="transmission",
+        data_type=g.data_type,
+        entity=g.entity,
+        parent=parent,
+        country=g.country,
+        jurisdiction=worst.jurisdiction if worst else "unknown",
+        party=party,
+        hosts=sorted(g.hosts),
+        phase=g.phase,
+        first_seen=times[0],
+        last_seen=times[-1],
+        count=len(g.flows),
+        flow_ids=[fid for fid, _ in sorted(g.flows.items(), key=lambda kv: (kv[1], kv[0]))],
+        access_seqs=[h.seq for h in linked],
+        sdk=sdk[0][0] if sdk else None,
+        apis=sorted({h.api for h in linked}),
+        methods=methods,
+        encodings=encodings,
+        canary_ids=canary_ids,
+        confidence=confidence,
+        exhibits=exhibits,
+        access=access,
+    )
+
+
+def _exhibit(fid: str, t: float, det: Any, fr: Any, custody: Mapping[str, Any] | None) -> Exhibit:
+    """An exhibit from a detection and its flow row (None for plaintext a hook captured)."""
+    flow = fr if fr is not None else SimpleNamespace(
+        method=None, url=None, host=None, server_ip=None, status=None, http_version=None, via="hook",
+        request_headers=None,
+    )  # fmt: skip
+    return Exhibit(
+        ref="",
+        flow_id=fid,
+        t=t,
+        method=_text(flow.method) or "",
+        url=_text(flow.url) or "",
+        host=_text(flow.host) or "",
+        server_ip=_text(flow.server_ip),
+        status=_int(flow.status),
+        http_version=_text(flow.http_version) or "",
+        via=_text(flow.via) or "proxy",
+        part=_text(det.part) or "",
+        data_type=_text(det.data_type) or "",
+        encoding=_text(det.encoding) or "",
+        detection_method=_text(det.method) or "",
+        confidence=float(det.confidence) if _text(det.confidence) else 1.0,
+        canary_id=_text(det.canary_id),
+        excerpt=_text(det.excerpt) or "",
+        request_headers=_headers(flow.request_headers),
+        custody=dict(custody) if custody else None,
+    )
+
+
+def summary_sentence(f: Finding) -> str:
+    """The finding in one plain sentence (the report's summary)."""
+    dtype = f.data_type.replace("_", " ")
+    when = {
+        PHASE_BEFORE: "before consent",
+        PHASE_AFTER: "after consent",
+        PHASE_REFUSED: "after consent was refused",
+        PHASE_WITHDRAWN: "after consent was withdrawn",
+    }.get(f.phase, f.phase)
+    times = "once" if f.count == 1 else f"{f.count} times"
+    if f.kind == "access":
+        sent = " and later sent" if f.related else "; no transmission of it was detected"
+        return f"{f.entity} read the {dtype} {times} {when}{sent}."
+    where = f.country if f.country != "unknown" else "an unknown country"
+    read = ""
+    if f.access:
+        first = f.access[0]
+        read = f", after {first.api} read it"
+        if first.delay_s is not None:
+            read += f" {first.delay_s:.1f} s earlier"
+    return f"The {dtype} was sent to {f.entity} in {where} {times} {when}{read}."
+
+
+def flow_destinations(tables: Any) -> pd.DataFrame:
+    """One row per flow: flow_id, t, host, entity, country, jurisdiction, bytes sent, via.
+
+    The same attribution the findings use (entity from `destinations`, country of the server IP the
+    flow used), as a frame for charts and notebooks.
+    """
+    flows = table(tables, "flows", FLOWS)
+    dests = _destinations(table(tables, "destinations", DESTINATIONS))
+    hosts = [
+        (h or sn or "").lower() for h, sn in zip(_texts(flows["host"]), _texts(flows["sni"]), strict=True)
+    ]
+    ips = _texts(flows["server_ip"])
+    attributed: dict[tuple[str, str | None], tuple[str, str, str]] = {}
+    entity, country, jurisdiction = [], [], []
+    for host, ip in zip(hosts, ips, strict=True):
+        a = attributed.get((host, ip))
+        if a is None:
+            dest = dests.get(host)
+            a = attributed[(host, ip)] = (
+                dest.entity if dest else (host or "unknown"),
+                _country(dest, ip),
+                dest.jurisdiction if dest else "unknown",
+            )
+        entity.append(a[0])
+        country.append(a[1])
+        jurisdiction.append(a[2])
+    return pd.DataFrame(
+        {
+            "flow_id": [str(x) for x in _pylist(flows["flow_id"])],
+            "t": _epochs(flows["t_request"]),
+            "host": [h or "unknown" for h in hosts],
+            "entity": entity,
+            "country": country,
+            "jurisdiction": jurisdiction,
+            "bytes_sent": [_int(x) or 0 for x in _pylist(flows["request_body_size"])],
+            "via": [v or "proxy" for v in _texts(flows["via"])],
+        },
+        columns=["flow_id", "t", "host", "entity", "country", "jurisdiction", "bytes_sent", "via"],
+    )
