@@ -1,4 +1,4 @@
-"""Shared fixtures: the repository, the public reference data in ../shared/data, the sample session."""
+"""Shared fixtures: the repository, the public reference data in tests/data, the sample session."""
 
 from __future__ import annotations
 
@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
-SHARED_DATA = REPO.parent / "shared" / "data"
+REF_DATA = REPO / "tests" / "data"  # real files from public projects: see tests/data/NOTICE.md
+SHARED_LISTS = REPO.parent / "shared" / "data" / "tracker_lists"
 SAMPLE = REPO / "captures" / "sample"
 
 
@@ -17,11 +18,17 @@ def repo() -> Path:
 
 
 @pytest.fixture(scope="session")
-def shared_data() -> Path:
-    """`../shared/data` beside the checkout (real files from public projects); skip where absent."""
-    if not SHARED_DATA.is_dir():
-        pytest.skip(f"reference data not found at {SHARED_DATA}")
-    return SHARED_DATA
+def ref_data() -> Path:
+    """`tests/data`: real files from public projects, kept under their licences (tests/data/NOTICE.md)."""
+    return REF_DATA
+
+
+@pytest.fixture(scope="session")
+def tracker_lists() -> Path:
+    """Public tracker lists (licences do not allow vendoring them); skip where absent."""
+    if not SHARED_LISTS.is_dir():
+        pytest.skip(f"tracker lists not found at {SHARED_LISTS}")
+    return SHARED_LISTS
 
 
 @pytest.fixture(scope="session")

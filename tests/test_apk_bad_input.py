@@ -23,8 +23,8 @@ def _rezip(src: Path, dst: Path, replace: dict[str, bytes]) -> Path:
 
 
 @pytest.fixture()
-def a2dp(shared_data: Path) -> Path:
-    return shared_data / "apks" / "a2dp.Vol_137.apk"
+def a2dp(ref_data: Path) -> Path:
+    return ref_data / "apks" / "a2dp.Vol_137.apk"
 
 
 def test_not_a_zip(tmp_path: Path) -> None:
@@ -105,9 +105,9 @@ def test_cli_prints_one_line_and_exits_2(tmp_path: Path, content: bytes) -> None
     assert not (tmp_path / "out").exists()
 
 
-def test_cli_partial_result_is_marked(tmp_path: Path, shared_data: Path) -> None:
+def test_cli_partial_result_is_marked(tmp_path: Path, ref_data: Path) -> None:
     result = CliRunner().invoke(
-        main, ["apk", str(shared_data / "apks" / "multidex.apk"), "--out", str(tmp_path)]
+        main, ["apk", str(ref_data / "apks" / "multidex.apk"), "--out", str(tmp_path)]
     )
     assert result.exit_code == 0, result.output
     assert "partial: multidex.apk: no AndroidManifest.xml" in result.output

@@ -20,9 +20,9 @@ from analysis.schema import HOOK_EVENTS
 
 
 @pytest.fixture(scope="module")
-def a2dp_static(shared_data: Path) -> dict:
+def a2dp_static(ref_data: Path) -> dict:
     # through the JSON form, as the findings stage reads apk/static.json
-    return load_static(analyse(shared_data / "apks" / "a2dp.Vol_137.apk").to_json_bytes())
+    return load_static(analyse(ref_data / "apks" / "a2dp.Vol_137.apk").to_json_bytes())
 
 
 def _row(table: pd.DataFrame, data_type: str) -> dict:

@@ -16,20 +16,20 @@ from analysis.apk.dexscan import scan_dex
 
 
 @pytest.fixture(scope="module")
-def summary(shared_data: Path) -> list[dict]:
-    return json.loads((shared_data / "apks" / "androguard_4.1.4_summary.json").read_text())
+def summary(ref_data: Path) -> list[dict]:
+    return json.loads((ref_data / "apks" / "androguard_4.1.4_summary.json").read_text())
 
 
 def _int(v: str | None) -> int | None:
     return int(v) if v is not None else None
 
 
-def test_manifest_facts_match_androguard_summary(shared_data: Path, summary: list[dict]) -> None:
+def test_manifest_facts_match_androguard_summary(ref_data: Path, summary: list[dict]) -> None:
     checked = 0
     for entry in summary:
         if "error" in entry:
             continue
-        apk = shared_data / "apks" / Path(entry["file"]).name
+        apk = ref_data / "apks" / Path(entry["file"]).name
         r = analyse(apk)
         assert r.sha256 == entry["sha256"]
         assert r.app is not None
@@ -55,8 +55,8 @@ def test_manifest_facts_match_androguard_summary(shared_data: Path, summary: lis
     assert checked == 8
 
 
-def test_permissions_requested_for_api_23_and_up(shared_data: Path) -> None:
-    r = analyse(shared_data / "apks" / "duplicate.permisssions_9999999.apk")
+def test_permissions_requested_for_api_23_and_up(ref_data: Path) -> None:
+    r = analyse(ref_data / "apks" / "duplicate.permisssions_9999999.apk")
     perms = {p.name: p for p in r.permissions}
     assert perms["android.permission.REQUEST_INSTALL_PACKAGES"].api23_only
     assert perms["android.permission.REQUEST_IGNORE_BATTERY_OPTIMIZATIONS"].max_sdk == 27
@@ -64,8 +64,8 @@ def test_permissions_requested_for_api_23_and_up(shared_data: Path) -> None:
     assert not perms["android.permission.INTERNET"].api23_only  # listed twice, reported once
 
 
-def test_a2dp_flagged_for_contacts_phone_state_accounts_fine_location(shared_data: Path) -> None:
-    r = analyse(shared_data / "apks" / "a2dp.Vol_137.apk")
+def test_a2dp_flagged_for_contacts_phone_state_accounts_fine_location(ref_data: Path) -> None:
+    r = analyse(ref_data / "apks" / "a2dp.Vol_137.apk")
     groups = {p.group for p in r.permissions if p.runtime}
     assert {"contacts", "phone state", "accounts", "precise location"} <= groups
     assert {"contact", "imei", "email", "location"} <= r.unlocked_data_types()
@@ -74,9 +74,9 @@ def test_a2dp_flagged_for_contacts_phone_state_accounts_fine_location(shared_dat
     assert ("location", "first") in own and ("installed_apps", "first") in own
 
 
-def test_multidex_without_manifest_gives_partial_result(shared_data: Path) -> None:
+def test_multidex_without_manifest_gives_partial_result(ref_data: Path) -> None:
     """androguard's AnalyzeAPK raises KeyError on this file; privlab keeps both DEX files' classes."""
-    r = analyse(shared_data / "apks" / "multidex.apk")
+    r = analyse(ref_data / "apks" / "multidex.apk")
     assert r.partial is True
     assert r.app is None and r.permissions == []
     assert r.inputs[0].dex == ("classes.dex", "classes2.dex")
@@ -85,17 +85,17 @@ def test_multidex_without_manifest_gives_partial_result(shared_data: Path) -> No
 
 
 @pytest.mark.parametrize("name", ["Invalid.apk", "AndroidManifest_ShortName.apk", "TestActivity.apk"])
-def test_edge_case_apks_do_not_break(shared_data: Path, name: str) -> None:
-    r = analyse(shared_data / "apks" / name)
+def test_edge_case_apks_do_not_break(ref_data: Path, name: str) -> None:
+    r = analyse(ref_data / "apks" / name)
     assert r.app is not None and r.app.package
 
 
-def test_call_sites_agree_with_androguard_call_graph(shared_data: Path) -> None:
+def test_call_sites_agree_with_androguard_call_graph(ref_data: Path) -> None:
     """The fast scan finds exactly the callers androguard's full cross-reference analysis finds."""
     quiet_androguard()
     from androguard.misc import AnalyzeAPK
 
-    path = shared_data / "apks" / "a2dp.Vol_137.apk"
+    path = ref_data / "apks" / "a2dp.Vol_137.apk"
     _a, _d, dx = AnalyzeAPK(str(path))
     expected = set()
     for api in METHODS:
@@ -120,14 +120,14 @@ def test_call_sites_agree_with_androguard_call_graph(shared_data: Path) -> None:
     assert expected_users and users == expected_users
 
 
-def test_dex_reader_agrees_with_androguard(shared_data: Path) -> None:
+def test_dex_reader_agrees_with_androguard(ref_data: Path) -> None:
     """privlab's DEX reader sees the same classes and strings as androguard's full parser."""
     quiet_androguard()
     from androguard.core.apk import APK
     from androguard.core.dex import DEX
 
     compared = 0
-    for path in sorted((shared_data / "apks").glob("*.apk")):
+    for path in sorted((ref_data / "apks").glob("*.apk")):
         apk = APK(str(path))
         for name in apk.get_dex_names():
             raw = apk.get_file(name)
@@ -138,13 +138,13 @@ def test_dex_reader_agrees_with_androguard(shared_data: Path) -> None:
     assert compared >= 9  # every reference APK's DEX files, multidex.apk's two included
 
 
-def test_damaged_dex_raises_only_value_errors(shared_data: Path) -> None:
+def test_damaged_dex_raises_only_value_errors(ref_data: Path) -> None:
     """Truncated or corrupted DEX bytes give DexFormatError (or another ValueError), never a crash."""
     import random
     import struct
     import zipfile
 
-    raw = zipfile.ZipFile(shared_data / "apks" / "com.teleca.jamendo_35.apk").read("classes.dex")
+    raw = zipfile.ZipFile(ref_data / "apks" / "com.teleca.jamendo_35.apk").read("classes.dex")
     rng = random.Random(8)
     outcomes = set()
     for i in range(60):

@@ -20,9 +20,9 @@ A2DP_SHA256 = "fb913cccb0957c5b52caea48c3ef7a3ce1d616219b47eed65482097920fe8cc5"
 
 
 @pytest.fixture()
-def a2dp(shared_data: Path, tmp_path: Path) -> Path:
+def a2dp(ref_data: Path, tmp_path: Path) -> Path:
     copy = tmp_path / "a2dp.Vol_137.apk"
-    shutil.copy(shared_data / "apks" / "a2dp.Vol_137.apk", copy)
+    shutil.copy(ref_data / "apks" / "a2dp.Vol_137.apk", copy)
     return copy
 
 
@@ -82,13 +82,13 @@ def test_different_result_is_not_written_over_the_recorded_one(
     assert any(s["entity"] == "exodus:A2dpOwn" for s in json.loads(outcome.static_path.read_text())["sdks"])
 
 
-def test_package_mismatch_refused_before_anything_is_written(shared_data: Path, tmp_path: Path) -> None:
+def test_package_mismatch_refused_before_anything_is_written(ref_data: Path, tmp_path: Path) -> None:
     session = Session.create(tmp_path, "other-app", app={"package": "com.zhiliaoapp.musically"})
     chain_before = (session.path / "custody.jsonl").read_bytes()
     with pytest.raises(
         SessionError, match="recorded app 'com.zhiliaoapp.musically' but the APK is 'a2dp.Vol'"
     ):
-        run(shared_data / "apks" / "a2dp.Vol_137.apk", session.path)
+        run(ref_data / "apks" / "a2dp.Vol_137.apk", session.path)
     assert not (session.path / "apk").exists()
     assert (session.path / "custody.jsonl").read_bytes() == chain_before
 

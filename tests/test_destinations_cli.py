@@ -33,9 +33,9 @@ def test_destinations_command_prints_owners_and_dated_sources(session_copy: Path
 
 
 def test_destinations_command_with_a_user_list_and_bad_input(
-    session_copy: Path, shared_data: Path, tmp_path: Path
+    session_copy: Path, tracker_lists: Path, tmp_path: Path
 ) -> None:
-    xray = shared_data / "tracker_lists" / "xray" / "xray_blacklist_trackercontrol.json"
+    xray = tracker_lists / "xray" / "xray_blacklist_trackercontrol.json"
     ok = CliRunner().invoke(
         main, ["destinations", str(session_copy), "--registry", str(xray)], env={"COLUMNS": "250"}
     )

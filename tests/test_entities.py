@@ -198,8 +198,8 @@ def test_regex_conversions() -> None:
     assert regex_to_prefix(".kochavaccpa.") is None
 
 
-def test_importers_read_the_sample_lists(shared_data: Path) -> None:
-    lists = shared_data / "tracker_lists"
+def test_importers_read_the_sample_lists(tracker_lists: Path) -> None:
+    lists = tracker_lists
     expected = {
         "exodus/exodus_trackers_api_dump.json": ("exodus", 432),
         "xray/xray_blacklist_trackercontrol.json": ("xray", 771),
@@ -223,8 +223,8 @@ def test_importers_read_the_sample_lists(shared_data: Path) -> None:
     assert "com.bytedance" in pangle.code_prefixes
 
 
-def test_exodus_pangle_signature_does_not_make_bytedance_code_third_party(shared_data: Path) -> None:
-    lists = shared_data / "tracker_lists"
+def test_exodus_pangle_signature_does_not_make_bytedance_code_third_party(tracker_lists: Path) -> None:
+    lists = tracker_lists
     reg = load_registry([lists / "exodus/exodus_trackers_api_dump.json"])
     for cls in (
         "com.bytedance.applog.AppLog",
@@ -240,8 +240,8 @@ def test_exodus_pangle_signature_does_not_make_bytedance_code_third_party(shared
     assert reg.party(mopub, TIKTOK) == "third"
 
 
-def test_imported_lists_never_override_curated_facts(shared_data: Path) -> None:
-    lists = shared_data / "tracker_lists"
+def test_imported_lists_never_override_curated_facts(tracker_lists: Path) -> None:
+    lists = tracker_lists
     reg = load_registry(
         [
             lists / "xray/xray_blacklist_trackercontrol.json",

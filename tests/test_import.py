@@ -113,16 +113,16 @@ def test_pcap_cleartext_http_becomes_flows(tmp_path: Path, ng: bool) -> None:
 
 
 @pytest.mark.parametrize("name", MITM_DUMPS)
-def test_mitmproxy_dumps_import_and_analyse(shared_data: Path, tmp_path: Path, name: str) -> None:
-    result = import_capture(shared_data / "mitm_dumps" / name, tmp_path)
+def test_mitmproxy_dumps_import_and_analyse(ref_data: Path, tmp_path: Path, name: str) -> None:
+    result = import_capture(ref_data / "mitm_dumps" / name, tmp_path)
     analysis = analyze(result.session.path, show_progress=False)
     assert "flows" in analysis.written and "detections" in analysis.written
     assert len(load_session(result.session.path, refresh=False).flows) == result.flows >= 1
 
 
-def test_flow_and_har_files_import_and_analyse(shared_data: Path, tmp_path: Path) -> None:
-    sources = sorted((shared_data / "mitm_dumps" / "flows").iterdir()) + sorted(
-        (shared_data / "mitm_dumps" / "har_files").glob("*.har")
+def test_flow_and_har_files_import_and_analyse(ref_data: Path, tmp_path: Path) -> None:
+    sources = sorted((ref_data / "mitm_dumps" / "flows").iterdir()) + sorted(
+        (ref_data / "mitm_dumps" / "har_files").glob("*.har")
     )
     assert len(sources) > 20
     for n, src in enumerate(sources):
@@ -137,11 +137,11 @@ def test_flow_and_har_files_import_and_analyse(shared_data: Path, tmp_path: Path
     assert ("body:protobuf:1", "gzip>protobuf") in set(zip(emails["part"], emails["encoding"], strict=True))
 
 
-def test_bad_sources_are_refused_with_one_line(shared_data: Path, tmp_path: Path) -> None:
+def test_bad_sources_are_refused_with_one_line(ref_data: Path, tmp_path: Path) -> None:
     with pytest.raises(PrivlabError, match="too old"):
-        import_capture(shared_data / "mitm_dumps" / "dumpfile-010.mitm", tmp_path)
+        import_capture(ref_data / "mitm_dumps" / "dumpfile-010.mitm", tmp_path)
     with pytest.raises(PrivlabError, match="no log.entries"):
-        import_capture(shared_data / "mitm_dumps" / "har_extractor.har", tmp_path)
+        import_capture(ref_data / "mitm_dumps" / "har_extractor.har", tmp_path)
     truncated = tmp_path / "truncated.har"
     truncated.write_text('{"log": {"entries": [')
     runner = CliRunner()

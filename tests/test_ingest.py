@@ -65,12 +65,12 @@ def test_bad_hook_line_is_one_line_error(tmp_path: Path) -> None:
         list(read_hooks(path))
 
 
-def test_fast_mitm_reader_matches_flowreader(shared_data: Path, sample_session: Path) -> None:
+def test_fast_mitm_reader_matches_flowreader(ref_data: Path, sample_session: Path) -> None:
     from analysis.session.flows import mitm_records
     from analysis.session.flows import read_mitm
     from analysis.session.flows import record_from_flow
 
-    files = sorted((shared_data / "mitm_dumps").rglob("*.mitm")) + [sample_session / "flows.mitm"]
+    files = sorted((ref_data / "mitm_dumps").rglob("*.mitm")) + [sample_session / "flows.mitm"]
     assert len(files) > 10
     for path in files:
         try:

@@ -25,8 +25,8 @@ EXPECTED = {
 
 
 @pytest.mark.parametrize(("name", "count"), sorted(EXPECTED.items()))
-def test_dumps_load_with_known_flow_counts(shared_data: Path, name: str, count: int) -> None:
-    flows = list(read_mitm(shared_data / "mitm_dumps" / name))
+def test_dumps_load_with_known_flow_counts(ref_data: Path, name: str, count: int) -> None:
+    flows = list(read_mitm(ref_data / "mitm_dumps" / name))
     assert len(flows) == count
     for f in flows:
         rec = record_from_flow(f)
@@ -36,20 +36,20 @@ def test_dumps_load_with_known_flow_counts(shared_data: Path, name: str, count: 
         assert record_line(rec).endswith(b"\n")
 
 
-def test_http3_dump_keeps_its_version(shared_data: Path) -> None:
-    (flow,) = read_mitm(shared_data / "mitm_dumps" / "dumpfile-19.mitm")
+def test_http3_dump_keeps_its_version(ref_data: Path) -> None:
+    (flow,) = read_mitm(ref_data / "mitm_dumps" / "dumpfile-19.mitm")
     rec = record_from_flow(flow)
     assert rec.http_version == "HTTP/3"
     assert rec.host == "cloudflare-quic.com"
 
 
-def test_websocket_dump_messages(shared_data: Path) -> None:
-    recs = [record_from_flow(f) for f in read_mitm(shared_data / "mitm_dumps" / "dumpfile-7-websocket.mitm")]
+def test_websocket_dump_messages(ref_data: Path) -> None:
+    recs = [record_from_flow(f) for f in read_mitm(ref_data / "mitm_dumps" / "dumpfile-7-websocket.mitm")]
     assert any(r.websocket for r in recs)
 
 
-def test_old_format_is_refused_with_a_clear_message(shared_data: Path) -> None:
-    path = shared_data / "mitm_dumps" / "dumpfile-010.mitm"
+def test_old_format_is_refused_with_a_clear_message(ref_data: Path) -> None:
+    path = ref_data / "mitm_dumps" / "dumpfile-010.mitm"
     with pytest.raises(PrivlabError, match=r"dumpfile-010\.mitm: flow file too old"):
         list(read_mitm(path))
 

@@ -72,8 +72,8 @@ def tcpdump_dns(out: Path) -> list[tuple[bool, tuple[str, str] | None, list[str]
 
 
 @pytest.mark.parametrize(("pcap", "decode"), DNS_FILES)
-def test_dns_matches_tcpdump(shared_data: Path, pcap: str, decode: str) -> None:
-    pcaps = shared_data / "pcaps"
+def test_dns_matches_tcpdump(ref_data: Path, pcap: str, decode: str) -> None:
+    pcaps = ref_data / "pcaps"
     expected = tcpdump_dns(pcaps / decode)
     assert expected, f"no DNS lines parsed from {decode}"
     df = build_packets(pcaps / pcap)
@@ -95,25 +95,25 @@ def test_dns_matches_tcpdump(shared_data: Path, pcap: str, decode: str) -> None:
     ]
 
 
-def test_dns_answers_and_truncation(shared_data: Path) -> None:
-    df = build_packets(shared_data / "pcaps" / "dns_udp_2.pcap")
+def test_dns_answers_and_truncation(ref_data: Path) -> None:
+    df = build_packets(ref_data / "pcaps" / "dns_udp_2.pcap")
     resp = df[(df["proto"] == "dns") & (df["dns_response"] == True)].iloc[0]  # noqa: E712
     assert list(resp.dns_answers) == ["192.139.46.66"]  # the second answer was cut by snaplen 98
     assert "truncated" in resp.note
     assert df.attrs["truncated"] == 1
 
 
-def test_dns_over_tcp_is_reassembled(shared_data: Path) -> None:
-    df = build_packets(shared_data / "pcaps" / "dns_tcp.pcap")
+def test_dns_over_tcp_is_reassembled(ref_data: Path) -> None:
+    df = build_packets(ref_data / "pcaps" / "dns_tcp.pcap")
     resp = df[(df["proto"] == "dns") & (df["dns_response"] == True)]  # noqa: E712
     assert list(resp.iloc[0].dns_answers) == ["192.139.46.66", "198.199.88.104"]
     conn = df[df["proto"] == "tcp"].iloc[0]
     assert conn.app == "dns" and conn.packets == 11 and conn.src == "192.168.1.11:33779"
 
 
-def test_quic_initial_sni(shared_data: Path) -> None:
+def test_quic_initial_sni(ref_data: Path) -> None:
     for name in ("quic_handshake.pcap", "quic_retry.pcap", "quic_vn.pcap"):
-        df = build_packets(shared_data / "pcaps" / name)
+        df = build_packets(ref_data / "pcaps" / name)
         quic = df[df["proto"] == "quic"]
         assert set(quic["sni"].dropna()) == {"localhost"}, name
         assert (quic["quic_version"] == "0x00000001").all(), name
@@ -125,36 +125,36 @@ def test_quic_initial_sni(shared_data: Path) -> None:
             "[::1]:443",
         )
     # After a Retry the client starts over with a new connection id: both ClientHellos are read.
-    retry = build_packets(shared_data / "pcaps" / "quic_retry.pcap")
+    retry = build_packets(ref_data / "pcaps" / "quic_retry.pcap")
     assert (retry["proto"] == "quic").sum() == 2 and retry[retry["proto"] == "quic"]["sni"].notna().all()
     # A version the client offered first (0x1a2a3a4a) is labelled, not decrypted.
-    vn = build_packets(shared_data / "pcaps" / "quic_vn.pcap")
+    vn = build_packets(ref_data / "pcaps" / "quic_vn.pcap")
     assert "0x1a2a3a4a" in vn[vn["proto"] == "udp"].iloc[0].note
 
 
-def test_truncated_quic_gives_no_sni_and_no_crash(shared_data: Path) -> None:
-    df = build_packets(shared_data / "pcaps" / "quic_handshake_truncated.pcap")
+def test_truncated_quic_gives_no_sni_and_no_crash(ref_data: Path) -> None:
+    df = build_packets(ref_data / "pcaps" / "quic_handshake_truncated.pcap")
     assert df["sni"].dropna().empty
     quic = df[df["proto"] == "quic"]
     assert len(quic) >= 1 and quic["note"].str.contains("snaplen").all()
 
 
-def test_gquic_is_not_ietf_quic(shared_data: Path) -> None:
-    df = build_packets(shared_data / "pcaps" / "gquic.pcap")
+def test_gquic_is_not_ietf_quic(ref_data: Path) -> None:
+    df = build_packets(ref_data / "pcaps" / "gquic.pcap")
     assert (df["proto"] == "quic").sum() == 0
     conn = df.iloc[0]
     assert (conn.proto, conn.app, conn.quic_version) == ("udp", "gquic", "Q046")
     assert "not IETF QUIC" in conn.note and pd.isna(conn.sni)
 
 
-def test_malformed_packet_does_not_crash(shared_data: Path) -> None:
-    df = build_packets(shared_data / "pcaps" / "ppp_ip_udp_dns.pcap")
+def test_malformed_packet_does_not_crash(ref_data: Path) -> None:
+    df = build_packets(ref_data / "pcaps" / "ppp_ip_udp_dns.pcap")
     assert df.attrs["frames"] == 1
     assert df.attrs["non_ip"] + df.attrs["malformed"] + len(df) >= 1
 
 
-def test_table_converts_to_the_arrow_schema(shared_data: Path) -> None:
-    for pcap in sorted((shared_data / "pcaps").glob("*.pcap")):
+def test_table_converts_to_the_arrow_schema(ref_data: Path) -> None:
+    for pcap in sorted((ref_data / "pcaps").glob("*.pcap")):
         df = build_packets(pcap)
         assert list(df.columns) == PACKETS.names
         table = pa.Table.from_pandas(df, schema=PACKETS, preserve_index=False)
@@ -265,8 +265,8 @@ def test_not_a_pcap_is_a_one_line_error(tmp_path: Path) -> None:
         build_packets(tmp_path / "missing.pcap")
 
 
-def test_cut_off_file_keeps_what_was_read(shared_data: Path, tmp_path: Path) -> None:
-    data = (shared_data / "pcaps" / "dns_tcp.pcap").read_bytes()
+def test_cut_off_file_keeps_what_was_read(ref_data: Path, tmp_path: Path) -> None:
+    data = (ref_data / "pcaps" / "dns_tcp.pcap").read_bytes()
     cut = tmp_path / "cut.pcap"
     cut.write_bytes(data[: len(data) - 40])  # the last record is incomplete
     df = build_packets(cut)

@@ -14,9 +14,9 @@ from analysis.report import build_report
 from analysis.session import Session
 
 
-def test_capability_table_in_json_html_and_docx(tmp_path: Path, shared_data: Path) -> None:
+def test_capability_table_in_json_html_and_docx(tmp_path: Path, ref_data: Path) -> None:
     s = Session.create(tmp_path, "with-apk")
-    apk = shared_data / "apks" / "a2dp.Vol_137.apk"
+    apk = ref_data / "apks" / "a2dp.Vol_137.apk"
     r = CliRunner().invoke(main, ["apk", str(apk), "--out", str(s.path)])
     assert r.exit_code == 0, r.output
     assert (s.path / "apk" / "static.json").exists()
