@@ -284,6 +284,57 @@ DESTINATIONS = pa.schema(
     ]
 )
 
+# The findings as the report states them (built once by `privlab analyze`, analysis/findings/): one row per
+# finding, with its exhibits, access events and provisions nested, so the report and the notebooks read
+# the finding itself, never rebuild it. `analysis.findings.rows` converts rows <-> `Finding` records.
+CUSTODY_REF = pa.struct(
+    [
+        ("seq", pa.int64()),
+        ("file", pa.string()),
+        ("offset", pa.int64()),
+        ("length", pa.int64()),
+        ("sha256", pa.string()),
+    ]
+)
+EXHIBIT = pa.struct(
+    [
+        ("ref", pa.string()),  # E-<n>, numbered across the report
+        ("flow_id", pa.string()),
+        ("t", TIME),
+        ("method", pa.string()),
+        ("url", pa.string()),
+        ("host", pa.string()),
+        ("server_ip", pa.string()),
+        ("status", pa.int64()),
+        ("http_version", pa.string()),
+        ("via", pa.string()),
+        ("part", pa.string()),
+        ("data_type", pa.string()),
+        ("encoding", pa.string()),
+        ("detection_method", pa.string()),
+        ("confidence", pa.float64()),
+        ("canary_id", pa.string()),
+        ("excerpt", pa.string()),
+        ("request_headers", HEADERS),
+        ("custody", CUSTODY_REF),  # null: the flow has no custody record
+    ]
+)
+ACCESS_EVENT = pa.struct(
+    [
+        ("seq", pa.int64()),
+        ("t", TIME),
+        ("api", pa.string()),
+        ("category", pa.string()),
+        ("data_type", pa.string()),
+        ("sdk", pa.string()),
+        ("entity", pa.string()),
+        ("value", pa.string()),
+        ("stack_top", pa.list_(pa.string())),
+        ("link", pa.string()),  # value | type | access
+        ("delay_s", pa.float64()),
+    ]
+)
+PROVISION = pa.struct([("instrument", pa.string()), ("article", pa.string()), ("note", pa.string())])
 FINDINGS = pa.schema(
     [
         ("finding_id", pa.string()),
@@ -298,6 +349,79 @@ FINDINGS = pa.schema(
         ("flow_ids", pa.list_(pa.string())),
         ("access_seqs", pa.list_(pa.int64())),
         ("sdk", pa.string()),
+        ("parent", pa.string()),
+        ("jurisdiction", pa.string()),
+        ("party", pa.string()),
+        ("hosts", pa.list_(pa.string())),
+        ("apis", pa.list_(pa.string())),
+        ("methods", pa.list_(pa.string())),
+        ("encodings", pa.list_(pa.string())),
+        ("canary_ids", pa.list_(pa.string())),
+        ("confidence", pa.float64()),
+        ("exhibits", pa.list_(EXHIBIT)),
+        ("access", pa.list_(ACCESS_EVENT)),
+        ("related", pa.list_(pa.string())),  # access <-> transmission finding ids
+        ("provisions", pa.list_(PROVISION)),
+        ("summary", pa.string()),
+    ]
+)
+
+# What the session could and could not see (`findings.Coverage`): one row, written with the findings.
+COVERAGE = pa.schema(
+    [
+        ("flows_total", pa.int64()),
+        ("flows_decrypted", pa.int64()),
+        ("flows_pcap_only", pa.int64()),
+        ("flows_with_error", pa.int64()),
+        ("tls_failures", pa.int64()),
+        ("tls_failure_hosts", pa.list_(pa.struct([("sni", pa.string()), ("count", pa.int64())]))),
+        ("quic_packets", pa.int64()),
+        ("quic_hosts", pa.list_(pa.string())),
+        ("pcap_tls_hosts_not_decrypted", pa.list_(pa.string())),
+        ("pcap_present", pa.bool_()),
+        ("hook_events", pa.int64()),
+        ("hook_events_attributed", pa.int64()),
+        ("hook_modules_attached", pa.list_(pa.string())),
+        ("hook_modules_failed", pa.list_(pa.struct([("module", pa.string()), ("error", pa.string())]))),
+        ("frida_recorded", pa.bool_()),
+        ("canaries_planted", pa.list_(pa.string())),
+        ("canaries_found", pa.list_(pa.string())),
+        ("canaries_missing", pa.list_(pa.string())),
+        ("detections", pa.int64()),
+        ("detections_by_method", pa.list_(pa.struct([("method", pa.string()), ("count", pa.int64())]))),
+        ("consent_marks", pa.list_(pa.struct([("t", pa.float64()), ("label", pa.string())]))),
+        ("notes", pa.list_(pa.string())),
+    ]
+)
+
+# One row per flow with the receiver the findings attribute it to (charts, notebooks).
+FLOW_DESTINATIONS = pa.schema(
+    [
+        ("flow_id", pa.string()),
+        ("t", TIME),
+        ("host", pa.string()),
+        ("entity", pa.string()),
+        ("country", pa.string()),
+        ("jurisdiction", pa.string()),
+        ("bytes_sent", pa.int64()),
+        ("via", pa.string()),
+    ]
+)
+
+# Capability vs observed, per data type (`analysis.apk.capability.CapabilityRow`), when the session holds
+# the static analysis of its APK (apk/static.json).
+CAPABILITY = pa.schema(
+    [
+        ("data_type", pa.string()),
+        ("permission_required", pa.bool_()),
+        ("permissions_held", pa.list_(pa.string())),
+        ("permission_held", pa.bool_()),  # null when no permission is required
+        ("api_referenced", pa.bool_()),
+        ("call_sites", pa.int64()),
+        ("referenced_by", pa.list_(pa.string())),
+        ("observed_read", pa.int64()),  # null: no hook events given
+        ("read_by", pa.list_(pa.string())),
+        ("observed_sent", pa.int64()),  # null: no detections given
     ]
 )
 
@@ -308,6 +432,9 @@ TABLES: dict[str, pa.Schema] = {
     "detections": DETECTIONS,
     "destinations": DESTINATIONS,
     "findings": FINDINGS,
+    "coverage": COVERAGE,
+    "flow_destinations": FLOW_DESTINATIONS,
+    "capability": CAPABILITY,
     "decode_issues": DECODE_ISSUES,
 }
 

@@ -24,6 +24,7 @@ from dataclasses import asdict
 from dataclasses import dataclass
 from dataclasses import field
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pyarrow as pa
@@ -38,9 +39,13 @@ from rich.progress import TimeRemainingColumn
 from analysis.attribute.destinations import build_destinations
 from analysis.attribute.destinations import data_stamp
 from analysis.attribute.destinations import registry_stamp
+from analysis.attribute.domains import DomainNamer
 from analysis.attribute.domains import default_namer
+from analysis.attribute.entities import Registry
 from analysis.attribute.entities import load_registry
+from analysis.attribute.geo import GeoDB
 from analysis.attribute.geo import default_geodb
+from analysis.attribute.jurisdiction import JurisdictionData
 from analysis.attribute.jurisdiction import default_jurisdiction
 from analysis.attribute.stacks import attribute_events
 from analysis.decode.limits import DecodeIssue
@@ -49,17 +54,20 @@ from analysis.detect.runtime import runtime_canaries
 from analysis.detect.runtime import seen_by_proxy
 from analysis.detect.runtime import tls_plaintext
 from analysis.errors import PrivlabError
-from analysis.findings import findings_frame
+from analysis.findings import flow_destinations
 from analysis.findings import session_findings
+from analysis.findings.rows import coverage_table
+from analysis.findings.rows import findings_table
+from analysis.findings.rows import flow_destinations_table
 from analysis.ingest.packets import build_packets
 from analysis.ingest.tables import flows_table
 from analysis.ingest.tables import hook_events_table
 from analysis.ingest.tables import hooks_source
 from analysis.ingest.tables import read_hooks
+from analysis.schema import CAPABILITY
 from analysis.schema import DECODE_ISSUES
 from analysis.schema import DESTINATIONS
 from analysis.schema import DETECTIONS
-from analysis.schema import FINDINGS
 from analysis.schema import HOOK_EVENTS
 from analysis.schema import PACKETS
 from analysis.schema import SCHEMA_VERSION
@@ -82,10 +90,13 @@ from analysis.session.flows import read_flows
 from analysis.session.flows import read_range
 from analysis.session.flows import use_workers
 
+STATIC_JSON = "apk/static.json"  # written by `privlab apk --out <session>`
 # Bump when the same inputs would give different tables (a detection rule changed).
-ANALYSIS_VERSION = "detect-2"
+ANALYSIS_VERSION = "detect-2+findings-3"
 STAMP_KEY = b"privlab.inputs_sha256"
 INPUTS_KEY = b"privlab.inputs"
+# What `findings_stage` writes: every table the report reads besides the ones above.
+FINDINGS_TABLES = ["findings", "coverage", "flow_destinations"]
 
 
 @dataclass
@@ -269,6 +280,26 @@ def _flows_frame(ctx: StageContext) -> pd.DataFrame:
     return flows_table(ctx.records()).to_pandas()
 
 
+def destinations_of(
+    session: Session,
+    flows: pd.DataFrame,
+    packets: pd.DataFrame | None,
+    registry: Registry,
+    geo: GeoDB,
+    *,
+    namer: DomainNamer | None = None,
+    jurisdiction: JurisdictionData | None = None,
+    app_package: str | None = None,
+) -> pd.DataFrame:
+    """The destinations stage's table for these flows and packets with these databases.
+
+    `destinations_stage` calls it with the default databases and writes the result; `privlab
+    destinations --registry/--geoip/--rir/--app` calls it with others for a view that is never written.
+    """
+    app = app_package or (session.meta.get("app") or {}).get("package")
+    return build_destinations(flows, packets, app, registry, geo, namer=namer, jurisdiction=jurisdiction)
+
+
 def destinations_stage(ctx: StageContext) -> None:
     """`destinations`: who received each host's traffic, the IPs contacted, their countries, jurisdiction."""
     names = [n for n in (ctx.flow_source_name(), PCAP if (ctx.path / PCAP).exists() else None) if n]
@@ -285,23 +316,55 @@ def destinations_stage(ctx: StageContext) -> None:
         return
     packets_path = ctx.table_path("packets")
     packets = pq.read_table(packets_path).to_pandas() if packets_path.exists() and PCAP in names else None
-    app = (ctx.session.meta.get("app") or {}).get("package")
-    df = build_destinations(_flows_frame(ctx), packets, app, registry, geo, namer=namer,
-                            jurisdiction=jurisdiction)  # fmt: skip
+    df = destinations_of(ctx.session, _flows_frame(ctx), packets, registry, geo, namer=namer,
+                         jurisdiction=jurisdiction)  # fmt: skip
     ctx.write("destinations", pa.Table.from_pandas(df, schema=DESTINATIONS, preserve_index=False), inputs)
 
 
 def findings_stage(ctx: StageContext) -> None:
-    """`findings`: data type x entity x country x phase, and access findings (see analysis/findings/)."""
+    """`findings` (with exhibits, access events, provisions, summaries), `coverage` and
+    `flow_destinations`: everything the report states, built once here (see analysis/findings/)."""
     derived = [
         f"{DERIVED}/{t}.parquet" for t in ("flows", "hook_events", "detections", "destinations", "packets")
     ]
     inputs = ctx.inputs([SESSION_JSON, CANARIES_JSON, TLS_FAILURES_JSONL, CUSTODY, *derived])
-    if ctx.up_to_date(["findings"], inputs):
+    if ctx.up_to_date(FINDINGS_TABLES, inputs):
         return
-    findings, _ = session_findings(ctx.session, read_tables(ctx.path))
-    frame = findings_frame(findings)
-    ctx.write("findings", pa.Table.from_pandas(frame, schema=FINDINGS, preserve_index=False), inputs)
+    tables = read_tables(ctx.path)
+    findings, coverage = session_findings(ctx.session, tables)
+    ctx.write("findings", findings_table(findings), inputs)
+    ctx.write("coverage", coverage_table(coverage), inputs)
+    ctx.write("flow_destinations", flow_destinations_table(flow_destinations(tables)), inputs)
+
+
+def capability_table(path: Path, tables: Any) -> pa.Table | None:
+    """Capability vs observed for a session holding apk/static.json (None when it holds none)."""
+    static_path = path / STATIC_JSON
+    if not static_path.exists():
+        return None
+    # Imported here: the APK analysis stack is needed only by sessions that hold a static analysis.
+    from analysis.apk import capability_rows
+    from analysis.apk import load_static
+
+    try:
+        static = load_static(static_path.read_bytes(), str(static_path))
+    except ValueError as e:
+        raise PrivlabError(str(e)) from None
+    frame = capability_rows(static, tables.hook_events, tables.detections)
+    return pa.Table.from_pandas(frame, schema=CAPABILITY, preserve_index=False)
+
+
+def capability_stage(ctx: StageContext) -> None:
+    """`capability`: what the exact APK could do (apk/static.json) beside what the session saw it do."""
+    if not (ctx.path / STATIC_JSON).exists():
+        ctx.table_path("capability").unlink(missing_ok=True)  # the static analysis was removed
+        return
+    inputs = ctx.inputs([STATIC_JSON, *(f"{DERIVED}/{t}.parquet" for t in ("hook_events", "detections"))])
+    if ctx.up_to_date(["capability"], inputs):
+        return
+    data = capability_table(ctx.path, read_tables(ctx.path))
+    assert data is not None  # static.json exists (checked above)
+    ctx.write("capability", data, inputs)
 
 
 def detections_inputs(ctx: StageContext) -> dict[str, str]:
@@ -387,6 +450,7 @@ STAGES: list[Stage] = [
     detections_stage,
     destinations_stage,
     findings_stage,
+    capability_stage,
 ]
 
 

@@ -11,12 +11,12 @@ from rich.console import Console
 from rich.table import Table
 
 from analysis.attribute.destinations import DATA_PREFIX
-from analysis.attribute.destinations import build_destinations
 from analysis.attribute.entities import load_registry
 from analysis.attribute.geo import GeoDB
 from analysis.errors import PrivlabError
-from analysis.ingest.packets import build_packets
-from analysis.session import PCAP
+from analysis.findings.frames import empty_frame
+from analysis.findings.frames import frame_rows
+from analysis.schema import DESTINATIONS
 from analysis.session import Session
 
 
@@ -27,49 +27,30 @@ def session_destinations(
     registry_files: Sequence[Path] = (),
     geoip_file: Path | None = None,
     rir_files: Sequence[Path] = (),
-    progress: bool = False,
 ) -> pd.DataFrame:
-    """The destinations of a session: derived/destinations.parquet when present and no database was
-    overridden, else built now from the session's flows and (if any) its pcap."""
+    """The destinations of a session: derived/destinations.parquet as `privlab analyze` wrote it, or,
+    when a database or the app is overridden, the destinations stage's own computation with those
+    (`analyze.stages.destinations_of`), shown and never written to derived/."""
     from analysis.analyze.load import load_session
+    from analysis.analyze.stages import destinations_of
 
     session = Session.open(session_dir)
     tables = load_session(session.path)
     overridden = bool(registry_files or geoip_file or rir_files or app_package)
-    if tables.destinations is not None and not overridden:
-        return tables.destinations
-    packets = tables.packets
-    pcap = session.path / PCAP
-    if packets is None and pcap.exists():
-        packets = build_packets(pcap, progress=progress)
-        if packets.attrs.get("file_cut_off") or packets.attrs.get("file_corrupt"):
-            why = (
-                "ends inside a packet record"
-                if packets.attrs.get("file_cut_off")
-                else packets.attrs["file_corrupt"]
-            )
-            Console(stderr=True).print(
-                f"[yellow]warning:[/] {pcap}: {why}; used the {packets.attrs['frames']} packets before it"
-            )
-    package = app_package or (session.meta.get("app") or {}).get("package")
-    return build_destinations(
+    if not overridden:
+        return tables.destinations if tables.destinations is not None else empty_frame(DESTINATIONS)
+    return destinations_of(
+        session,
         tables.flows,
-        packets,
-        package,
+        tables.packets,
         load_registry(registry_files),
         GeoDB(geoip_file, rir_files),
+        app_package=app_package,
     )
 
 
 def _cell(v: object) -> str:
-    if v is None or (isinstance(v, float) and pd.isna(v)):
-        return "-"
-    return str(v)
-
-
-def _seq(v: object) -> list[object]:
-    # List columns read from Parquet arrive as numpy arrays, built ones as lists.
-    return [] if v is None or (isinstance(v, float) and pd.isna(v)) else list(v)  # type: ignore[call-overload]
+    return "-" if v is None else str(v)
 
 
 def destinations_table(df: pd.DataFrame) -> Table:
@@ -78,15 +59,12 @@ def destinations_table(df: pd.DataFrame) -> Table:
     for col in ("host", "domain", "entity (legal name)", "parent", "HQ", "party", "category: purpose",
                 "IPs: geo/registered country, AS", "jurisdiction", "bytes", "flows", "via"):  # fmt: skip
         table.add_column(col, overflow="fold")
-    for r in df.to_dict("records"):
+    for r in frame_rows(df, DESTINATIONS):
         ips = []
         for ip, geo, reg, asn in zip(
-            _seq(r["ips"]),
-            _seq(r["ip_countries"]),
-            _seq(r["ip_registered_countries"]),
-            _seq(r["asn"]),
+            r["ips"] or [], r["ip_countries"] or [], r["ip_registered_countries"] or [], r["asn"] or [],
             strict=False,
-        ):
+        ):  # fmt: skip
             ips.append(f"{ip} {geo}/{reg}" + (f" {asn}" if asn else ""))
         entity = _cell(r["entity"]) + (f" ({r['legal_name']})" if _cell(r["legal_name"]) != "-" else "")
         purpose = _cell(r["category"]) + (f": {r['purpose']}" if _cell(r["purpose"]) != "-" else "")
@@ -149,7 +127,6 @@ def destinations(
         registry_files=registry_files,
         geoip_file=geoip_file,
         rir_files=rir_files,
-        progress=True,
     )
     if df.empty:
         console.print("no destinations (the session has no flows and no pcap connections)")

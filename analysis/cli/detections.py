@@ -10,6 +10,8 @@ from rich.console import Console
 from rich.table import Table
 
 from analysis.analyze.load import load_session
+from analysis.findings.frames import frame_rows
+from analysis.schema import DETECTIONS
 
 
 def detections_table(detections: pd.DataFrame, flows: pd.DataFrame, limit: int | None = None) -> Table:
@@ -21,7 +23,7 @@ def detections_table(detections: pd.DataFrame, flows: pd.DataFrame, limit: int |
     rows = detections.sort_values(["method", "data_type", "flow_id"], kind="stable")
     if limit is not None:
         rows = rows.head(limit)
-    for d in rows.to_dict("records"):
+    for d in frame_rows(rows, DETECTIONS):
         flow_id = str(d["flow_id"])
         host = hosts.get(flow_id) or (flow_id if flow_id.startswith("hook:") else "")
         table.add_row(

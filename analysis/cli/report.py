@@ -50,11 +50,9 @@ def report(
     if validation_path is not None and not validation_path.exists():
         raise PrivlabError(f"{validation_path}: validation record not found (run `privlab validate`)")
     validation = load_validation(validation_path or DEFAULT_VALIDATION)
-    from analysis.analyze.load import load_session  # imports the whole analysis stack: after the checks
-
-    tables = load_session(session)
+    # The report reads what `privlab analyze` wrote to derived/ (running it first when stale).
     written = build_report(
-        session, tables, fmts, out_dir, redact=not no_redact, validation=validation, progress=True
+        session, None, fmts, out_dir, redact=not no_redact, validation=validation, progress=True
     )
     for key in sorted(written, key=lambda k: (k.startswith("chart:"), k)):
         console.print(f"{key:<28} {written[key]}")

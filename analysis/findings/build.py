@@ -18,13 +18,13 @@ from analysis.findings.frames import _epochs
 from analysis.findings.frames import _pylist
 from analysis.findings.frames import _text
 from analysis.findings.frames import _texts
-from analysis.findings.frames import frame_from_rows
 from analysis.findings.frames import table
 from analysis.findings.model import Coverage
 from analysis.findings.model import Finding
 from analysis.findings.phases import consent_transitions
 from analysis.findings.phases import phase_at
 from analysis.findings.provisions import provisions_for
+from analysis.findings.rows import findings_table
 from analysis.findings.transmissions import _country
 from analysis.findings.transmissions import _Dest
 from analysis.findings.transmissions import _destinations
@@ -36,7 +36,6 @@ from analysis.findings.transmissions import flow_custody
 from analysis.findings.transmissions import summary_sentence
 from analysis.schema import DESTINATIONS
 from analysis.schema import DETECTIONS
-from analysis.schema import FINDINGS
 from analysis.schema import FLOWS
 from analysis.schema import HOOK_EVENTS
 from analysis.schema import PACKETS
@@ -152,25 +151,8 @@ def build_findings(
 
 
 def findings_frame(findings: Sequence[Finding]) -> pd.DataFrame:
-    """The findings as a DataFrame with the columns of `schema.FINDINGS` (for derived/ and notebooks)."""
-    rows = [
-        {
-            "finding_id": f.finding_id,
-            "kind": f.kind,
-            "data_type": f.data_type,
-            "entity": f.entity,
-            "country": f.country,
-            "phase": f.phase,
-            "first_seen": f.first_seen,
-            "last_seen": f.last_seen,
-            "count": f.count,
-            "flow_ids": f.flow_ids,
-            "access_seqs": f.access_seqs,
-            "sdk": f.sdk,
-        }
-        for f in findings
-    ]
-    return frame_from_rows(FINDINGS, rows)
+    """The findings as a DataFrame with the columns of `schema.FINDINGS` (exhibits and access nested)."""
+    return findings_table(findings).to_pandas()
 
 
 def session_findings(session: Session, tables: Any) -> tuple[list[Finding], Coverage]:

@@ -11,6 +11,7 @@ from datetime import UTC
 from datetime import datetime
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 
@@ -34,6 +35,15 @@ def frame_from_rows(schema: pa.Schema, rows: Sequence[Mapping[str, Any]]) -> pd.
     return pa.Table.from_pylist(fixed, schema=schema).to_pandas()
 
 
+def frame_rows(df: pd.DataFrame, schema: pa.Schema) -> list[dict[str, Any]]:
+    """A schema table's DataFrame as row dicts of plain Python values (None, lists), through Arrow.
+
+    The one conversion from pandas cells (NaN, NA, NaT, numpy arrays) to Python values: readers of a
+    derived table use it instead of guarding each cell.
+    """
+    return pa.Table.from_pandas(df[schema.names], schema=schema, preserve_index=False).to_pylist()
+
+
 def table(tables: Any, name: str, schema: pa.Schema) -> pd.DataFrame:
     """Table `name` from an object (attribute) or a mapping (key); empty with the schema's columns if absent."""
     df = tables.get(name) if isinstance(tables, Mapping) else getattr(tables, name, None)
@@ -52,7 +62,8 @@ def epoch(v: Any) -> float | None:
     if v is None:
         return None
     if isinstance(v, pd.Timestamp):
-        return None if pd.isna(v) else float(v.value) / 1e9
+        # int / int is correctly rounded: the same float as `rows.seconds` gives for the value read back.
+        return None if pd.isna(v) else v.value / 1_000_000_000
     if isinstance(v, datetime):
         return v.timestamp()
     try:
@@ -107,11 +118,14 @@ def _epochs(col: pd.Series) -> list[float | None]:
     if len(col) == 0:
         return []
     if pd.api.types.is_numeric_dtype(col):
-        vals = col.astype(float)
-    else:
-        ts = pd.to_datetime(col, utc=True)
-        vals = (ts - pd.Timestamp(0, tz="UTC")) / pd.Timedelta(seconds=1)
-    return [None if v is None or math.isnan(v) else float(v) for v in vals.tolist()]
+        return [None if math.isnan(v) else float(v) for v in col.astype(float).tolist()]
+    ts = pd.to_datetime(col, utc=True).dt.tz_localize(None).to_numpy("datetime64[ns]")
+    # Python int / int is correctly rounded, so a time read back from Parquet (`rows.seconds`) is the
+    # same float as the one the findings were built with.
+    return [
+        None if missing else ns / 1_000_000_000
+        for ns, missing in zip(ts.view("int64").tolist(), np.isnat(ts).tolist(), strict=True)
+    ]
 
 
 def _pylist(col: pd.Series) -> list[Any]:

@@ -15,7 +15,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from collections.abc import Iterable
 from collections.abc import Sequence
-from contextlib import nullcontext
+from dataclasses import dataclass
+from dataclasses import field
 from pathlib import Path
 from typing import Any
 
@@ -61,9 +62,129 @@ def _generator() -> str:
         return "privlab"
 
 
+@dataclass
+class Charts:
+    """The charts of one report: SVG text (HTML, PDF), PNG bytes (DOCX) and the files written."""
+
+    svgs: dict[str, str] = field(default_factory=dict)
+    pngs: dict[str, bytes] = field(default_factory=dict)
+    written: dict[str, Path] = field(default_factory=dict)
+
+
+def session_evidence(session_path: Path, source: Any = None) -> Any:
+    """The evidence a report states: read from derived/ (analysing first when it is stale).
+
+    `source` may be a `SessionEvidence` already read, or tables that are not the session's derived/
+    (test fixtures, benchmarks), which `analysis.analyze.evidence.analyse_tables` turns into evidence.
+    Tables loaded from this session's derived/ (`load_session`) are read from derived/, never rebuilt.
+    """
+    from analysis.analyze.evidence import SessionEvidence
+    from analysis.analyze.evidence import analyse_tables
+    from analysis.analyze.evidence import load_evidence
+    from analysis.session.derived import SessionTables
+
+    if isinstance(source, SessionEvidence):
+        return source
+    if source is None or (
+        isinstance(source, SessionTables)
+        and source.path is not None
+        and source.path.resolve() == session_path.resolve()
+    ):
+        return load_evidence(session_path)
+    return analyse_tables(session_path, source)
+
+
+def output_folder(session_path: Path, out_dir: Path | str | None) -> Path:
+    """The folder the report goes to (default `<session>/report`), created; never the evidence."""
+    out = Path(out_dir) if out_dir is not None else session_path / REPORT
+    _check_out_dir(session_path, out)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise PrivlabError(f"{out}: cannot create the report folder ({e.strerror})") from None
+    return out
+
+
+def write_charts(evidence: Any, out: Path, png: bool) -> Charts:
+    """Every chart as `chart-<name>.svg` in `out` (and as PNG bytes when the DOCX needs them)."""
+    from analysis.findings import epoch
+    from analysis.report import charts as chart_mod
+
+    figs = chart_mod.all_charts(
+        evidence.findings, evidence.flow_dest, evidence.marks, epoch(evidence.meta.get("created"))
+    )
+    result = Charts()
+    for name, fig in figs.items():
+        result.svgs[name] = chart_mod.svg_text(fig)
+        if png:
+            result.pngs[name] = chart_mod.png_bytes(fig)
+        p = out / f"chart-{name}.svg"
+        p.write_text(result.svgs[name], encoding="utf-8")
+        result.written[f"chart:{name}"] = p
+    return result
+
+
+def report_document(evidence: Any, charts: Charts, *, redact: bool, validation: Any) -> dict[str, Any]:
+    """The one document every export renders (`document.build_document`), from the evidence."""
+    from analysis.findings import table
+    from analysis.report.document import build_document
+    from analysis.report.document import integrity
+    from analysis.schema import DESTINATIONS
+
+    return build_document(
+        evidence.findings,
+        evidence.coverage,
+        evidence.meta,
+        table(evidence.tables, "destinations", DESTINATIONS),
+        evidence.flow_dest,
+        integrity(evidence.path, evidence.seal),
+        redacted=redact,
+        validation=validation,
+        charts=[f"chart-{n}.svg" for n in charts.svgs],
+        generator=_generator(),
+        capability=evidence.capability,
+    )
+
+
+def export(fmt: str, doc: dict[str, Any], charts: Charts, path: Path) -> Path:
+    """Write one export of the document to `path`."""
+    if fmt == "json":
+        from analysis.report.findings_json import write_findings_json
+
+        return write_findings_json(doc, path)
+    if fmt == "html":
+        from analysis.report.html import write_html
+
+        return write_html(doc, charts.svgs, path)
+    if fmt == "pdf":
+        from analysis.report.pdf import write_pdf
+
+        return write_pdf(doc, charts.svgs, path)
+    from analysis.report.docx import write_docx
+
+    return write_docx(doc, charts.pngs, path)
+
+
+def _run_steps(steps: Sequence[tuple[str, Callable[[], None]]], progress: bool) -> None:
+    """Run the steps in order, with one progress bar line when asked."""
+    if not progress:
+        for _, step in steps:
+            step()
+        return
+    from rich.console import Console
+    from rich.progress import Progress
+
+    with Progress(console=Console(stderr=True), transient=True) as bar:
+        task = bar.add_task("report", total=len(steps))
+        for label, step in steps:
+            bar.update(task, description=f"report: {label}")
+            step()
+            bar.advance(task)
+
+
 def build_report(
     session_path: Path | str,
-    tables: Any,
+    tables: Any = None,
     formats: Sequence[str] | str = FORMATS,
     out_dir: Path | str | None = None,
     redact: bool = True,
@@ -73,115 +194,37 @@ def build_report(
 ) -> dict[str, Path]:
     """Build the report of one session; returns {format or chart name: path written}.
 
-    `tables` holds the session's DataFrames (`analysis.tables.load_session`); `validation` is the
-    method's measured error rates (`ValidationScore` or its dict), stated as "not measured" if None.
+    The findings, coverage and per-flow receivers are read from derived/ (`privlab analyze` wrote them);
+    `tables` is None for that, a `SessionEvidence`, or tables to analyse in memory (`session_evidence`).
+    `validation` is the method's measured error rates (`ValidationScore` or its dict), stated as "not
+    measured" if None.
     """
     session_path = Path(session_path)
     Session.open(session_path)  # a bad folder fails here, in one line, before anything is written
-    # Imported here, not at module level: `privlab` loads every CLI module at start, and matplotlib,
-    # pandas and the report stack should cost only the command that uses them.
-    from analysis.findings import epoch
-    from analysis.findings import table
-    from analysis.report import charts as chart_mod
-    from analysis.report.document import build_document
-    from analysis.report.document import integrity
-    from analysis.report.findings_json import write_findings_json
-    from analysis.schema import DESTINATIONS
-
     fmts = parse_formats(formats)
-    out = Path(out_dir) if out_dir is not None else session_path / REPORT
-    _check_out_dir(session_path, out)
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as e:
-        raise PrivlabError(f"{out}: cannot create the report folder ({e.strerror})") from None
-
-    steps: list[tuple[str, Callable[[], None]]] = []
+    out = output_folder(session_path, out_dir)
+    # Imports inside the functions above, not at module level: `privlab` loads every CLI module at
+    # start, and matplotlib, pandas and the report stack should cost only the command that uses them.
     state: dict[str, Any] = {}
     written: dict[str, Path] = {}
 
-    def findings_step() -> None:
-        # The same findings the notebooks see (analysis.analyze.evidence): one place reads the session's
-        # canaries, TLS failures, custody hashes and seal.
-        from analysis.analyze.evidence import evidence_from_tables
-
-        ev = evidence_from_tables(session_path, tables)
-        state.update(
-            findings=ev.findings, coverage=ev.coverage, meta=ev.meta, flow_dest=ev.flow_dest, seal=ev.seal,
-            capability=ev.capability,
-        )  # fmt: skip
+    def evidence_step() -> None:
+        state["evidence"] = session_evidence(session_path, tables)
 
     def charts_step() -> None:
-        figs = chart_mod.all_charts(
-            state["findings"],
-            state["flow_dest"],
-            state["meta"].get("marks") or [],
-            epoch(state["meta"].get("created")),
-        )
-        svgs: dict[str, str] = {}
-        pngs: dict[str, bytes] = {}
-        for name, fig in figs.items():
-            svgs[name] = chart_mod.svg_text(fig)
-            if "docx" in fmts:
-                pngs[name] = chart_mod.png_bytes(fig)
-            p = out / f"chart-{name}.svg"
-            p.write_text(svgs[name], encoding="utf-8")
-            written[f"chart:{name}"] = p
-        state.update(svgs=svgs, pngs=pngs)
-        state["doc"] = build_document(
-            state["findings"],
-            state["coverage"],
-            state["meta"],
-            table(tables, "destinations", DESTINATIONS),
-            state["flow_dest"],
-            integrity(session_path, state["seal"]),
-            redacted=redact,
-            validation=validation,
-            charts=[f"chart-{n}.svg" for n in svgs],
-            generator=_generator(),
-            capability=state["capability"],
-        )
+        charts = state["charts"] = write_charts(state["evidence"], out, png="docx" in fmts)
+        written.update(charts.written)
+        state["doc"] = report_document(state["evidence"], charts, redact=redact, validation=validation)
 
-    def export(fmt: str) -> Callable[[], None]:
+    def export_step(fmt: str) -> Callable[[], None]:
         def run() -> None:
-            path = out / OUTPUT_NAMES[fmt]
-            if fmt == "json":
-                write_findings_json(state["doc"], path)
-            elif fmt == "html":
-                from analysis.report.html import write_html
-
-                write_html(state["doc"], state["svgs"], path)
-            elif fmt == "pdf":
-                from analysis.report.pdf import write_pdf
-
-                write_pdf(state["doc"], state["svgs"], path)
-            else:
-                from analysis.report.docx import write_docx
-
-                write_docx(state["doc"], state["pngs"], path)
-            written[fmt] = path
+            written[fmt] = export(fmt, state["doc"], state["charts"], out / OUTPUT_NAMES[fmt])
 
         return run
 
-    steps.append(("findings", findings_step))
-    steps.append(("charts", charts_step))
-    steps.extend((f"{f} export", export(f)) for f in fmts)
-
-    if progress:
-        from rich.console import Console
-        from rich.progress import Progress
-
-        ctx: Any = Progress(console=Console(stderr=True), transient=True)
-    else:
-        ctx = nullcontext()
-    with ctx as bar:
-        task = bar.add_task("report", total=len(steps)) if bar is not None else None
-        for label, step in steps:
-            if bar is not None:
-                bar.update(task, description=f"report: {label}")
-            step()
-            if bar is not None:
-                bar.advance(task)
+    steps: list[tuple[str, Callable[[], None]]] = [("findings", evidence_step), ("charts", charts_step)]
+    steps.extend((f"{f} export", export_step(f)) for f in fmts)
+    _run_steps(steps, progress)
     return written
 
 

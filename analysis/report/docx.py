@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 import re
 import zipfile
+from collections.abc import Callable
 from collections.abc import Mapping
 from datetime import UTC
 from datetime import datetime
@@ -98,15 +99,13 @@ def xml_safe(v: Any) -> Any:
     return v
 
 
-def write_docx(doc: Mapping[str, Any], charts_png: Mapping[str, bytes], path: Path) -> Path:
-    """Write report.docx; returns its path."""
-    import docx
-    from docx.shared import Cm
+# Every section writer takes the python-docx Document, the (XML-safe) report document and the chart PNGs.
+Section = Callable[[Any, Mapping[str, Any], Mapping[str, bytes]], None]
 
-    doc = xml_safe(doc)
 
+def title_section(d: Any, doc: Mapping[str, Any], charts_png: Mapping[str, bytes]) -> None:
+    """Title, session line, and the unredacted warning when redaction was switched off."""
     s = doc["session"]
-    d = docx.Document()
     d.core_properties.title = f"privlab evidence report: {s['id']}"
     d.core_properties.author = "privlab"
     d.add_heading("Evidence report", 0)
@@ -116,12 +115,19 @@ def write_docx(doc: Mapping[str, Any], charts_png: Mapping[str, bytes], path: Pa
             "Redaction was switched off for this report (--no-redact): captured credentials are shown as captured."
         )
 
+
+def summary_section(d: Any, doc: Mapping[str, Any], charts_png: Mapping[str, bytes]) -> None:
+    """One sentence per finding."""
     d.add_heading("Summary", 1)
     for item in doc["summary"]:
         d.add_paragraph(f"{item['finding_id']}: {item['sentence']}", style="List Bullet")
     if not doc["summary"]:
         d.add_paragraph("No data item was detected in the traffic and no access was recorded.")
 
+
+def session_section(d: Any, doc: Mapping[str, Any], charts_png: Mapping[str, bytes]) -> None:
+    """Session, device, app and tools."""
+    s = doc["session"]
     d.add_heading("Session, device, app and tools", 1)
     _kv(
         d,
@@ -139,6 +145,9 @@ def write_docx(doc: Mapping[str, Any], charts_png: Mapping[str, bytes], path: Pa
     d.add_heading("Tools", 2)
     _kv(d, s["tools"])
 
+
+def methodology_section(d: Any, doc: Mapping[str, Any], charts_png: Mapping[str, bytes]) -> None:
+    """How the evidence was gathered, and the method's measured error rates."""
     d.add_heading("Methodology", 1)
     d.add_paragraph(
         "Frida recorded what the app read on the device; mitmproxy recorded what it sent; a packet capture "
@@ -160,6 +169,44 @@ def write_docx(doc: Mapping[str, Any], charts_png: Mapping[str, bytes], path: Pa
         "Credentials in captured traffic are redacted." if doc["redacted"] else "Redaction was switched off."
     )
 
+
+def _access_table(d: Any, access: list[Mapping[str, Any]]) -> None:
+    _table(
+        d,
+        ["seq", "time (UTC)", "API", "SDK", "value seen", "delay to send (s)"],
+        [
+            [
+                str(a["seq"]),
+                a["time_utc"],
+                a["api"],
+                a["sdk"] or "",
+                a["value"],
+                "" if a["delay_s"] is None else f"{a['delay_s']:.3f}",
+            ]
+            for a in access
+        ],
+    )
+
+
+def _exhibit(d: Any, e: Mapping[str, Any]) -> None:
+    d.add_heading(f"Exhibit {e['ref']} · flow {e['flow_id']} · {e['time_utc']}", 3)
+    _mono(d.add_paragraph(), f"{e['method']} {e['url']} {e['http_version']}")
+    d.add_paragraph(f"Part {e['part']} · encoding {e['encoding'] or 'plain'} · {e['detection_method']}")
+    para = d.add_paragraph()
+    for seg in e["excerpt"]:
+        run = para.add_run(seg["text"])
+        run.font.name = "Courier New"
+        run.bold = bool(seg["match"])
+    c = e["custody"]
+    d.add_paragraph(
+        f"Raw flow: {c['file']} bytes {c['offset']}+{c['length']}, sha256 {c['sha256']}"
+        if c
+        else "Raw flow: no custody record"
+    )
+
+
+def findings_section(d: Any, doc: Mapping[str, Any], charts_png: Mapping[str, bytes]) -> None:
+    """The findings table, then each finding with its provisions, access events and exhibits."""
     d.add_heading("Findings", 1)
     rows = [[str(f[c]) for c in FINDINGS_TABLE_COLUMNS] for f in doc["findings"]]
     _table(d, list(FINDINGS_TABLE_COLUMNS), rows)
@@ -168,38 +215,14 @@ def write_docx(doc: Mapping[str, Any], charts_png: Mapping[str, bytes], path: Pa
         for p in f["provisions"]:
             d.add_paragraph(f"{p['instrument']}, {p['article']}: {p['note']}", style="List Bullet")
         if f["access"]:
-            _table(
-                d,
-                ["seq", "time (UTC)", "API", "SDK", "value seen", "delay to send (s)"],
-                [
-                    [
-                        str(a["seq"]),
-                        a["time_utc"],
-                        a["api"],
-                        a["sdk"] or "",
-                        a["value"],
-                        "" if a["delay_s"] is None else f"{a['delay_s']:.3f}",
-                    ]
-                    for a in f["access"]
-                ],
-            )
+            _access_table(d, f["access"])
         for e in f["exhibits"]:
-            d.add_heading(f"Exhibit {e['ref']} · flow {e['flow_id']} · {e['time_utc']}", 3)
-            _mono(d.add_paragraph(), f"{e['method']} {e['url']} {e['http_version']}")
-            d.add_paragraph(
-                f"Part {e['part']} · encoding {e['encoding'] or 'plain'} · {e['detection_method']}"
-            )
-            para = d.add_paragraph()
-            for seg in e["excerpt"]:
-                run = para.add_run(seg["text"])
-                run.font.name = "Courier New"
-                run.bold = bool(seg["match"])
-            c = e["custody"]
-            d.add_paragraph(
-                f"Raw flow: {c['file']} bytes {c['offset']}+{c['length']}, sha256 {c['sha256']}"
-                if c
-                else "Raw flow: no custody record"
-            )
+            _exhibit(d, e)
+
+
+def destinations_section(d: Any, doc: Mapping[str, Any], charts_png: Mapping[str, bytes]) -> None:
+    """Who received the traffic, where, and the charts."""
+    from docx.shared import Cm
 
     d.add_heading("Destinations", 1)
     _table(
@@ -223,15 +246,26 @@ def write_docx(doc: Mapping[str, Any], charts_png: Mapping[str, bytes], path: Pa
             d.add_picture(io.BytesIO(charts_png[name]), width=Cm(15))
             d.add_paragraph(title)
 
-    if doc.get("capability") is not None:
-        d.add_heading("Capability vs observed", 1)
-        d.add_paragraph(
-            "What the exact APK that ran is able to do, from apk/static.json, beside what this session saw it do."
-        )
-        _table(d, list(CAPABILITY_HEADER), [capability_cells(r) for r in doc["capability"]])
+
+def capability_section(d: Any, doc: Mapping[str, Any], charts_png: Mapping[str, bytes]) -> None:
+    """Capability vs observed, when the session holds the APK's static analysis."""
+    if doc.get("capability") is None:
+        return
+    d.add_heading("Capability vs observed", 1)
+    d.add_paragraph(
+        "What the exact APK that ran is able to do, from apk/static.json, beside what this session saw it do."
+    )
+    _table(d, list(CAPABILITY_HEADER), [capability_cells(r) for r in doc["capability"]])
+
+
+def timeline_section(d: Any, doc: Mapping[str, Any], charts_png: Mapping[str, bytes]) -> None:
+    """Marks, reads and transmissions in time order."""
     d.add_heading("Timeline", 1)
     _table(d, ["time (UTC)", "event"], [[ev["time_utc"], ev["text"]] for ev in timeline_events(doc)])
 
+
+def coverage_section(d: Any, doc: Mapping[str, Any], charts_png: Mapping[str, bytes]) -> None:
+    """What the session could and could not see."""
     d.add_heading("Coverage", 1)
     c = doc["coverage"]
     for line in (
@@ -245,31 +279,55 @@ def write_docx(doc: Mapping[str, Any], charts_png: Mapping[str, bytes], path: Pa
     ):
         d.add_paragraph(line, style="List Bullet")
 
+
+def integrity_section(d: Any, doc: Mapping[str, Any], charts_png: Mapping[str, bytes]) -> None:
+    """The seal, the chain head, the signature and every sealed file re-hashed."""
     d.add_heading("Integrity appendix", 1)
     i = doc["integrity"]
-    if i["sealed"]:
-        head = i["chain_head"] or {}
-        d.add_paragraph(f"Chain head: record {head.get('seq')}, sha256 {head.get('line_sha256')}")
-        d.add_paragraph(f"Seal sha256: {i['seal_sha256']}")
-        sig = i["signature"]
-        d.add_paragraph(
-            f"Signature: {sig['alg']} by {sig['public_key']}, {'valid' if sig['valid'] else 'INVALID'}"
-            if sig
-            else "Signature: not signed"
-        )
-        _table(
-            d,
-            ["file", "sha256", "size", "matches now"],
-            [
-                [f["name"], str(f["sha256"]), str(f["size"]), "yes" if f["matches"] else "NO"]
-                for f in i["files"]
-            ],
-        )
-    else:
+    if not i["sealed"]:
         d.add_paragraph("This session has no seal.json.")
+        return
+    head = i["chain_head"] or {}
+    d.add_paragraph(f"Chain head: record {head.get('seq')}, sha256 {head.get('line_sha256')}")
+    d.add_paragraph(f"Seal sha256: {i['seal_sha256']}")
+    sig = i["signature"]
+    d.add_paragraph(
+        f"Signature: {sig['alg']} by {sig['public_key']}, {'valid' if sig['valid'] else 'INVALID'}"
+        if sig
+        else "Signature: not signed"
+    )
+    _table(
+        d,
+        ["file", "sha256", "size", "matches now"],
+        [[f["name"], str(f["sha256"]), str(f["size"]), "yes" if f["matches"] else "NO"] for f in i["files"]],
+    )
 
+
+def glossary_section(d: Any, doc: Mapping[str, Any], charts_png: Mapping[str, bytes]) -> None:
+    """The terms the report uses."""
     d.add_heading("Glossary", 1)
     _table(d, ["term", "meaning"], [[term, meaning] for term, meaning in GLOSSARY])
+
+
+# In document order; a new section is one function appended here.
+SECTIONS: list[Section] = [
+    title_section,
+    summary_section,
+    session_section,
+    methodology_section,
+    findings_section,
+    destinations_section,
+    capability_section,
+    timeline_section,
+    coverage_section,
+    integrity_section,
+    glossary_section,
+]
+
+
+def _save_stable(d: Any, doc: Mapping[str, Any], path: Path) -> None:
+    """Save with the session's own time as the document's, so a rebuild gives the same bytes."""
+    s = doc["session"]
     stamp = s.get("ended") or s.get("created")
     if stamp:
         when = datetime.fromtimestamp(float(stamp), UTC).replace(tzinfo=None)
@@ -279,6 +337,17 @@ def write_docx(doc: Mapping[str, Any], charts_png: Mapping[str, bytes], path: Pa
     buf = io.BytesIO()
     d.save(buf)
     path.write_bytes(_stable_zip(buf.getvalue()))
+
+
+def write_docx(doc: Mapping[str, Any], charts_png: Mapping[str, bytes], path: Path) -> Path:
+    """Write report.docx, one section function after the other (`SECTIONS`); returns its path."""
+    import docx
+
+    doc = xml_safe(doc)
+    d = docx.Document()
+    for section in SECTIONS:
+        section(d, doc, charts_png)
+    _save_stable(d, doc, path)
     return path
 
 

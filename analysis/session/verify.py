@@ -185,17 +185,20 @@ def _check_whole_files(path: Path, records: list[dict[str, Any]], report: Verify
             )
 
 
-def _check_seal(
-    path: Path, lines: list[bytes], covered: dict[str, int], report: VerifyReport, pubkey: Path | None
-) -> None:
-    seal_path = path / SEAL_JSON
+def _read_seal(path: Path, report: VerifyReport) -> dict[str, Any] | None:
+    """seal.json as a dict, or None with a problem when it is not a JSON object."""
     try:
-        doc = json.loads(seal_path.read_bytes())
+        doc = json.loads((path / SEAL_JSON).read_bytes())
         if not isinstance(doc, dict):
             raise ValueError("not an object")
     except ValueError as e:
         report.problems.append(Problem(SEAL_JSON, f"not valid JSON ({e})"))
-        return
+        return None
+    return doc
+
+
+def _check_seal_hash(doc: dict[str, Any], report: VerifyReport) -> None:
+    """The seal's own hash covers its content: any edit of seal.json shows here."""
     found_self = sha256_hex(canonical(doc))
     if doc.get("seal_sha256") != found_self:
         report.problems.append(
@@ -203,6 +206,10 @@ def _check_seal(
                 SEAL_JSON, "seal content was altered", expected=str(doc.get("seal_sha256")), found=found_self
             )
         )
+
+
+def _check_seal_session(doc: dict[str, Any], report: VerifyReport) -> None:
+    """The seal names this session (a seal copied from another session does not verify)."""
     if doc.get("session_id") != report.session_id:
         report.problems.append(
             Problem(
@@ -212,6 +219,10 @@ def _check_seal(
                 found=str(doc.get("session_id")),
             )
         )
+
+
+def _check_sealed_files(path: Path, doc: dict[str, Any], report: VerifyReport) -> None:
+    """Every file the seal lists is present with its size and sha256; no evidence file was added."""
     listed: dict[str, Any] = doc.get("files") or {}
     present = set(evidence_files(path))
     for name in sorted(set(listed) - present):
@@ -240,6 +251,10 @@ def _check_seal(
                     found=found,
                 )
             )
+
+
+def _check_chain_head(doc: dict[str, Any], lines: list[bytes], report: VerifyReport) -> None:
+    """The sealed chain head is still in the chain, unchanged, and nothing was appended after it."""
     head = doc.get("chain_head") or {}
     head_seq = head.get("seq")
     by_seq: dict[int, bytes] = {}
@@ -256,17 +271,21 @@ def _check_seal(
             Problem(CUSTODY, "chain is shorter than the sealed head (records removed)",
                     expected=str(head_seq), found=str(last_seq))
         )  # fmt: skip
-    else:
-        found_head = sha256_hex(by_seq[head_seq])
-        if found_head != head.get("line_sha256"):
-            report.problems.append(
-                Problem(CUSTODY, "sealed chain head differs", record=head_seq,
-                        expected=str(head.get("line_sha256")), found=found_head)
-            )  # fmt: skip
-        if last_seq > head_seq:
-            report.problems.append(
-                Problem(CUSTODY, "records were appended after the seal", record=head_seq + 1)
-            )
+        return
+    found_head = sha256_hex(by_seq[head_seq])
+    if found_head != head.get("line_sha256"):
+        report.problems.append(
+            Problem(CUSTODY, "sealed chain head differs", record=head_seq,
+                    expected=str(head.get("line_sha256")), found=found_head)
+        )  # fmt: skip
+    if last_seq > head_seq:
+        report.problems.append(Problem(CUSTODY, "records were appended after the seal", record=head_seq + 1))
+
+
+def _check_uncovered_tails(
+    path: Path, doc: dict[str, Any], covered: dict[str, int], report: VerifyReport
+) -> None:
+    """Bytes after a file's last custody record: a notice when the seal lists them, else a problem."""
     sealed_uncovered: dict[str, int] = doc.get("uncovered") or {}
     for name, end in covered.items():
         p = path / name
@@ -287,23 +306,43 @@ def _check_seal(
                     found=str(p.stat().st_size),
                 )
             )
-    if "signature" in doc:
-        valid, key_hex = verify_signature(doc)
-        if not valid:
-            report.problems.append(Problem(SEAL_JSON, "signature does not verify"))
-        else:
-            report.signed_by = key_hex
-        if pubkey is not None and key_hex != public_key_hex(load_public_key(pubkey)):
-            report.problems.append(
-                Problem(
-                    SEAL_JSON,
-                    "signed with a different key than the one given",
-                    expected=public_key_hex(load_public_key(pubkey)),
-                    found=key_hex,
-                )
+
+
+def _check_signature(doc: dict[str, Any], report: VerifyReport, pubkey: Path | None) -> None:
+    """The ed25519 signature verifies, and was made with the given public key when one is given."""
+    if "signature" not in doc:
+        if pubkey is not None:
+            report.problems.append(Problem(SEAL_JSON, "seal is not signed, but a public key was given"))
+        return
+    valid, key_hex = verify_signature(doc)
+    if not valid:
+        report.problems.append(Problem(SEAL_JSON, "signature does not verify"))
+    else:
+        report.signed_by = key_hex
+    if pubkey is not None and key_hex != public_key_hex(load_public_key(pubkey)):
+        report.problems.append(
+            Problem(
+                SEAL_JSON,
+                "signed with a different key than the one given",
+                expected=public_key_hex(load_public_key(pubkey)),
+                found=key_hex,
             )
-    elif pubkey is not None:
-        report.problems.append(Problem(SEAL_JSON, "seal is not signed, but a public key was given"))
+        )
+
+
+def _check_seal(
+    path: Path, lines: list[bytes], covered: dict[str, int], report: VerifyReport, pubkey: Path | None
+) -> None:
+    """seal.json against the folder: six independent checks, each adding its own problems."""
+    doc = _read_seal(path, report)
+    if doc is None:
+        return
+    _check_seal_hash(doc, report)
+    _check_seal_session(doc, report)
+    _check_sealed_files(path, doc, report)
+    _check_chain_head(doc, lines, report)
+    _check_uncovered_tails(path, doc, covered, report)
+    _check_signature(doc, report, pubkey)
 
 
 def verify_session(path: Path | str, pubkey: Path | None = None) -> VerifyReport:
