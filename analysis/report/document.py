@@ -25,9 +25,11 @@ import pandas as pd
 from analysis.findings import Coverage
 from analysis.findings import Finding
 from analysis.findings import epoch
+from analysis.findings.frames import frame_rows
 from analysis.report.redact import redact_headers
 from analysis.report.redact import redact_segments
 from analysis.report.redact import redact_text
+from analysis.schema import DESTINATIONS
 from analysis.schema import SCHEMA_VERSION
 from analysis.session.custody import sha256_file
 
@@ -222,22 +224,17 @@ def _destinations(df: pd.DataFrame, flow_dest: pd.DataFrame) -> list[dict[str, A
         c[0] += 1
         c[1] += int(size)
     out: list[dict[str, Any]] = []
-    for r in df.itertuples(index=False):
-        host = str(r.host).lower()
+    for r in frame_rows(df, DESTINATIONS):  # plain values: None for a missing cell, lists as lists
+        host = str(r["host"]).lower()
         n_flows, n_bytes = counts.get(host, [0, 0])
         out.append(
             {
                 "host": host,
-                "etld1": _plain(r.etld1),
-                "entity": _plain(r.entity),
-                "parent": _plain(r.parent),
-                "hq_country": _plain(r.hq_country),
-                "party": _plain(r.party),
-                "category": _plain(r.category),
-                "ips": [str(x) for x in _list(r.ips)],
-                "ip_countries": [str(x) for x in _list(r.ip_countries)],
-                "asn": [str(x) for x in _list(r.asn)],
-                "jurisdiction": _plain(r.jurisdiction),
+                **{k: r[k] for k in ("etld1", "entity", "parent", "hq_country", "party", "category")},
+                "ips": [str(x) for x in r["ips"] or []],
+                "ip_countries": [str(x) for x in r["ip_countries"] or []],
+                "asn": [str(x) for x in r["asn"] or []],
+                "jurisdiction": r["jurisdiction"],
                 "flows": n_flows,
                 "bytes_sent": n_bytes,
             }
@@ -263,14 +260,7 @@ def _destinations(df: pd.DataFrame, flow_dest: pd.DataFrame) -> list[dict[str, A
                 "bytes_sent": counts[host][1],
             }
         )
-    out = [{k: (None if isinstance(v, float) and v != v else v) for k, v in d.items()} for d in out]
     return sorted(out, key=lambda d: (str(d["entity"] or ""), d["host"]))
-
-
-def _list(v: Any) -> list[Any]:
-    if v is None or (isinstance(v, float) and v != v):
-        return []
-    return list(v)
 
 
 def integrity(session_path: Path, seal: Mapping[str, Any] | None) -> dict[str, Any]:
