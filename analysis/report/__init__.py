@@ -1,10 +1,13 @@
 """The evidence report: findings.json, report.html, report.pdf, report.docx and the charts.
 
     from analysis.report import build_report
-    paths = build_report(session_path, tables, ["html", "json"], out_dir)
+    paths = build_report(session_path, None, ["html", "json"], out_dir)
 
-One document (`document.build_document`) is built from the findings and redacted once; every export
-renders it, so the exports agree. The session folder is only read: the report goes to `report/` (or
+The report builds no finding: it reads what `privlab analyze` wrote to derived/ (findings with their
+exhibits and access events, coverage, per-flow receivers, capability) through
+`analysis.analyze.evidence.load_evidence`. One document (`document.build_document`) is made from that
+evidence and redacted once; every export renders it, so the exports agree. Steps: `session_evidence`,
+`output_folder`, `write_charts`, `report_document`, then `export` per format. The session folder is only read: the report goes to `report/` (or
 `--out`), which is never evidence.
 
 Modules: `document` (the content), `redact` (credentials out), `findings_json`, `html`, `pdf`, `docx`.
