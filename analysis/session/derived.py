@@ -1,7 +1,9 @@
 """A session's derived tables (`derived/<table>.parquet`) as pandas DataFrames, read as they are.
 
 Reading never runs the analysis: `analysis.analyze.load_session` does that first when asked to.
-Timestamps are timezone-aware (UTC).
+Timestamps are timezone-aware (UTC). The findings as records (with exhibits and access events), the
+coverage statement, the per-flow receivers and the capability table are read by
+`analysis.analyze.evidence.read_evidence`, which converts their rows once (`analysis.findings.rows`).
 """
 
 from __future__ import annotations
