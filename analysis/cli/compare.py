@@ -14,7 +14,6 @@ from analysis.compare.table import compare_sessions
 from analysis.report.compare import write_comparison
 
 
-
 @click.command()
 @click.argument("sessions", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option(
