@@ -216,3 +216,75 @@ def test_comparison_opens_in_chromium_and_pdf_pages_render(comparison_dir: Path,
         ["pdftotext", str(comparison_dir / "comparison.pdf"), "-"], capture_output=True, text=True, check=True
     ).stdout
     assert "Fisher" in text and "5 of 5 runs" in text
+
+
+# -- read vs sent across sessions ------------------------------------------------------------------------
+
+CLIP = "PRIVLAB-CLIP-5d1e0b77 my bank PIN note"
+
+
+def _clipboard_session(root: Path, up: object, sends: bool, i: int) -> Path:
+    """A real capture (mitmdump, curl) with the clipboard read the Frida agent would have recorded.
+
+    Stand-in: no Android runtime runs here, so the hook event is appended to hooks.jsonl through the
+    session's own custody writer, in the agent's exact wire format (hooks/src/android/clipboard.ts),
+    before the seal. Everything else (proxy, TLS, flows, custody, seal) is real.
+    """
+    from urllib.parse import quote
+
+    from analysis.capture.host import HostCapture
+    from analysis.capture.host import capture_host
+    from analysis.capture.proxy import Upstream
+
+    text = CLIP if sends else "nothing pasted"
+    cmd = ["curl", "-sS", "-o", "/dev/null", "--data", f"c={quote(text)}",
+           "https://log-va.tiktokv.com/service/2/app_log/?aid=1233"]  # fmt: skip
+
+    def hook_read(session: Session) -> None:
+        event = {
+            "seq": 0, "t": session.meta["created"] + 0.2, "pid": 4242, "tid": 4243, "category": "clipboard",
+            "api": "ClipboardManager.getPrimaryClip", "args": [],
+            "ret": {"$class": "android.content.ClipData", "value": "ClipData { text/plain }", "texts": [CLIP]},
+            "stack": ["com.bytedance.applog.ClipReader.read(ClipReader.java:41)",
+                      "com.ss.android.ugc.aweme.main.MainActivity.onResume(MainActivity.java:88)"],
+        }  # fmt: skip
+        session.append("hooks.jsonl", (json.dumps(event) + "\n").encode(), kind="hooks", ref="0-0")
+
+    result = capture_host(
+        HostCapture(
+            command=cmd,
+            root=root,
+            name=f"clip{i}",
+            confdir=root / "conf",
+            upstream=Upstream(up.tls, up.plain, up.cert),  # type: ignore[attr-defined]
+            app={"package": "com.zhiliaoapp.musically"},
+            conditions={"clipboard": "sent" if sends else "kept"},
+            before_seal=hook_read,
+        )  # fmt: skip
+    )
+    assert result.status == "sealed", result.reason
+    return result.session.path
+
+
+def test_read_vs_sent_across_sessions(tmp_path: Path) -> None:
+    """The clipboard is read in both groups; its text leaves only in one."""
+    from analysis.validation.upstream import start_upstream
+
+    up = start_upstream(tmp_path / "up")
+    try:
+        paths = [
+            _clipboard_session(tmp_path, up, sends, i) for i, sends in enumerate([True] * 3 + [False] * 3)
+        ]
+    finally:
+        up.stop()
+    cmp = compare_sessions(paths, "clipboard")
+    assert cmp.groups == ["kept", "sent"]
+    read = [c for c in cmp.cells if c.kind == "access" and c.data_type == "clipboard"]
+    assert len(read) == 1 and not read[0].differs
+    assert {g: c.sessions for g, c in read[0].groups.items()} == {"kept": 3, "sent": 3}
+    assert read[0].groups["sent"].proofs[0].ref.startswith("hook:")
+    sent = [c for c in cmp.cells if c.kind == "transmission" and c.data_type == "clipboard"]
+    assert len(sent) == 1 and sent[0].differs and sent[0].party == "TikTok"
+    assert {g: c.sessions for g, c in sent[0].groups.items()} == {"kept": 0, "sent": 3}
+    assert sent[0].p_values["kept vs sent"] == pytest.approx(0.1)  # 3 of 3 vs 0 of 3: 2/C(6,3)
+    assert "read by" in read[0].statement() and "3 of 3 runs" in sent[0].statement()
