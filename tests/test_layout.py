@@ -27,7 +27,7 @@ STAGES: list[tuple[str, ...]] = [
     ("findings",),
     ("analyze",),
     ("validation",),
-    ("corpus",),
+    ("compare", "corpus"),
     ("report",),
     ("cli",),
 ]
