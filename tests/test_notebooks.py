@@ -19,7 +19,13 @@ from analysis.schema import Canary
 from analysis.validation.upstream import start_upstream
 
 NOTEBOOKS = sorted((Path(__file__).resolve().parents[1] / "notebooks").glob("*.ipynb"))
-CHARTED = {"01-session-overview", "02-read-then-sent", "03-destinations", "04-compare-sessions"}
+CHARTED = {
+    "01-session-overview",
+    "02-read-then-sent",
+    "03-destinations",
+    "04-compare-sessions",
+    "06-corpus-query",
+}
 
 
 def test_there_are_notebooks() -> None:

@@ -83,7 +83,7 @@ def query_arrow(sql: str, catalogue: Path | str) -> Any:
     """The same as `query`, as an Arrow table (for writing Parquet without a pandas round trip)."""
     con = connect(catalogue)
     try:
-        return con.execute(sql).to_arrow_table()
+        return con.sql(sql).to_arrow_table()
     except duckdb.Error as e:
         raise PrivlabError(f"query failed: {str(e).splitlines()[0]}") from None
     finally:
