@@ -27,6 +27,7 @@ STAGES: list[tuple[str, ...]] = [
     ("findings",),
     ("analyze",),
     ("validation",),
+    ("compare", "corpus"),
     ("report",),
     ("cli",),
 ]

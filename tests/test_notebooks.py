@@ -19,7 +19,13 @@ from analysis.schema import Canary
 from analysis.validation.upstream import start_upstream
 
 NOTEBOOKS = sorted((Path(__file__).resolve().parents[1] / "notebooks").glob("*.ipynb"))
-CHARTED = {"01-session-overview", "02-read-then-sent", "03-destinations", "04-compare-sessions"}
+CHARTED = {
+    "01-session-overview",
+    "02-read-then-sent",
+    "03-destinations",
+    "04-compare-sessions",
+    "06-corpus-query",
+}
 
 
 def test_there_are_notebooks() -> None:
@@ -93,7 +99,7 @@ def test_notebook_runs_and_draws(path: Path, sessions: list[Path], tmp_path: Pat
     if path.stem in CHARTED:
         assert _images(nb) >= 1, f"{path.name} drew no chart"
     if path.stem == "04-compare-sessions":
-        assert "2 session(s)" in text
+        assert "2 session(s) by consent" in text and "(not set)" in text
 
 
 def test_overview_on_the_second_session(sessions: list[Path], tmp_path: Path) -> None:

@@ -92,7 +92,7 @@ def capture_device(cfg: DeviceCapture) -> CaptureResult:
     }
     session = Session.create(
         cfg.root, cfg.name, mode="device", app=plan.app_facts, device=plan.facts, canaries=plan.canaries,
-        note=cfg.note, extra={"capture": capture_facts}, session_id=cfg.session_id,
+        note=cfg.note, extra={"capture": capture_facts}, session_id=cfg.session_id, conditions=cfg.conditions,
     )  # fmt: skip
     try:
         for apk in pull_apks(plan.serial, plan.apk_paths, session.path / "apk"):

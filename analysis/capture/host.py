@@ -53,6 +53,7 @@ class CaptureOptions:
     note: str = ""
     signing_key: Path | None = None
     session_id: str | None = None
+    conditions: dict[str, str] = field(default_factory=dict)  # e.g. {"consent": "refused"}
     # Called with the open session after the app ended and before sealing (e.g. to add ground truth).
     before_seal: Callable[[Session], None] | None = None
 
@@ -209,6 +210,7 @@ def capture_host(cfg: HostCapture) -> CaptureResult:
     session = Session.create(
         cfg.root, cfg.name, mode="host", app=cfg.app, canaries=cfg.canaries, note=cfg.note,
         extra={"capture": {"command": cfg.command, "pcap": cfg.pcap}}, session_id=cfg.session_id,
+        conditions=cfg.conditions,
     )  # fmt: skip
 
     def run_app(session: Session, proxy: Proxy) -> tuple[int | None, str | None]:

@@ -18,6 +18,7 @@ from analysis.capture.proxy import Upstream
 from analysis.capture.summary import summarize
 from analysis.errors import CaptureError
 from analysis.session import Session
+from analysis.session import parse_condition
 from analysis.session.seal import generate_key
 from analysis.session.seal import seal_session
 
@@ -101,14 +102,17 @@ def parse_duration(text: str | None) -> float | None:
     "--sign-key", type=click.Path(path_type=Path), default=None, help="ed25519 key to sign the seal."
 )
 @click.option("--note", default="", help="Operator note stored in session.json.")
+@click.option("--condition", "conditions", multiple=True, metavar="KEY=VALUE",
+              help="A condition the session runs under (repeatable): consent=refused, account=none, ...")  # fmt: skip
 def capture(host_command: str | None, serial: str | None, app: str, duration: str | None, plant: Path | None,
             name: str, root: Path, pcap: bool, pcap_interface: str, port: int | None,
             confdir: Path, upstream_tls: str | None, upstream_plain: str | None, upstream_ca: Path | None,
-            frida: bool, sign_key: Path | None, note: str) -> None:  # fmt: skip
+            frida: bool, sign_key: Path | None, note: str, conditions: tuple[str, ...]) -> None:  # fmt: skip
     """Record a program's (or a device app's) HTTP(S) traffic into captures/<session-id>/ and seal it."""
     if not host_command and not serial:
         raise CaptureError("say what to capture: --host-command CMD, or --device SERIAL --app PACKAGE")
     argv = parse_command(host_command) if host_command else []
+    condition_map = dict(parse_condition(c) for c in conditions)
     upstream = None
     if upstream_tls or upstream_plain:
         upstream = Upstream(tls=upstream_tls or "", plain=upstream_plain or "", trusted_ca=upstream_ca)
@@ -119,11 +123,13 @@ def capture(host_command: str | None, serial: str | None, app: str, duration: st
         dcfg = DeviceCapture(serial=serial, app=app, plant=plant, duration=parse_duration(duration),
                              stand_in_command=argv, root=root, name=name if name != "host" else app,
                              pcap=pcap, pcap_interface=pcap_interface, port=port, confdir=confdir,
-                             upstream=upstream, signing_key=sign_key, note=note)  # fmt: skip
+                             upstream=upstream, signing_key=sign_key, note=note,
+                             conditions=condition_map)  # fmt: skip
         result = capture_device(dcfg)
     else:
         cfg = HostCapture(command=argv, root=root, name=name, pcap=pcap, pcap_interface=pcap_interface, port=port,
-                          confdir=confdir, upstream=upstream, frida=frida, signing_key=sign_key, note=note)  # fmt: skip
+                          confdir=confdir, upstream=upstream, frida=frida, signing_key=sign_key, note=note,
+                          conditions=condition_map)  # fmt: skip
         result = capture_host(cfg)
     print_capture(result)
     if result.status != "sealed":
@@ -140,6 +146,17 @@ def mark(session: Path, label: str) -> None:
         raise CaptureError(f"{session}: session is {s.status}; marks can only be added while it is open")
     m = s.mark(label)
     console.print(f"marked {label!r} at {m['t']:.3f} in {s.id}")
+
+
+@click.command()
+@click.argument("session", type=click.Path(path_type=Path))
+@click.argument("condition", metavar="KEY=VALUE")
+@click.option("--note", default="", help="Why the analyst asserts it (stored with the condition).")
+def condition(session: Path, condition: str, note: str) -> None:
+    """Record a condition the session ran under (e.g. consent=refused), as an analyst's assertion."""
+    key, value = parse_condition(condition)
+    entry = Session.open(session).set_condition(key, value, note)
+    console.print(f"condition {key}={value} recorded at {entry['t']:.3f} in {session}")
 
 
 @click.command()
@@ -166,4 +183,4 @@ def keygen(path: Path) -> None:
     console.print(f"wrote {path} and {path.with_suffix('.pub')}; public key {pub}")
 
 
-commands = [capture, mark, seal, keygen]
+commands = [capture, mark, condition, seal, keygen]

@@ -26,6 +26,7 @@ import secrets
 import time
 from collections.abc import Callable
 from collections.abc import Iterable
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -114,6 +115,7 @@ class Session:
         status: str = "open",
         session_id: str | None = None,
         extra: dict[str, Any] | None = None,
+        conditions: Mapping[str, str] | None = None,
     ) -> Session:
         """Make a new session folder with session.json, canaries.json and the chain's genesis."""
         sid = session_id or new_session_id(name)
@@ -136,6 +138,7 @@ class Session:
             "tools": tool_versions(),
             "note": note,
             "marks": [],
+            "conditions": check_conditions(conditions or {}),
         }
         if extra:
             meta.update(extra)
@@ -222,6 +225,23 @@ class Session:
         self.update_meta(add, reason=f"mark:{label}")
         return mark
 
+    @property
+    def conditions(self) -> dict[str, str]:
+        """The conditions the session was run under (`consent=refused`, `account=none`, ...)."""
+        return dict(self._meta.get("conditions") or {})
+
+    def set_condition(self, key: str, value: str, note: str = "") -> dict[str, Any]:
+        """Record a condition after the fact: an analyst's assertion, with its time and note, in custody."""
+        check_conditions({key: value})
+        entry = {"t": time.time(), "key": key, "value": value, "note": note, "by": "analyst"}
+
+        def add(meta: dict[str, Any]) -> None:
+            meta.setdefault("conditions", {})[key] = value
+            meta.setdefault("condition_log", []).append(entry)
+
+        self.update_meta(add, reason=f"condition:{key}={value}")
+        return entry
+
     def update_meta(self, change: Callable[[dict[str, Any]], None], reason: str) -> dict[str, Any]:
         """Read-modify-write session.json under the chain lock, with a custody record."""
         with self.chain.locked():
@@ -276,6 +296,26 @@ class Session:
     def _write_whole_locked(self, name: str, data: bytes, kind: str) -> dict[str, Any]:
         _atomic_write(self.path / name, data)
         return self.chain.append_locked(kind, name, sha256_hex(data), file=name, size=len(data))
+
+
+def check_conditions(conditions: Mapping[str, str]) -> dict[str, str]:
+    """Conditions as `{key: value}` text; a key or value that is empty or not a plain word is refused."""
+    out: dict[str, str] = {}
+    for key, value in conditions.items():
+        for what, text in (("key", key), ("value", value)):
+            if not isinstance(text, str) or not text or _NAME_OK.sub("", text) != text:
+                raise SessionError(f"condition {what} {text!r}: use letters, digits, '.', '_' or '-'")
+        out[key] = value
+    return out
+
+
+def parse_condition(text: str) -> tuple[str, str]:
+    """`consent=refused` -> ("consent", "refused"), checked."""
+    key, sep, value = text.partition("=")
+    if not sep:
+        raise SessionError(f"condition {text!r}: write it as KEY=VALUE (e.g. consent=refused)")
+    check_conditions({key.strip(): value.strip()})
+    return key.strip(), value.strip()
 
 
 def load_canaries(path: Path) -> list[Canary]:

@@ -57,6 +57,7 @@ class Probe:
     body: bytes = b""
     planted: list[PlantedPart] = field(default_factory=list)
     websocket: list[bytes] = field(default_factory=list)  # messages to send after the upgrade
+    step: str = ""  # the Builder step that made it (e.g. "third_parties")
 
 
 def md5(s: str) -> str:
@@ -137,6 +138,8 @@ class Builder:
                 step()
             except KeyError:
                 del self.probes[before:]
+            for p in self.probes[before:]:
+                p.step = step.__name__
         return self.probes
 
     def steps(self) -> list[Callable[[], None]]:
@@ -502,9 +505,52 @@ def ground_truth(probes: list[Probe]) -> list[dict[str, Any]]:
     return [part.to_dict() for p in probes for part in p.planted]
 
 
+# The condition `consent` tells the control app how to treat consent, so comparisons have a real
+# difference to find: a well-behaved app sends its ads and analytics probes only after the user
+# accepted; a badly-behaved one sends them before the consent screen is answered.
+CONSENT_CONDITION = "consent"
+WELL_BEHAVED = "well-behaved"
+BADLY_BEHAVED = "badly-behaved"
+CONSENT_GATED_STEPS = ("app_log", "app_log_protobuf", "third_parties", "pixel_hashes")
+# A comma-separated list of Builder steps to send (all by default): shorter runs for tests and demos.
+STEPS_ENV = "PRIVLAB_CONTROL_STEPS"
+
+
+def session_conditions(session_dir: str | None) -> dict[str, str]:
+    """The conditions recorded in the session the app runs in (empty outside a capture)."""
+    if not session_dir:
+        return {}
+    try:
+        meta = json.loads((Path(session_dir) / "session.json").read_bytes())
+    except (OSError, ValueError):
+        return {}
+    conditions = meta.get("conditions") or {}
+    return {str(k): str(v) for k, v in conditions.items()} if isinstance(conditions, dict) else {}
+
+
+def send_with_consent(probes: list[Probe], behaviour: str | None, session_dir: str | None) -> int:
+    """Send the probes in the order the consent behaviour asks for, marking the consent moments."""
+    if behaviour not in (WELL_BEHAVED, BADLY_BEHAVED) or not session_dir:
+        return send_all(probes)
+    from analysis.session import Session
+
+    session = Session.open(session_dir)
+    gated = [p for p in probes if p.step in CONSENT_GATED_STEPS]
+    other = [p for p in probes if p.step not in CONSENT_GATED_STEPS]
+    session.mark("consent-shown")
+    failures = 0
+    if behaviour == BADLY_BEHAVED:
+        failures += send_all(gated)  # before the user answered
+        session.mark("consent-accepted")
+        return failures + send_all(other)
+    session.mark("consent-accepted")
+    return send_all(gated) + send_all(other)
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    default_canaries = Path(os.environ.get("PRIVLAB_SESSION", ".")) / "canaries.json"
+    session_dir = os.environ.get("PRIVLAB_SESSION")
+    default_canaries = Path(session_dir or ".") / "canaries.json"
     ap.add_argument("--canaries", type=Path, default=default_canaries, help="canaries.json of the session")
     ap.add_argument("--ground-truth", required=True, type=Path, help="where to write the ground truth")
     args = ap.parse_args(argv)
@@ -517,7 +563,15 @@ def main(argv: list[str] | None = None) -> int:
         print(f"control app: {e}", file=sys.stderr)
         return 2
     probes = Builder(canaries).build()
-    failures = send_all(probes)
+    wanted = [s for s in os.environ.get(STEPS_ENV, "").split(",") if s]
+    if wanted:
+        probes = [p for p in probes if p.step in wanted]
+    behaviour = session_conditions(session_dir).get(CONSENT_CONDITION)
+    try:
+        failures = send_with_consent(probes, behaviour, session_dir)
+    except PrivlabError as e:
+        print(f"control app: {e}", file=sys.stderr)
+        return 2
     args.ground_truth.write_text(json.dumps(ground_truth(probes), indent=1) + "\n")
     print(f"control app: sent {len(probes) - failures}/{len(probes)} probes")
     return 1 if failures else 0

@@ -12,6 +12,7 @@ from analysis.capture.host import capture_host
 from analysis.capture.proxy import DEFAULT_CONFDIR
 from analysis.capture.proxy import Upstream
 from analysis.session import Session
+from analysis.validation.control_app import STEPS_ENV
 from analysis.validation.planted import CANARIES
 from analysis.validation.upstream import start_upstream
 
@@ -28,6 +29,8 @@ def capture_control_app(
     frida: bool = False,
     confdir: Path = DEFAULT_CONFDIR,
     signing_key: Path | None = None,
+    conditions: dict[str, str] | None = None,
+    steps: list[str] | None = None,
 ) -> CaptureResult:
     """Run the control app through a real mitmdump to a local upstream; the session gets its ground truth."""
     with tempfile.TemporaryDirectory(prefix="privlab-upstream-") as tmp:
@@ -63,6 +66,8 @@ def capture_control_app(
                 signing_key=signing_key,
                 frida=frida,
                 before_seal=add_ground_truth,
+                conditions=dict(conditions or {}),
+                extra_env={STEPS_ENV: ",".join(steps)} if steps else {},
             )
             return capture_host(cfg)
         finally:
