@@ -10,6 +10,7 @@ from rich.console import Console
 from rich.table import Table
 
 from analysis.analyze.load import load_session
+from analysis.vocabulary import DetectionMethod
 
 
 def detections_table(detections: pd.DataFrame, flows: pd.DataFrame, limit: int | None = None) -> Table:
@@ -41,7 +42,7 @@ def detections_table(detections: pd.DataFrame, flows: pd.DataFrame, limit: int |
 @click.argument("session", type=click.Path(path_type=Path))
 @click.option(
     "--method",
-    type=click.Choice(["all", "canary", "runtime-value", "pattern"]),
+    type=click.Choice(["all", *(m.value for m in DetectionMethod)]),
     default="all",
     show_default=True,
 )
