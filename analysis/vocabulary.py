@@ -409,11 +409,10 @@ def hook_data_type(category: str | None, api: str | None, args: Any = None) -> D
     reads no personal data item (transport, the runner's records, an operator name, a WebView script).
     """
     name = api or ""
-    keys = _arg_strings(args) | set(_PAREN.findall(name))
     entries = _entries(_PAREN.sub("", name))
-    for entry in entries:
-        if entry.key is None or entry.key in keys:
-            return entry.data_type
-    if entries:  # a keyed read of a key the agent does not list
-        return DataType.OTHER
-    return CATEGORY_DATA_TYPES.get(canonical_category(category))
+    if not entries:
+        return CATEGORY_DATA_TYPES.get(canonical_category(category))
+    if entries[0].key is None:  # an api's entries are all keyed or all not
+        return entries[0].data_type
+    keys = _arg_strings(args) | set(_PAREN.findall(name))  # parsed only for keyed reads: args can be large
+    return next((e.data_type for e in entries if e.key in keys), DataType.OTHER)

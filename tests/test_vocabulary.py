@@ -184,6 +184,11 @@ def test_the_keys_the_agent_records_have_a_data_type() -> None:
         assert {k for a, k in keyed if a == f"{cls}.getString"} == settings
     assert {k for a, k in keyed if a == "SystemProperties.get"} == properties
     assert {k for a, k in keyed if a == "MediaDrm.getPropertyByteArray"} == {"deviceUniqueId"}
+    # hook_data_type relies on it: an api is keyed in every entry or in none.
+    by_api: dict[str, set[bool]] = {}
+    for r in HOOKED_READS:
+        by_api.setdefault(r.api, set()).add(r.key is None)
+    assert [api for api, kinds in by_api.items() if len(kinds) > 1] == []
 
 
 def test_one_spelling_per_name() -> None:
