@@ -133,6 +133,10 @@ NATIVE_MODULES: tuple[AgentModule, ...] = (
     AgentModule.TLS_NATIVE,
 )
 
+# What an `agent:warning`'s `module` names besides a module: the agent itself, and its native library
+# observer (hooks/src/lib/native.ts), which serves every native module.
+WARNING_SOURCES = frozenset({"agent", "native"})
+
 # Other spellings met in older sessions, scripts and tables, normalised on input.
 _ALIASES = {
     "installed-apps": "installed_apps",

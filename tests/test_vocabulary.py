@@ -19,6 +19,7 @@ from analysis.vocabulary import HOOKED_READS
 from analysis.vocabulary import JAVA_MODULES
 from analysis.vocabulary import NATIVE_MODULES
 from analysis.vocabulary import READ_CATEGORIES
+from analysis.vocabulary import WARNING_SOURCES
 from analysis.vocabulary import AgentModule
 from analysis.vocabulary import DataType
 from analysis.vocabulary import HookCategory
@@ -39,6 +40,7 @@ _CATEGORY_FIELD = re.compile(r"\bcategory\s*:\s*(\"[^\"]*\"|[A-Za-z_][\w.]*)")
 _CLS_METHOD = re.compile(r'\{\s*cls:\s*("[^"]+"|\w+)\s*,\s*method:\s*"([^"]+)"')
 _MAPPED = re.compile(r"\.\.\.(\w+)\.map\(\(method\)\s*=>\s*\(\{\s*cls:\s*(\w+)\s*,\s*method\s*\}\)\)")
 _STRINGS = re.compile(r'"([^"]*)"')
+_WARN = re.compile(r'\bwarn\(\s*"([^"]+)"')
 # Where `category` is plumbing, not a name: the protocol's field type and emit() passing its argument on.
 _PASS_THROUGH = {"string", "fields.category"}
 
@@ -54,6 +56,7 @@ class AgentNames:
     unresolved: list[str] = field(default_factory=list)  # category expressions that are no known string
     hooks: set[tuple[str, str]] = field(default_factory=set)  # (category, "ShortClass.method")
     sets: dict[str, set[str]] = field(default_factory=dict)  # `new Set([...])` constants
+    warned: set[str] = field(default_factory=set)  # literal `module` names of agent:warning messages
 
 
 def _short(cls: str) -> str:
@@ -68,6 +71,7 @@ def read_agent(src: Path) -> AgentNames:
         consts = dict(_CONST.findall(text))
         arrays = {k: _STRINGS.findall(v) for k, v in _ARRAY.findall(text)}
         names.sets |= {k: set(_STRINGS.findall(v)) for k, v in _SET.findall(text)}
+        names.warned |= set(_WARN.findall(text))
 
         def resolve(expr: str, known: dict[str, str] = consts) -> str | None:
             if expr.startswith('"'):
@@ -129,12 +133,17 @@ def differences(names: AgentNames) -> list[str]:
         f"vocabulary category {c!r}: no agent module emits it"
         for c in sorted(known_categories - names.categories)
     ]
+    out += [
+        f"agent:warning source {w!r} is neither a module nor in vocabulary.WARNING_SOURCES"
+        for w in sorted(names.warned - known_modules - WARNING_SOURCES)
+    ]
     return out
 
 
 def test_the_agent_and_the_vocabulary_name_the_same_modules_and_categories() -> None:
     names = read_agent(SRC)
     assert len(names.modules) >= 12 and len(names.categories) >= 10  # the reader found the sources
+    assert {"agent", "native", "tls-native"} <= names.warned
     assert differences(names) == []
     assert sorted(JAVA_MODULES + NATIVE_MODULES) == sorted(AgentModule)  # each module is one of the two
 
@@ -153,6 +162,8 @@ def test_the_check_fails_when_either_side_has_a_name_the_other_lacks(tmp_path: P
     )
     ssl = src / "native" / "ssl.ts"
     ssl.write_text(ssl.read_text().replace("category: CATEGORY,", "category: pickCategory(),"))
+    tls = src / "native" / "tlsnative.ts"
+    tls.write_text(tls.read_text().replace('warn("tls-native"', 'warn("boringssl"', 1))
     problems = differences(read_agent(src))
     assert "agent module 'installedapps' is not in vocabulary.AgentModule" in problems
     assert "vocabulary module 'installed_apps': no agent module has that name" in problems
@@ -162,6 +173,9 @@ def test_the_check_fails_when_either_side_has_a_name_the_other_lacks(tmp_path: P
     assert "module 'sensors' is not in modules.ts's MODULES" in problems
     assert "vocabulary category 'tls-plaintext': no agent module emits it" in problems
     assert "agent: unresolved native/ssl.ts: category pickCategory" in problems
+    assert (
+        "agent:warning source 'boringssl' is neither a module nor in vocabulary.WARNING_SOURCES" in problems
+    )
 
 
 def test_every_method_the_agent_hooks_to_read_the_device_has_a_data_type_entry() -> None:
