@@ -122,6 +122,11 @@ def differences(names: AgentNames) -> list[str]:
         for m, k in sorted(names.modules.items())
         if m in known_modules and (AgentModule(m) in JAVA_MODULES) != (k == "java")
     ]
+    # A module declared in a shape the reader does not know would be missed: MODULES names it anyway.
+    out += [
+        f"modules.ts lists {v}, declared nowhere the reader looks"
+        for v in sorted(names.listed - set(names.module_vars))
+    ]
     listed = {names.module_vars.get(v, v) for v in names.listed}
     out += [f"module {m!r} is not in modules.ts's MODULES" for m in sorted(set(names.modules) - listed)]
     known_categories = {c.value for c in AGENT_CATEGORIES}
