@@ -18,29 +18,17 @@ from typing import Any
 
 import pyarrow as pa
 
+from analysis.vocabulary import CanarySource
+from analysis.vocabulary import DataType
+from analysis.vocabulary import EncodingStep
+
 SCHEMA_VERSION = 1
 
 TIME = pa.timestamp("us", tz="UTC")
 HEADERS = pa.list_(pa.struct([("name", pa.string()), ("value", pa.string())]))
 
-# Canary kinds accepted in canaries.json (the detection contract).
-CANARY_KINDS = (
-    "imei",
-    "android_id",
-    "advertising_id",
-    "mac",
-    "serial",
-    "imsi",
-    "iccid",
-    "phone",
-    "email",
-    "location",
-    "clipboard",
-    "contact",
-    "installed_apps",
-    "vendor_id",
-    "other",
-)
+# Canary kinds accepted in canaries.json (the detection contract): `analysis.vocabulary.DataType`.
+CANARY_KINDS: tuple[DataType, ...] = tuple(DataType)
 
 
 @dataclass(frozen=True)
@@ -50,7 +38,7 @@ class Canary:
     id: str
     kind: str
     value: str
-    source: str = "planted"  # planted | read-from-device | runtime-value
+    source: str = CanarySource.PLANTED  # vocabulary.CanarySource: planted | read-from-device | runtime-value
     t: float | None = None
     note: str = ""
 
@@ -147,10 +135,10 @@ class HookEvent:
     """One access the Frida agent saw (a line of hooks.jsonl).
 
     `seq` is numbered by the runner across all of the app's processes; `t` is the epoch time of the
-    call (ms resolution); bytes anywhere in `args`/`ret` are `{"$b64": "<base64>"}`. Categories:
-    clipboard, identifiers, location, contacts, installed-apps, webview, watch (Java; `stack` is the
-    Java stack, innermost first); tls-plaintext (SSL_write/_ex: plaintext in args[1]; SSL_read/_ex:
-    plaintext in ret; args[0] = {ssl, lib}), network (getaddrinfo, connect), tls (pinning checks the
+    call (ms resolution); bytes anywhere in `args`/`ret` are `{"$b64": "<base64>"}`. Categories
+    (`analysis.vocabulary.HookCategory`): clipboard, identifiers, location, contacts, installed_apps,
+    webview, watch (Java; `stack` is the Java stack, innermost first); tls-plaintext (SSL_write/_ex:
+    plaintext in args[1]; SSL_read/_ex: plaintext in ret; args[0] = {ssl, lib}), network (getaddrinfo, connect), tls (pinning checks the
     agent bypassed) with native `stack` as "lib+0xoffset"; agent and runner (ready, warnings, gaps,
     process ends, unknown or malformed messages kept verbatim) with tid 0.
     """
@@ -449,31 +437,7 @@ TABLES: dict[str, pa.Schema] = {
 #   a bare value in a query, header, cookie or path segment is "plain".
 # Example: a gzip JSON body whose field holds base64 of the SHA-256 of the value: "gzip>json>base64>sha256".
 
-ENCODING_STEPS = (
-    "plain",
-    "gzip",
-    "deflate",
-    "br",
-    "zstd",
-    "json",
-    "form",
-    "multipart",
-    "protobuf",
-    "base64",
-    "base64url",
-    "hex",
-    "url",
-    "md5",
-    "sha1",
-    "sha256",
-    "upper",
-    "lower",
-    "nosep",
-    "e6",
-    "e7",
-    "swapped",
-    "rounded",
-)
+ENCODING_STEPS: tuple[EncodingStep, ...] = tuple(EncodingStep)  # defined in analysis.vocabulary
 
 PROBE_HEADER = "x-privlab-probe"  # the control app tags each request so ground truth can name it
 

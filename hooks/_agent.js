@@ -1,5 +1,5 @@
 📦
-468310 /src/index.js
+468311 /src/index.js
 ✄
 var __defProp = Object.defineProperty;
 var __export = (target, all) => {
@@ -13893,10 +13893,10 @@ var HOOKS4 = [
   { cls: AM, method: "getRunningServices" }
 ];
 var installedAppsModule = {
-  name: "installedapps",
+  name: "installed_apps",
   kind: "java",
   install(log) {
-    hookMethods(log, "installed-apps", HOOKS4);
+    hookMethods(log, "installed_apps", HOOKS4);
   }
 };
 

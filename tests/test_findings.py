@@ -249,7 +249,13 @@ def test_hook_data_types() -> None:
     assert hook_data_type("identifiers", "TelephonyManager.getImei") == "imei"
     assert hook_data_type("identifiers", "Settings.Secure.getString(android_id)") == "android_id"
     assert hook_data_type("packages", "PackageManager.getInstalledPackages") == "installed_apps"
-    assert hook_data_type("sensors", "SensorManager.getDefaultSensor") == "sensors"
+    # As the agent writes it: the key is an argument (hook_events.args is JSON text).
+    assert hook_data_type("identifiers", "Settings$Secure.getString", '[{"$class": "r"}, "android_id"]') == (
+        "android_id"
+    )
+    # A read with no data type of its own is "other", never its category's name.
+    assert hook_data_type("identifiers", "TelephonyManager.getNetworkOperator") == "other"
+    assert hook_data_type("sensors", "SensorManager.getDefaultSensor") == "other"
 
 
 def test_findings_frame_has_the_schema_columns() -> None:

@@ -186,7 +186,7 @@ def test_location_contacts_and_installed_apps(java_run: tuple[FridaRunner, Sessi
     assert location["args"] == ["gps"] and "52.520008,13.404954" in location["ret"]["value"]
     queries = [e for e in events if e["category"] == "contacts"]
     assert [e["args"][0]["value"] for e in queries] == ["content://com.android.contacts/data"]
-    (installed,) = [e for e in events if e["category"] == "installed-apps"]
+    (installed,) = [e for e in events if e["category"] == "installed_apps"]
     assert installed["ret"]["size"] == 2
     assert installed["ret"]["items"][0]["value"] == "PackageInfo{1 com.whatsapp}"
 

@@ -14,12 +14,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from analysis.vocabulary import HookCategory
+
 
 @dataclass(frozen=True)
 class HookedApi:
     """One method or field of the Android framework (or of Google Play services) the agent watches."""
 
-    category: str  # the agent's: clipboard | identifiers | location | contacts | installed-apps | webview
+    category: str  # a vocabulary.HookCategory: clipboard | identifiers | location | contacts | installed_apps | webview
     data_type: str | None  # a CANARY_KINDS value; None for WebView JavaScript bridges
     class_descriptor: str  # DEX form: "Landroid/content/ClipboardManager;"
     member: str  # method or field name
@@ -123,16 +125,21 @@ METHODS: tuple[HookedApi, ...] = tuple(
     + _methods("location", None, "Landroid/net/wifi/WifiManager;", "getConnectionInfo", "probe")
     + _methods("contacts", "email", "Landroid/accounts/AccountManager;", "getAccounts getAccountsByType")
     + _methods("contacts", "email", "Landroid/accounts/AccountManager;", "getAccountsByTypeAndFeatures")
-    + _methods("installed-apps", "installed_apps", _PM, "getInstalledPackages getInstalledApplications")
     + _methods(
-        "installed-apps",
+        HookCategory.INSTALLED_APPS, "installed_apps", _PM, "getInstalledPackages getInstalledApplications"
+    )
+    + _methods(
+        HookCategory.INSTALLED_APPS,
         "installed_apps",
         _PM,
         "queryIntentActivities queryIntentServices queryBroadcastReceivers getPackageInfo getApplicationInfo",
         "probe",
     )
     + _methods(
-        "installed-apps", "installed_apps", _AM, "getRunningAppProcesses getRunningTasks getRunningServices"
+        HookCategory.INSTALLED_APPS,
+        "installed_apps",
+        _AM,
+        "getRunningAppProcesses getRunningTasks getRunningServices",
     )
     + _methods(
         "webview", None, "Landroid/webkit/WebView;", "addJavascriptInterface evaluateJavascript", "bridge"
@@ -169,7 +176,14 @@ RUNTIME_ALIASES: dict[str, tuple[str, ...]] = {
     "Landroid/content/ClipboardManager;": ("android.content.IClipboard$Stub$Proxy",),
 }
 
-CATEGORIES = ("clipboard", "identifiers", "location", "contacts", "installed-apps", "webview")
+CATEGORIES: tuple[HookCategory, ...] = (
+    HookCategory.CLIPBOARD,
+    HookCategory.IDENTIFIERS,
+    HookCategory.LOCATION,
+    HookCategory.CONTACTS,
+    HookCategory.INSTALLED_APPS,
+    HookCategory.WEBVIEW,
+)
 
 
 def _index(apis: tuple[HookedApi, ...]) -> dict[tuple[str, str], list[HookedApi]]:

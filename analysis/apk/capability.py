@@ -8,7 +8,6 @@ events) and sent (detections)? Static columns come from `static.json`; the obser
 
 from __future__ import annotations
 
-import json
 from dataclasses import asdict
 from dataclasses import dataclass
 from dataclasses import fields
@@ -16,12 +15,9 @@ from typing import Any
 
 import pandas as pd
 
-from analysis.apk.apis import FIELDS
-from analysis.apk.apis import METHODS
-from analysis.apk.apis import RUNTIME_ALIASES
-from analysis.apk.apis import HookedApi
-from analysis.apk.apis import java_name
 from analysis.schema import CANARY_KINDS
+from analysis.vocabulary import DataType
+from analysis.vocabulary import hook_data_type
 
 # The data types of the table, in the canary vocabulary's order (all but the catch-alls).
 DATA_TYPES = tuple(k for k in CANARY_KINDS if k not in ("vendor_id", "other"))
@@ -29,14 +25,6 @@ DATA_TYPES = tuple(k for k in CANARY_KINDS if k not in ("vendor_id", "other"))
 # Data types Android hands out without any permission (clipboard: foreground apps since Android 10;
 # ANDROID_ID; the advertising ID before API 33 targets; the package list before API 30 targets).
 NO_PERMISSION_NEEDED = frozenset({"clipboard", "android_id", "advertising_id", "installed_apps"})
-
-# Hook-event categories that name their data type by themselves.
-_CATEGORY_TYPES = {
-    "clipboard": "clipboard",
-    "location": "location",
-    "contacts": "contact",
-    "installed_apps": "installed_apps",
-}
 
 
 @dataclass(frozen=True)
@@ -58,48 +46,15 @@ class CapabilityRow:
 CAPABILITY_COLUMNS = tuple(f.name for f in fields(CapabilityRow))
 
 
-def _short(java_class: str) -> str:
-    return java_class.rsplit(".", 1)[-1]
-
-
-def _api_types() -> dict[str, list[HookedApi]]:
-    """Hooked API names as the agent reports them (`TelephonyManager.getDeviceId`) or in full -> entries."""
-    out: dict[str, list[HookedApi]] = {}
-    for api in (*METHODS, *FIELDS):
-        if api.data_type is None:
-            continue
-        for cls in (java_name(api.class_descriptor), *RUNTIME_ALIASES.get(api.class_descriptor, ())):
-            for name in {f"{cls}.{api.member}", f"{_short(cls)}.{api.member}"}:
-                out.setdefault(name, []).append(api)
-                if "$" in name:  # nested classes written either way: Settings$Secure / Settings.Secure
-                    out.setdefault(name.replace("$", "."), []).append(api)
-    return out
-
-
 def hook_event_data_type(category: str | None, api: str | None, args: Any = None) -> str | None:
-    """The data type a hook event read, from its API name (and, for keyed reads, the key in its args)."""
-    if api:
-        index = _api_types()
-        entries = index.get(api) or index.get(".".join(api.split(".")[-2:])) or []
-        for entry in entries:
-            if entry.needs_string is None or entry.needs_string in _args_text(args):
-                return entry.data_type
-        if entries:  # a keyed read (Settings.getString) of some other key
-            return None
-    if category in _CATEGORY_TYPES:
-        return _CATEGORY_TYPES[category]
-    return None
+    """The data type a hook event read, or None when it is none of the table's data types.
 
-
-def _args_text(args: Any) -> str:
-    if args is None:
-        return ""
-    if isinstance(args, str):
-        return args
-    try:
-        return json.dumps(args)
-    except (TypeError, ValueError):
-        return str(args)
+    The table is `analysis.vocabulary.hook_data_type`, the one access findings and runtime-value
+    canaries use; reads with no type of their own (`other`: a device name, the build fingerprint) are
+    not a row of the capability table.
+    """
+    read = hook_data_type(category, api, args)
+    return None if read is None or read == DataType.OTHER else read
 
 
 def capability_rows(

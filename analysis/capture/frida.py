@@ -34,26 +34,20 @@ from frida.core import Session as FridaSession
 from analysis.errors import CaptureError
 from analysis.session import HOOKS_JSONL
 from analysis.session import Session
+from analysis.vocabulary import JAVA_MODULES
+from analysis.vocabulary import NATIVE_MODULES
+from analysis.vocabulary import HookCategory
+from analysis.vocabulary import canonical_module
 
 AGENT_BUNDLE = Path(__file__).resolve().parents[2] / "hooks" / "_agent.js"
 
-# Every module the agent has (hooks/src/modules.ts); `None` for the runner's `modules` means all.
-JAVA_MODULES = (
-    "clipboard",
-    "identifiers",
-    "location",
-    "contacts",
-    "installedapps",
-    "webview",
-    "tls",
-    "watch",
-)
-NATIVE_MODULES = ("ssl", "connect", "getaddrinfo", "tls-native")
-MODULES = JAVA_MODULES + NATIVE_MODULES
+# Every module the agent has (hooks/src/modules.ts, named in analysis.vocabulary); `None` for the
+# runner's `modules` means all. Plain strings: click.Choice would offer an enum's member names instead.
+MODULES: tuple[str, ...] = tuple(m.value for m in JAVA_MODULES + NATIVE_MODULES)
 
 # Events the runner itself writes so that nothing is lost silently.
-RUNNER = "runner"
-AGENT = "agent"
+RUNNER = HookCategory.RUNNER
+AGENT = HookCategory.AGENT
 
 # A native exception followed by the process ending within this many seconds is called a crash.
 _CRASH_WINDOW = 5.0
@@ -146,7 +140,8 @@ class FridaRunner:
         is not reported to child gating and hangs, and so does the parent waiting for it; `os.fork`
         and `os.exec*` are followed correctly. Android apps get their processes from zygote instead.
         """
-        unknown = [m for m in modules or () if m not in MODULES]
+        modules = [canonical_module(m) for m in modules or ()]  # older spellings, e.g. "installedapps"
+        unknown = [m for m in modules if m not in MODULES]
         if unknown:
             raise CaptureError(f"unknown Frida module(s) {', '.join(unknown)}; known: {', '.join(MODULES)}")
         if not agent_path.is_file():

@@ -10,6 +10,7 @@ from rich.console import Console
 
 from analysis.analyze.stages import analyze as run_analysis
 from analysis.detect.scanner import ENGINES
+from analysis.vocabulary import DetectionMethod
 
 console = Console(highlight=False)
 
@@ -41,7 +42,7 @@ def analyze(session: Path, force: bool, engine: str) -> None:
         methods = (
             pq.read_table(derived / "detections.parquet", columns=["method"]).column("method").to_pylist()
         )
-        counts = ", ".join(f"{m} {methods.count(m)}" for m in ("canary", "runtime-value", "pattern"))
+        counts = ", ".join(f"{m} {methods.count(m)}" for m in DetectionMethod)
         console.print(f"{len(methods)} detections ({counts})")
     if (derived / "decode_issues.parquet").exists():
         issues = pq.read_metadata(derived / "decode_issues.parquet").num_rows

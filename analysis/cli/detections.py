@@ -12,6 +12,7 @@ from rich.table import Table
 from analysis.analyze.load import load_session
 from analysis.findings.frames import frame_rows
 from analysis.schema import DETECTIONS
+from analysis.vocabulary import DetectionMethod
 
 
 def detections_table(detections: pd.DataFrame, flows: pd.DataFrame, limit: int | None = None) -> Table:
@@ -43,7 +44,7 @@ def detections_table(detections: pd.DataFrame, flows: pd.DataFrame, limit: int |
 @click.argument("session", type=click.Path(path_type=Path))
 @click.option(
     "--method",
-    type=click.Choice(["all", "canary", "runtime-value", "pattern"]),
+    type=click.Choice(["all", *(m.value for m in DetectionMethod)]),
     default="all",
     show_default=True,
 )

@@ -22,6 +22,8 @@ from analysis.detect.variants import Variant
 from analysis.detect.variants import expand
 from analysis.detect.variants import parse_location
 from analysis.schema import Canary
+from analysis.vocabulary import CanarySource
+from analysis.vocabulary import DetectionMethod
 
 _NUMBER = re.compile(rb"-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?")
 _LAST_NAME = re.compile(r"([A-Za-z_]+|\[\d+\])[^A-Za-z_\[]*$")
@@ -115,7 +117,8 @@ class CanaryIndex:
         return self.scanner.engine
 
     def method(self, canary_id: str) -> str:
-        return "runtime-value" if self.canaries[canary_id].source == "runtime-value" else "canary"
+        runtime = self.canaries[canary_id].source == CanarySource.RUNTIME_VALUE
+        return DetectionMethod.RUNTIME_VALUE if runtime else DetectionMethod.CANARY
 
     def find(self, views: list[View]) -> list[Hit]:
         """Verified hits in the views of one message."""

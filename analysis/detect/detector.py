@@ -24,6 +24,7 @@ from analysis.detect.runtime import PlaintextRecord
 from analysis.schema import Canary
 from analysis.schema import Detection
 from analysis.schema import FlowRecord
+from analysis.vocabulary import DetectionMethod
 
 
 def detection_id(flow_id: str, part: str, what: str, encoding: str, method: str) -> str:
@@ -100,7 +101,7 @@ class Detector:
     def _add_pattern(out: dict[str, Detection], flow_id: str, views: list[View], p: PatternHit) -> None:
         view = views[p.view]
         part = p.part or view.part
-        did = detection_id(flow_id, part, p.data_type, view.encoding, "pattern")
+        did = detection_id(flow_id, part, p.data_type, view.encoding, DetectionMethod.PATTERN)
         if did not in out:
             out[did] = Detection(
                 did,
@@ -109,7 +110,7 @@ class Detector:
                 p.data_type,
                 None,
                 view.encoding,
-                "pattern",
+                DetectionMethod.PATTERN,
                 p.confidence,
                 excerpt(view.data, p.start, p.end),
             )

@@ -22,45 +22,16 @@ from analysis.decode.text import is_printable_text
 from analysis.schema import Canary
 from analysis.schema import FlowRecord
 from analysis.schema import HookEvent
+from analysis.vocabulary import CanarySource
+from analysis.vocabulary import DataType
+from analysis.vocabulary import HookCategory
+from analysis.vocabulary import canonical_category
+from analysis.vocabulary import hook_data_type
 
 MIN_RUNTIME_VALUE = 6  # shorter returned strings ("true", "en") would match everywhere
 
-# API name fragments -> canary kind, checked in order (the agent's module names may differ; the API
-# names are Android's).
-_API_KINDS: tuple[tuple[str, str], ...] = (
-    ("getimei", "imei"),
-    ("getdeviceid", "imei"),
-    ("getmeid", "imei"),
-    ("getsubscriberid", "imsi"),
-    ("getsimserialnumber", "iccid"),
-    ("getline1number", "phone"),
-    ("getmacaddress", "mac"),
-    ("gethardwareaddress", "mac"),
-    ("bluetoothadaptergetaddress", "mac"),
-    ("getbssid", "mac"),
-    ("getserial", "serial"),
-    ("advertisingid", "advertising_id"),
-    ("mediadrmgetpropertybytearray", "vendor_id"),
-    ("getprimaryclip", "clipboard"),
-    ("clipboardmanagergettext", "clipboard"),
-    ("getinstalledpackages", "installed_apps"),
-    ("getinstalledapplications", "installed_apps"),
-)
-# Settings keys and system properties the agent records, by what they hold.
-_NAMED_KINDS = {
-    "android_id": "android_id",
-    "bluetooth_address": "mac",
-    "wifi.interface.mac": "mac",
-    "ro.serialno": "serial",
-    "ro.boot.serialno": "serial",
-    "ril.serialnumber": "serial",
-    "ro.gsm.serial": "serial",
-    "sys.serialnumber": "serial",
-    "persist.radio.imei": "imei",
-}
-_CATEGORY_KINDS = {"clipboard": "clipboard", "contacts": "contact", "installed-apps": "installed_apps"}
 # Plaintext records from `hooks/src/native/ssl.ts` (category "tls-plaintext"; "tls" is the pinning bypass).
-TLS_CATEGORIES = frozenset({"tls-plaintext"})
+TLS_CATEGORIES = frozenset({HookCategory.TLS_PLAINTEXT})
 _TLS_WRITE = re.compile(r"(?i)^ssl_write(_ex)?$")
 _COORDS = re.compile(r"(-?\d{1,2}\.\d+)\s*,\s*(-?\d{1,3}\.\d+)")
 
@@ -74,9 +45,11 @@ def _bytes_of(value: Any) -> bytes | None:
     return None
 
 
-def _strings(value: Any) -> Iterator[str]:
+def _strings(value: Any, binary_id: bool = False) -> Iterator[str]:
     """The strings an app received in a returned value (bytes decoded when they are text).
 
+    Binary identifiers (`binary_id`: MediaDrm's deviceUniqueId, 32 raw bytes) are sent as text an app
+    makes of them, so their lowercase hex and base64 (standard, and URL-safe unpadded) stand for them.
     Java objects arrive as `{$class, value: toString(), ...}`: a ClipData's `texts`, a list's `items`,
     else the object's text; the class name itself is never a value.
     """
@@ -86,39 +59,37 @@ def _strings(value: Any) -> Iterator[str]:
             yield raw.decode("utf-8")
         elif len(raw) == 6:
             yield ":".join(f"{b:02x}" for b in raw)  # a hardware address
+        elif binary_id and len(raw) >= 8:
+            yield raw.hex()
+            yield base64.b64encode(raw).decode()
+            yield base64.urlsafe_b64encode(raw).decode().rstrip("=")
         return
     if isinstance(value, str):
         yield value
     elif isinstance(value, list):
         for v in value:
-            yield from _strings(v)
+            yield from _strings(v, binary_id)
     elif isinstance(value, dict):
         if "texts" in value or "items" in value:
-            yield from _strings(value.get("texts") or value.get("items"))
+            yield from _strings(value.get("texts") or value.get("items"), binary_id)
         elif "$class" in value:
-            yield from _strings(value.get("value"))
+            yield from _strings(value.get("value"), binary_id)
         else:
             for k, v in value.items():
                 if not k.startswith("$"):
-                    yield from _strings(v)
+                    yield from _strings(v, binary_id)
 
 
-def _kind(event: HookEvent) -> str | None:
-    api = re.sub(r"[^a-z0-9]", "", event.api.lower())
-    if api.endswith(("getstring", "systempropertiesget")):
-        names = [a for a in event.args if isinstance(a, str)]
-        return next((_NAMED_KINDS[n] for n in names if n in _NAMED_KINDS), "other")
-    for fragment, kind in _API_KINDS:
-        if fragment in api:
-            return kind
-    return _CATEGORY_KINDS.get(event.category.lower())
+def _kind(event: HookEvent) -> DataType | None:
+    """The data type of what an event read: the one table access findings use too (vocabulary)."""
+    return hook_data_type(event.category, event.api, event.args)
 
 
 def _locations(events: list[HookEvent]) -> Iterator[tuple[HookEvent, str]]:
     """`lat,lon` from Location objects (their text) and from getLatitude/getLongitude pairs on one thread."""
     last_lat: dict[int, tuple[float, float]] = {}
     for ev in events:
-        if ev.category.lower() != "location":
+        if canonical_category(ev.category) != HookCategory.LOCATION:
             continue
         api = ev.api.lower()
         if api.endswith("getlatitude") and isinstance(ev.ret, int | float):
@@ -137,13 +108,17 @@ def _locations(events: list[HookEvent]) -> Iterator[tuple[HookEvent, str]]:
 def runtime_canaries(events: list[HookEvent], planted: list[Canary]) -> list[Canary]:
     """One canary per distinct value a hook saw returned (values already planted are left to those)."""
     known = {c.value for c in planted}
-    found: list[tuple[HookEvent, str, str]] = [(ev, "location", loc) for ev, loc in _locations(events)]
+    found: list[tuple[HookEvent, DataType, str]] = [
+        (ev, DataType.LOCATION, loc) for ev, loc in _locations(events)
+    ]
     for ev in events:
-        if ev.category.lower() in TLS_CATEGORIES or ev.category.lower() == "location":
+        category = canonical_category(ev.category)
+        if category in TLS_CATEGORIES or category == HookCategory.LOCATION:
             continue
-        kind = _kind(ev)
-        if kind is not None:
-            found.extend((ev, kind, s.strip()) for s in _strings(ev.ret))
+        read = _kind(ev)
+        if read is not None:
+            binary_id = read == DataType.VENDOR_ID
+            found.extend((ev, read, s.strip()) for s in _strings(ev.ret, binary_id))
     out: dict[tuple[str, str], Canary] = {}
     for ev, kind, value in sorted(found, key=lambda f: f[0].seq):
         if len(value) < MIN_RUNTIME_VALUE or value in known or (kind, value) in out:
@@ -152,7 +127,7 @@ def runtime_canaries(events: list[HookEvent], planted: list[Canary]) -> list[Can
             id=f"runtime:{kind}:{ev.seq}",
             kind=kind,
             value=value,
-            source="runtime-value",
+            source=CanarySource.RUNTIME_VALUE,
             t=ev.t,
             note=f"returned by {ev.api}",
         )
@@ -173,7 +148,7 @@ def tls_plaintext(events: list[HookEvent]) -> list[PlaintextRecord]:
     """The outgoing plaintext records (`SSL_write` and friends) among the hook events."""
     out = []
     for ev in events:
-        if ev.category.lower() not in TLS_CATEGORIES or not _TLS_WRITE.search(ev.api):
+        if canonical_category(ev.category) not in TLS_CATEGORIES or not _TLS_WRITE.search(ev.api):
             continue
         chunks = [b for b in (_bytes_of(a) for a in ev.args[1:2]) if b]
         if chunks:

@@ -18,8 +18,9 @@ import pandas as pd
 
 from analysis.schema import PROBE_HEADER
 from analysis.schema import PlantedPart
+from analysis.vocabulary import DetectionMethod
 
-_GROUND_TRUTH_METHODS = ("canary", "runtime-value")
+_GROUND_TRUTH_METHODS = (DetectionMethod.CANARY, DetectionMethod.RUNTIME_VALUE)
 
 
 @dataclass
@@ -111,7 +112,7 @@ def score(
         zip(truthful["probe"], truthful["canary_id"], truthful["part"], truthful["encoding"], strict=True)
     )
     named = set(zip(truthful["probe"], truthful["canary_id"], truthful["part"], strict=True))
-    patterns = det[det["method"] == "pattern"]
+    patterns = det[det["method"] == DetectionMethod.PATTERN]
     pattern_parts = set(zip(patterns["probe"], patterns["part"], strict=True))
 
     total = Counts()

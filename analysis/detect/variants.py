@@ -1,7 +1,7 @@
 """Every form a ground-truth value can take when an app sends it: the needles of the automaton.
 
 A `Variant` is one byte string to search for and the transform steps that make it from the canary's
-value, outermost first, in the vocabulary of `schema.ENCODING_STEPS` (`sha256>lower`: the SHA-256 of
+value, outermost first, in the vocabulary of `vocabulary.EncodingStep` (`sha256>lower`: the SHA-256 of
 the lowercased value). Variants cover case, separators, percent-encoding, JSON escaping, hex, base64
 standard and URL-safe (whole, and the three alignments inside a longer base64 run), MD5/SHA-1/SHA-256
 of the value and of its normal forms, and hashes of hashes. Locations are expanded by
@@ -19,6 +19,7 @@ from urllib.parse import quote
 from urllib.parse import quote_plus
 
 from analysis.schema import Canary
+from analysis.vocabulary import DataType
 
 MIN_TEXT = 5  # shorter needles match by chance
 MIN_RUN_FRAGMENT = 8
@@ -26,7 +27,17 @@ MIN_RUN_FRAGMENT = 8
 HASHES = ("md5", "sha1", "sha256")
 # Kinds whose separators (":", "-", " ", ...) are formatting, not content.
 SEPARATED_KINDS = frozenset(
-    {"imei", "android_id", "advertising_id", "mac", "serial", "imsi", "iccid", "phone", "vendor_id"}
+    {
+        DataType.IMEI,
+        DataType.ANDROID_ID,
+        DataType.ADVERTISING_ID,
+        DataType.MAC,
+        DataType.SERIAL,
+        DataType.IMSI,
+        DataType.ICCID,
+        DataType.PHONE,
+        DataType.VENDOR_ID,
+    }
 )
 _SEPARATORS = re.compile(r"[\s:\-./()]")
 

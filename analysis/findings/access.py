@@ -8,6 +8,7 @@ from collections.abc import Iterable
 from collections.abc import Sequence
 from dataclasses import dataclass
 from dataclasses import fields
+from typing import Any
 
 import pandas as pd
 
@@ -23,67 +24,27 @@ from analysis.findings.model import Finding
 from analysis.findings.model import HookRead
 from analysis.findings.phases import _phase_rank
 from analysis.findings.phases import phase_at
-
-# Hook APIs -> data type, for hook categories that cover several data types (`identifiers`).
-# Checked in order; the first keyword found in the api (lower case) wins.
-_API_DATA_TYPES: tuple[tuple[str, str], ...] = (
-    ("clipboard", "clipboard"),
-    ("getprimaryclip", "clipboard"),
-    ("android_id", "android_id"),
-    ("advertisingid", "advertising_id"),
-    ("getimei", "imei"),
-    ("getdeviceid", "imei"),
-    ("getmeid", "imei"),
-    ("getmacaddress", "mac"),
-    ("gethardwareaddress", "mac"),
-    ("getsimserialnumber", "iccid"),
-    ("getsubscriberid", "imsi"),
-    ("getline1number", "phone"),
-    ("getserial", "serial"),
-    ("location", "location"),
-    ("getlatitude", "location"),
-    ("contacts", "contact"),
-    ("getinstalledpackages", "installed_apps"),
-    ("getinstalledapplications", "installed_apps"),
-    ("queryintentactivities", "installed_apps"),
-)
-
+from analysis.vocabulary import READ_CATEGORIES
+from analysis.vocabulary import AccessLink
+from analysis.vocabulary import DataType
+from analysis.vocabulary import FindingKind
+from analysis.vocabulary import Party
+from analysis.vocabulary import canonical_category
+from analysis.vocabulary import hook_data_type as hook_read_type
 
 # Hook categories that read the device (ePrivacy Art. 5(3)); the others (network, tls-plaintext, tls,
 # and the agent's and runner's own records) describe transport or the capture, not a read of the device.
-ACCESS_CATEGORIES = frozenset(
-    {
-        "clipboard",
-        "identifiers",
-        "location",
-        "contacts",
-        "installed-apps",
-        "installed_apps",
-        "webview",
-        "watch",
-    }
-)
+# The one list is `analysis.vocabulary.READ_CATEGORIES`; this name stays for existing importers.
+ACCESS_CATEGORIES = READ_CATEGORIES
 
 
-_CATEGORY_DATA_TYPES = {
-    "clipboard": "clipboard",
-    "location": "location",
-    "contacts": "contact",
-    "contact": "contact",
-    "packages": "installed_apps",
-    "installed_apps": "installed_apps",
-    "installed-apps": "installed_apps",
-}
+def hook_data_type(category: str | None, api: str | None, args: Any = None) -> str:
+    """The data type a hook event read, as access findings name it (`other` when it has none of its own).
 
-
-def hook_data_type(category: str | None, api: str | None) -> str:
-    """The data type a hook event read, from its api (precise) or else its category."""
-    low = (api or "").lower()
-    for key, dtype in _API_DATA_TYPES:
-        if key in low:
-            return dtype
-    cat = (category or "").lower()
-    return _CATEGORY_DATA_TYPES.get(cat, cat or "unknown")
+    The table is `analysis.vocabulary.hook_data_type`, the same one runtime-value canaries use, so an
+    access finding and the transmission of what it read carry the same data type.
+    """
+    return hook_read_type(category, api, args) or DataType.OTHER
 
 
 @dataclass(frozen=True)
@@ -100,18 +61,18 @@ def _hooks(df: pd.DataFrame) -> list[_Hook]:
     for i, t in enumerate(times):
         if t is None:
             continue
-        category, api = _text(c["category"][i]), _text(c["api"][i])
+        category, api, args = _text(c["category"][i]), _text(c["api"][i]), _text(c["args"][i])
         out.append(
             _Hook(
                 seq=_int(c["seq"][i]) or 0,
                 t=t,
                 api=api or "",
-                category=category or "",
-                data_type=hook_data_type(category, api),
+                category=canonical_category(category),
+                data_type=hook_data_type(category, api, args),
                 sdk=_text(c["sdk"][i]),
                 entity=_text(c["entity"][i]),
                 ret=_text(c["ret"][i]) or "",
-                args=_text(c["args"][i]) or "",
+                args=args or "",
                 stack=tuple(str(x) for x in _list(c["stack"][i])),
             )
         )
@@ -151,8 +112,8 @@ def _linked_access(
             or any(v in h.ret or v in h.args for v in values)
         ]
         if by_value:
-            return by_value, "value"
-    return [h for h in candidates if h.data_type == data_type], "type"
+            return by_value, AccessLink.VALUE
+    return [h for h in candidates if h.data_type == data_type], AccessLink.TYPE
 
 
 def _delay(t: float, times: Sequence[float]) -> float | None:
@@ -189,13 +150,13 @@ def _access_findings(
         out.append(
             Finding(
                 finding_id=f"A-{short_id('access', dtype, who, phase)}",
-                kind="access",
+                kind=FindingKind.ACCESS,
                 data_type=dtype,
                 entity=entity,
                 parent=None,
                 country="device",
                 jurisdiction="device",
-                party="device",
+                party=Party.DEVICE,
                 hosts=[],
                 phase=phase,
                 first_seen=hs[0].t,
@@ -205,7 +166,7 @@ def _access_findings(
                 sdk=None if who.startswith("app (") else who,
                 apis=sorted({h.api for h in hs}),
                 methods=["hook"],
-                access=[_access_event(h, "access", None) for h in hs[:MAX_ACCESS_EVENTS]],
+                access=[_access_event(h, AccessLink.ACCESS, None) for h in hs[:MAX_ACCESS_EVENTS]],
                 related=related,
             )
         )

@@ -8,20 +8,15 @@ from collections.abc import Sequence
 from typing import Any
 
 from analysis.findings.frames import epoch
+from analysis.vocabulary import Phase
 
-PHASE_BEFORE = "before-consent"
-
-
-PHASE_AFTER = "after-consent"
-
-
-PHASE_REFUSED = "after-refusal"
-
-
-PHASE_WITHDRAWN = "after-withdrawal"
-
-
-PHASES = (PHASE_BEFORE, PHASE_AFTER, PHASE_REFUSED, PHASE_WITHDRAWN)
+# The phase names are `analysis.vocabulary.Phase`; these names stay for existing importers, typed as the
+# plain strings that findings, tables and reports carry.
+PHASE_BEFORE: str = Phase.BEFORE
+PHASE_AFTER: str = Phase.AFTER
+PHASE_REFUSED: str = Phase.REFUSED
+PHASE_WITHDRAWN: str = Phase.WITHDRAWN
+PHASES: tuple[str, ...] = tuple(Phase)  # in the order a session goes through them
 
 
 # Mark labels that change the consent state. Labels are free text set by the operator (`privlab mark`),

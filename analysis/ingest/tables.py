@@ -20,6 +20,7 @@ from analysis.schema import HOOK_EVENTS
 from analysis.schema import FlowRecord
 from analysis.schema import HookEvent
 from analysis.session import HOOKS_JSONL
+from analysis.vocabulary import canonical_category
 
 
 def hooks_source(session_dir: Path) -> Path | None:
@@ -42,7 +43,8 @@ def read_hooks(path: Path) -> Iterator[HookEvent]:
                     t=float(d["t"]),
                     pid=int(d.get("pid", 0)),
                     tid=int(d.get("tid", 0)),
-                    category=str(d.get("category", "")),
+                    # One spelling per category: sessions from older agents wrote "installed-apps".
+                    category=canonical_category(str(d.get("category", ""))),
                     api=str(d.get("api", "")),
                     args=list(d.get("args") or []),
                     ret=d.get("ret"),

@@ -11,9 +11,10 @@ from dataclasses import dataclass
 from dataclasses import field
 
 from analysis.errors import PrivlabError
+from analysis.vocabulary import DESTINATION_PARTIES
 
-# Party of a destination or a piece of code relative to the app under test.
-PARTIES = ("first", "third", "unknown")
+# Party of a destination or a piece of code relative to the app under test (vocabulary.Party).
+PARTIES: tuple[str, ...] = DESTINATION_PARTIES
 
 # Categories of an entity or of one of its endpoints (closed vocabulary; documented in data/README.md).
 CATEGORIES = (

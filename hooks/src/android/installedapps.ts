@@ -2,7 +2,7 @@
  * Which other apps are installed or running: the package manager's package and application lists,
  * intent queries (the usual way to probe for specific apps), package lookups, and running processes.
  *
- * Events: category "installed-apps"; api "<Class>.<method>"; list results carry `size` and `items`.
+ * Events: category "installed_apps"; api "<Class>.<method>"; list results carry `size` and `items`.
  */
 import { hookMethods, type MethodHook } from "../lib/java.js";
 import type { JavaHookModule } from "../lib/module.js";
@@ -25,9 +25,9 @@ export const HOOKS: MethodHook[] = [
 ];
 
 export const installedAppsModule: JavaHookModule = {
-    name: "installedapps",
+    name: "installed_apps",
     kind: "java",
     install(log): void {
-        hookMethods(log, "installed-apps", HOOKS);
+        hookMethods(log, "installed_apps", HOOKS);
     },
 };
