@@ -319,6 +319,7 @@ TABLES: dict[str, pa.Schema] = {
 #   content-encodings  gzip deflate br zstd
 #   containers         json form multipart protobuf   (body parts only; query/header/cookie/path: none)
 #   value transforms   base64 base64url hex url md5 sha1 sha256 upper lower nosep e6 e7 swapped rounded
+#   ByteDance layers   ttencrypt (body envelope) mixmode (XOR 5 + hex) argus ladon gorgon (signature headers)
 #   a bare value in a query, header, cookie or path segment is "plain".
 # Example: a gzip JSON body whose field holds base64 of the SHA-256 of the value: "gzip>json>base64>sha256".
 
@@ -346,6 +347,12 @@ ENCODING_STEPS = (
     "e7",
     "swapped",
     "rounded",
+    # ByteDance's own layers (analysis.decode.ttencrypt, analysis.decode.bytedance)
+    "ttencrypt",
+    "mixmode",
+    "argus",
+    "ladon",
+    "gorgon",
 )
 
 PROBE_HEADER = "x-privlab-probe"  # the control app tags each request so ground truth can name it
