@@ -301,6 +301,26 @@ FINDINGS = pa.schema(
     ]
 )
 
+# One row per entry of a ByteDance app-log body (event_v3, event, log_data, launch, terminate), built by
+# analysis.decode.bytedance_applog. `part` is the detection part of the entry (`body:event_v3[3]`): a
+# detection whose part starts with it was carried by that event.
+APP_EVENTS = pa.schema(
+    [
+        ("flow_id", pa.string()),
+        ("t_request", TIME),
+        ("kind", pa.string()),  # event_v3 | event | log_data | launch | terminate
+        (
+            "event",
+            pa.string(),
+        ),  # event name (event_v3 `event`, event `tag`, log_data `log_type`, or the kind)
+        ("local_time", TIME),  # the device's own time for the entry (local_time_ms, or datetime read as UTC)
+        ("session_id", pa.string()),
+        ("params", pa.string()),  # JSON text
+        ("part", pa.string()),
+        ("encoding", pa.string()),  # chain that unwrapped the body, e.g. ttencrypt>gzip>json
+    ]
+)
+
 TABLES: dict[str, pa.Schema] = {
     "flows": FLOWS,
     "hook_events": HOOK_EVENTS,
@@ -309,6 +329,7 @@ TABLES: dict[str, pa.Schema] = {
     "destinations": DESTINATIONS,
     "findings": FINDINGS,
     "decode_issues": DECODE_ISSUES,
+    "app_events": APP_EVENTS,
 }
 
 

@@ -24,6 +24,7 @@ from dataclasses import asdict
 from dataclasses import dataclass
 from dataclasses import field
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pyarrow as pa
@@ -43,6 +44,7 @@ from analysis.attribute.entities import load_registry
 from analysis.attribute.geo import default_geodb
 from analysis.attribute.jurisdiction import default_jurisdiction
 from analysis.attribute.stacks import attribute_events
+from analysis.decode.bytedance_applog import app_events
 from analysis.decode.limits import DecodeIssue
 from analysis.detect.detector import Detector
 from analysis.detect.runtime import runtime_canaries
@@ -56,6 +58,7 @@ from analysis.ingest.tables import flows_table
 from analysis.ingest.tables import hook_events_table
 from analysis.ingest.tables import hooks_source
 from analysis.ingest.tables import read_hooks
+from analysis.schema import APP_EVENTS
 from analysis.schema import DECODE_ISSUES
 from analysis.schema import DESTINATIONS
 from analysis.schema import DETECTIONS
@@ -294,7 +297,8 @@ def destinations_stage(ctx: StageContext) -> None:
 def findings_stage(ctx: StageContext) -> None:
     """`findings`: data type x entity x country x phase, and access findings (see analysis/findings/)."""
     derived = [
-        f"{DERIVED}/{t}.parquet" for t in ("flows", "hook_events", "detections", "destinations", "packets")
+        f"{DERIVED}/{t}.parquet"
+        for t in ("flows", "hook_events", "detections", "destinations", "packets", "app_events")
     ]
     inputs = ctx.inputs([SESSION_JSON, CANARIES_JSON, TLS_FAILURES_JSONL, CUSTODY, *derived])
     if ctx.up_to_date(["findings"], inputs):
@@ -378,6 +382,27 @@ def detections_stage(ctx: StageContext) -> None:
     ctx.write("decode_issues", pa.Table.from_pylist(issues, schema=DECODE_ISSUES), inputs)
 
 
+def app_events_stage(ctx: StageContext) -> None:
+    """`app_events`: one row per entry of every ByteDance app-log body (analysis.decode.bytedance_applog)."""
+    src = ctx.flow_source_name()
+    if src is None:
+        return
+    inputs = ctx.inputs([src])
+    if ctx.up_to_date(["app_events"], inputs):
+        return
+    rows: list[dict[str, Any]] = []
+    with ctx.task("app-log events", len(ctx.records())) as advance:
+        for rec in ctx.records():
+            rows.extend(asdict(e) for e in app_events(rec))
+            advance(1)
+    for r in rows:  # Arrow timestamps from epoch seconds
+        r["t_request"] = pd.Timestamp(r["t_request"], unit="s", tz="UTC")
+        r["local_time"] = (
+            None if r["local_time"] is None else pd.Timestamp(r["local_time"], unit="s", tz="UTC")
+        )
+    ctx.write("app_events", pa.Table.from_pylist(rows, schema=APP_EVENTS), inputs)
+
+
 Stage = Callable[[StageContext], None]
 # In order; a later stage may read what an earlier one wrote (name it among its inputs).
 STAGES: list[Stage] = [
@@ -386,6 +411,7 @@ STAGES: list[Stage] = [
     packets_stage,
     detections_stage,
     destinations_stage,
+    app_events_stage,  # before findings: a finding's sentence names the app-log event that carried a value
     findings_stage,
 ]
 

@@ -12,6 +12,7 @@ import pandas as pd
 from analysis.findings.access import ACCESS_CATEGORIES
 from analysis.findings.access import _access_findings
 from analysis.findings.access import _hooks
+from analysis.findings.app_events import event_clause
 from analysis.findings.coverage import _coverage
 from analysis.findings.frames import _columns
 from analysis.findings.frames import _epochs
@@ -34,6 +35,7 @@ from analysis.findings.transmissions import _renumber
 from analysis.findings.transmissions import _transmission
 from analysis.findings.transmissions import flow_custody
 from analysis.findings.transmissions import summary_sentence
+from analysis.schema import APP_EVENTS
 from analysis.schema import DESTINATIONS
 from analysis.schema import DETECTIONS
 from analysis.schema import FINDINGS
@@ -138,6 +140,7 @@ def build_findings(
     reads = [h for h in hooks if h.category.lower() in ACCESS_CATEGORIES]
     findings.extend(_access_findings(reads, transitions, findings))
     exhibit_no = 0
+    app_events = table(tables, "app_events", APP_EVENTS)  # names the app-log event that carried a value
     for f in findings:
         numbered = []
         for e in f.exhibits:
@@ -145,7 +148,7 @@ def build_findings(
             numbered.append(_renumber(e, exhibit_no))
         f.exhibits = numbered
         f.provisions = provisions_for(f, child)
-        f.summary = summary_sentence(f)
+        f.summary = summary_sentence(f) + event_clause(f, app_events)
 
     coverage = _coverage(flows, detections, hooks, packets, session_meta, canaries, tls_failures, transitions)
     return findings, coverage

@@ -32,6 +32,7 @@ class SessionTables:
     packets: pd.DataFrame | None = None
     destinations: pd.DataFrame | None = None
     findings: pd.DataFrame | None = None
+    app_events: pd.DataFrame | None = None  # ByteDance app-log entries (analysis.decode.bytedance_applog)
 
 
 def _read(path: Path, table: str) -> pd.DataFrame | None:
@@ -59,4 +60,5 @@ def read_tables(path: Path | str) -> SessionTables:
         packets=_read(p, "packets"),
         destinations=_read(p, "destinations"),
         findings=_read(p, "findings"),
+        app_events=_read(p, "app_events"),
     )
