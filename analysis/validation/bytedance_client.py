@@ -11,10 +11,14 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from typing import Any
+from typing import Protocol
+from urllib.parse import urlencode
 
 from analysis.decode import bytedance
 from analysis.decode import ttencrypt
+from analysis.validation.planted import Decoy
 
 AID = 1233
 LC_ID = 2142840551  # license id the public signer implementations use for TikTok
@@ -87,3 +91,104 @@ def signed_headers(
     if stub:
         out["x-ss-stub"] = stub
     return out
+
+
+# -- control-app probes ------------------------------------------------------------------------------
+
+REGISTER_FIELDS = {  # header field -> canary id, as the public register payloads name them
+    "openudid": "openudid",
+    "udid": "imei",
+    "google_aid": "adid",
+    "serial_number": "serial",
+    "mc": "mac",
+    "android_id": "android_id",
+    "sim_serial_number": "iccid",
+    "install_id": "install_id",
+}
+ENCRYPTED = "ttencrypt>gzip>json"
+
+
+class ProbeBuilder(Protocol):
+    """What the probes need of the control app's Builder (no import of it: control_app imports us)."""
+
+    v: dict[str, str]
+    decoys: dict[str, Decoy]
+
+    def probe(self, method: str, url: str, **kw: Any) -> Any: ...
+    def plant(self, p: Any, cid: str, part: str, enc: str, note: str = "") -> None: ...
+    def decoy(self, p: Any, near: str, part: str, enc: str) -> None: ...
+
+
+def bytedance_steps(b: ProbeBuilder) -> list[Callable[[], None]]:
+    """The control app's ByteDance-layer probes: ttEncrypt'd register and app log, a signed API call whose
+    X-Argus alone carries the device id, a mix_mode=1 login, and an encrypted body of near-miss decoys."""
+    v = b.v
+    ts = 1700000000
+
+    def tt_register() -> None:
+        body = register_body({k: v[c] for k, c in REGISTER_FIELDS.items()})
+        q = urlencode({"tt_data": "a", "aid": AID, "device_platform": "android"})
+        p = b.probe(
+            "POST", f"https://log-va.tiktokv.com/service/2/device_register/?{q}",
+            headers={"content-type": TT_CONTENT_TYPE, **signed_headers(q, body, v["install_id"], ts)}, body=body,
+        )  # fmt: skip
+        for k, c in REGISTER_FIELDS.items():
+            b.plant(p, c, f"body:header.{k}", ENCRYPTED, "ttEncrypt'd device registration")
+        b.plant(p, "install_id", "header:x-argus:protobuf:5", "argus>protobuf")
+        b.plant(p, "install_id", "header:x-argus:protobuf:16", "argus>protobuf")
+
+    def tt_app_log() -> None:
+        lat, lon = (float(x) for x in v["location"].split(","))
+        events = [
+            {"event": "enter_homepage", "params": {"enter_from": "launch"}},
+            {"event": "comment_paste", "params": {"text": v["clipboard"]}},
+            {"event": "location_report", "params": {"latitude": lat, "longitude": lon}},
+        ]
+        body = app_log_body(
+            {"install_id": v["install_id"], "openudid": v["openudid"]}, events, "5e1f0a7c-0001"
+        )
+        q = urlencode({"tt_data": "a", "aid": AID})
+        p = b.probe(
+            "POST", f"https://log-va.tiktokv.com/service/2/app_log/?{q}",
+            headers={"content-type": TT_CONTENT_TYPE, **signed_headers(q, body, v["install_id"], ts + 5)}, body=body,
+        )  # fmt: skip
+        b.plant(p, "install_id", "body:header.install_id", ENCRYPTED)
+        b.plant(p, "openudid", "body:header.openudid", ENCRYPTED)
+        b.plant(p, "clipboard", "body:event_v3[1].params.text", ENCRYPTED, "event comment_paste")
+        b.plant(p, "location", "body:event_v3[2].params.latitude", ENCRYPTED, "event location_report")
+
+    def signed_feed() -> None:
+        q = urlencode({"aid": AID, "count": 6, "type": 0, "app_name": "musical_ly"})
+        p = b.probe(
+            "GET", f"https://api16-normal-c-useast1a.tiktokv.com/aweme/v1/feed/?{q}",
+            headers=signed_headers(q, b"", v["install_id"], ts + 9),
+        )  # fmt: skip
+        b.plant(
+            p, "install_id", "header:x-argus:protobuf:5", "argus>protobuf", "device id only inside X-Argus"
+        )
+
+    def mix_mode_login() -> None:
+        body = urlencode(
+            {"mix_mode": "1", "email": bytedance.mix_mode_encode(v["email"]),
+             "mobile": bytedance.mix_mode_encode(v["phone"]), "password": bytedance.mix_mode_encode("hunter2")}
+        ).encode()  # fmt: skip
+        p = b.probe(
+            "POST", "https://api16-normal-c-useast1a.tiktokv.com/passport/user/login/?mix_mode=1",
+            headers={"content-type": "application/x-www-form-urlencoded"}, body=body,
+        )  # fmt: skip
+        b.plant(p, "email", "body:form:email", "form>mixmode")
+        b.plant(p, "phone", "body:form:mobile", "form>mixmode")
+
+    def tt_decoys() -> None:
+        keys = {"imei": "udid", "android_id": "android_id", "adid": "google_aid", "serial": "serial_number",
+                "install_id": "install_id", "clipboard": "clip", "email": "mail"}  # fmt: skip
+        present = {near: key for near, key in keys.items() if near in b.decoys}
+        body = register_body({key: b.decoys[near].value for near, key in present.items()})
+        p = b.probe(
+            "POST", "https://log-va.tiktokv.com/service/2/device_register/?tt_data=a&decoy=1",
+            headers={"content-type": TT_CONTENT_TYPE}, body=body,
+        )  # fmt: skip
+        for near, key in present.items():
+            b.decoy(p, near, f"body:header.{key}", ENCRYPTED)
+
+    return [tt_register, tt_app_log, signed_feed, mix_mode_login, tt_decoys]
