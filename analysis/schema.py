@@ -281,6 +281,10 @@ DESTINATIONS = pa.schema(
         ("bytes", pa.int64()),
         ("flows", pa.int64()),
         ("sources", pa.string()),  # registry facts + PSL + geolocation + registry-country + jurisdiction data
+        (
+            "endpoint_purpose",
+            pa.string(),
+        ),  # ByteDance endpoint purposes of the paths seen (bytedance_endpoints.toml)
     ]
 )
 
@@ -298,6 +302,7 @@ FINDINGS = pa.schema(
         ("flow_ids", pa.list_(pa.string())),
         ("access_seqs", pa.list_(pa.int64())),
         ("sdk", pa.string()),
+        ("endpoint_purpose", pa.string()),  # ByteDance endpoint purposes of the exhibits' requests
     ]
 )
 
@@ -321,6 +326,23 @@ APP_EVENTS = pa.schema(
     ]
 )
 
+# One row per request to a ByteDance host or carrying a ByteDance layer, built by
+# analysis.attribute.bytedance_layers: what could and could not be read through ttEncrypt, the signature
+# headers and the security SDK's payloads (the coverage statement's ByteDance lines).
+BYTEDANCE_LAYERS = pa.schema(
+    [
+        ("flow_id", pa.string()),
+        ("host", pa.string()),
+        ("path", pa.string()),
+        ("purpose", pa.string()),  # analysis/attribute/data/bytedance_endpoints.toml, None when unknown
+        ("ttencrypt", pa.string()),  # decrypted | failed | announced-without-magic | None
+        ("ttencrypt_detail", pa.string()),
+        ("signatures_decoded", pa.list_(pa.string())),  # "x-khronos: time 1700000000"
+        ("signatures_opaque", pa.list_(pa.string())),  # "x-helios: no public algorithm: classified only"
+        ("opaque", pa.string()),  # why the payload stayed unreadable; None when it was read
+    ]
+)
+
 TABLES: dict[str, pa.Schema] = {
     "flows": FLOWS,
     "hook_events": HOOK_EVENTS,
@@ -330,6 +352,7 @@ TABLES: dict[str, pa.Schema] = {
     "findings": FINDINGS,
     "decode_issues": DECODE_ISSUES,
     "app_events": APP_EVENTS,
+    "bytedance_layers": BYTEDANCE_LAYERS,
 }
 
 

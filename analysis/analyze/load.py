@@ -56,4 +56,5 @@ def load_sessions(paths: Iterable[Path | str], *, refresh: bool = True) -> Sessi
         destinations=frames["destinations"],
         findings=frames["findings"],
         app_events=frames["app_events"],
+        bytedance_layers=frames["bytedance_layers"],
     )

@@ -36,6 +36,7 @@ from rich.progress import Progress
 from rich.progress import TextColumn
 from rich.progress import TimeRemainingColumn
 
+from analysis.attribute.bytedance_layers import layers_rows
 from analysis.attribute.destinations import build_destinations
 from analysis.attribute.destinations import data_stamp
 from analysis.attribute.destinations import registry_stamp
@@ -59,6 +60,7 @@ from analysis.ingest.tables import hook_events_table
 from analysis.ingest.tables import hooks_source
 from analysis.ingest.tables import read_hooks
 from analysis.schema import APP_EVENTS
+from analysis.schema import BYTEDANCE_LAYERS
 from analysis.schema import DECODE_ISSUES
 from analysis.schema import DESTINATIONS
 from analysis.schema import DETECTIONS
@@ -298,7 +300,15 @@ def findings_stage(ctx: StageContext) -> None:
     """`findings`: data type x entity x country x phase, and access findings (see analysis/findings/)."""
     derived = [
         f"{DERIVED}/{t}.parquet"
-        for t in ("flows", "hook_events", "detections", "destinations", "packets", "app_events")
+        for t in (
+            "flows",
+            "hook_events",
+            "detections",
+            "destinations",
+            "packets",
+            "app_events",
+            "bytedance_layers",
+        )
     ]
     inputs = ctx.inputs([SESSION_JSON, CANARIES_JSON, TLS_FAILURES_JSONL, CUSTODY, *derived])
     if ctx.up_to_date(["findings"], inputs):
@@ -403,6 +413,19 @@ def app_events_stage(ctx: StageContext) -> None:
     ctx.write("app_events", pa.Table.from_pylist(rows, schema=APP_EVENTS), inputs)
 
 
+def bytedance_layers_stage(ctx: StageContext) -> None:
+    """`bytedance_layers`: per ByteDance request, what ttEncrypt, signature headers and payloads let us see."""
+    src = ctx.flow_source_name()
+    if src is None:
+        return
+    inputs = ctx.inputs([src])
+    if ctx.up_to_date(["bytedance_layers"], inputs):
+        return
+    ctx.write(
+        "bytedance_layers", pa.Table.from_pylist(layers_rows(ctx.records()), schema=BYTEDANCE_LAYERS), inputs
+    )
+
+
 Stage = Callable[[StageContext], None]
 # In order; a later stage may read what an earlier one wrote (name it among its inputs).
 STAGES: list[Stage] = [
@@ -412,6 +435,7 @@ STAGES: list[Stage] = [
     detections_stage,
     destinations_stage,
     app_events_stage,  # before findings: a finding's sentence names the app-log event that carried a value
+    bytedance_layers_stage,  # before findings: the coverage statement says what ByteDance's layer hid
     findings_stage,
 ]
 

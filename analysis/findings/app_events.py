@@ -1,4 +1,5 @@
-"""Which ByteDance app-log event carried a finding's value: a clause for its sentence.
+"""Which ByteDance app-log event carried a finding's value (a clause for its sentence), and the endpoint
+purposes of its requests.
 
 A detection inside an app-log body has a part such as `body:event_v3[3].params.text`; the `app_events`
 row of that flow whose part is `body:event_v3[3]` names the event and the device's time for it.
@@ -9,9 +10,11 @@ from __future__ import annotations
 from datetime import UTC
 from datetime import datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 import pandas as pd
 
+from analysis.attribute.bytedance_endpoints import endpoint_purpose
 from analysis.findings.frames import epoch
 from analysis.findings.model import Finding
 
@@ -47,3 +50,14 @@ def event_clause(f: Finding, app_events: pd.DataFrame) -> str:
     when = f" at {datetime.fromtimestamp(t, UTC):%H:%M:%S} UTC (device time)" if t is not None else ""
     more = f", as did {len(hits) - 1} other app-log event(s)" if len(hits) > 1 else ""
     return f" The app-log event `{name}`{when} carried it{more}."
+
+
+def finding_purpose(f: Finding) -> str | None:
+    """The ByteDance endpoint purposes of a finding's exhibits (`analytics log; device registration`)."""
+    purposes = []
+    for e in f.exhibits:
+        parts = urlsplit(e.url) if e.url else None
+        p = endpoint_purpose(e.host or (parts.hostname if parts else None), parts.path if parts else None)
+        if p and p not in purposes:
+            purposes.append(p)
+    return "; ".join(sorted(purposes)) or None

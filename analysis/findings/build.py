@@ -9,10 +9,12 @@ from typing import Any
 
 import pandas as pd
 
+from analysis.attribute.bytedance_layers import coverage_notes
 from analysis.findings.access import ACCESS_CATEGORIES
 from analysis.findings.access import _access_findings
 from analysis.findings.access import _hooks
 from analysis.findings.app_events import event_clause
+from analysis.findings.app_events import finding_purpose
 from analysis.findings.coverage import _coverage
 from analysis.findings.frames import _columns
 from analysis.findings.frames import _epochs
@@ -36,6 +38,7 @@ from analysis.findings.transmissions import _transmission
 from analysis.findings.transmissions import flow_custody
 from analysis.findings.transmissions import summary_sentence
 from analysis.schema import APP_EVENTS
+from analysis.schema import BYTEDANCE_LAYERS
 from analysis.schema import DESTINATIONS
 from analysis.schema import DETECTIONS
 from analysis.schema import FINDINGS
@@ -151,6 +154,7 @@ def build_findings(
         f.summary = summary_sentence(f) + event_clause(f, app_events)
 
     coverage = _coverage(flows, detections, hooks, packets, session_meta, canaries, tls_failures, transitions)
+    coverage.notes.extend(coverage_notes(table(tables, "bytedance_layers", BYTEDANCE_LAYERS)))
     return findings, coverage
 
 
@@ -170,6 +174,7 @@ def findings_frame(findings: Sequence[Finding]) -> pd.DataFrame:
             "flow_ids": f.flow_ids,
             "access_seqs": f.access_seqs,
             "sdk": f.sdk,
+            "endpoint_purpose": finding_purpose(f),
         }
         for f in findings
     ]
