@@ -110,3 +110,36 @@ def test_analyze_writes_app_events_and_the_finding_names_the_event(tmp_path: Pat
     assert "The app-log event `comment_paste` at 22:13:21 UTC (device time) carried it." in clip[0].summary
     imei = [f for f in evidence.findings if f.data_type == "imei" and f.kind == "transmission"]
     assert imei and "app-log event" not in imei[0].summary  # the register header is not an event
+
+
+def test_notebook_05_shows_the_events_and_the_value_they_carried(tmp_path: Path) -> None:
+    """The notebook, executed headless (nbclient + ipykernel) on a ttEncrypt'd TikTok session."""
+    import os
+
+    import nbformat
+    from nbclient import NotebookClient
+
+    s = Session.create(tmp_path / "s", "tiktok", canaries=list(CANARIES))
+    s.append("flows.jsonl", record_line(_record("f-log", _app_log(), "/service/2/app_log/")), kind="flow-records",
+             ref="test")  # fmt: skip
+    nb = nbformat.read(
+        Path(__file__).resolve().parents[1] / "notebooks" / "05-tiktok-app-log.ipynb", as_version=4
+    )
+    old = os.environ.get("PRIVLAB_SESSION")
+    os.environ["PRIVLAB_SESSION"] = str(s.path)
+    try:
+        NotebookClient(
+            nb, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}
+        ).execute()
+    finally:
+        if old is None:
+            os.environ.pop("PRIVLAB_SESSION", None)
+        else:
+            os.environ["PRIVLAB_SESSION"] = old
+    text = json.dumps([c.get("outputs", []) for c in nb.cells])
+    assert "Traceback" not in text
+    assert "3 app-log entries in 1 request(s)" in text
+    assert "event `comment_paste` at 22:13:21 carried the clipboard" in text
+    assert "The app-log event `comment_paste` at 22:13:21 UTC (device time) carried it." in text
+    assert "ByteDance layer: 1 request body was ttEncrypt'd; 1 decrypted." in text
+    assert any("image/png" in o.get("data", {}) for c in nb.cells for o in c.get("outputs", []))
