@@ -47,6 +47,7 @@ JAVA_MODULES = (
     "webview",
     "tls",
     "watch",
+    "tiktok",  # hooks/src/bytedance: ttEncrypt and metasec entry points, per TikTok version
 )
 NATIVE_MODULES = ("ssl", "connect", "getaddrinfo", "tls-native")
 MODULES = JAVA_MODULES + NATIVE_MODULES
