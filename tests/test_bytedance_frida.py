@@ -108,3 +108,56 @@ def test_plaintext_and_ciphertext_of_ttencrypt_are_recorded_unchanged(
         ("h.a", 16777217, "metasec-result-16777217"),
         ("b.b", 33554438, "EMU7X9K2Q4"),
     ]
+
+
+# -- analysis of what the profile recorded -------------------------------------------------------------
+
+
+def _hook_event(
+    seq: int, plain: bytes, cipher: bytes, api: str = "EncryptorUtil.ttEncrypt"
+) -> dict[str, Any]:
+    b64 = base64.b64encode
+    return {"seq": seq, "t": 1_700_000_000.0 + seq, "pid": 1, "tid": 2, "category": "bytedance-encrypt", "api": api,
+            "args": [{"$b64": b64(plain).decode()}, len(plain)], "ret": {"$b64": b64(cipher).decode()},
+            "stack": ["com.ss.android.common.applog.NetUtil.a(SourceFile)"]}  # fmt: skip
+
+
+def test_hooked_plaintext_is_scanned_and_linked_to_the_flow_that_carried_it(tmp_path: Path) -> None:
+    import gzip
+
+    from analysis.analyze.load import load_session
+    from analysis.decode import ttencrypt
+    from analysis.schema import FlowRecord
+    from analysis.session.flows import record_line
+    from analysis.validation.planted import CANARIES
+    from analysis.validation.planted import value
+
+    def rec(fid: str, body: bytes) -> FlowRecord:
+        return FlowRecord(
+            fid, 1_700_000_001.0, None, "10.0.2.16:5000", "192.0.2.9", 443, "log-va.tiktokv.com", "log-va.tiktokv.com",
+            "https", "HTTP/2.0", "POST", "https://log-va.tiktokv.com/service/2/app_log/?tt_data=a",
+            "/service/2/app_log/", "tt_data=a", 200, [], [], len(body), 0, None, None, request_body=body,
+        )  # fmt: skip
+
+    def doc(key: str, canary: str) -> bytes:
+        return gzip.compress(json.dumps({"header": {key: value(canary)}}).encode())
+
+    known = ttencrypt.encrypt_payload(doc("udid", "imei"))  # decrypts offline: the hook only corroborates
+    newer = b"\x74\x63\x05\x11" + bytes(60)  # a scheme privlab cannot open offline
+    events = [
+        _hook_event(1, doc("udid", "imei"), known),
+        _hook_event(2, doc("udid", "imei"), known, "EncryptorUtil.a"),  # the wrapper: same encryption
+        _hook_event(3, doc("serial_number", "serial"), newer),
+        _hook_event(4, doc("android_id", "android_id"), b"never-sent"),
+    ]
+    s = Session.create(tmp_path, "hooked", canaries=list(CANARIES))
+    s.append("flows.jsonl", record_line(rec("f-known", known)) + record_line(rec("f-new", newer)),
+             kind="flow-records", ref="test")  # fmt: skip
+    s.append("hooks.jsonl", "".join(json.dumps(e) + "\n" for e in events).encode(), kind="hooks", ref="test")
+    det = load_session(s.path).detections
+    rows = {(f, c, p, e) for f, c, p, e in zip(det["flow_id"], det["canary_id"], det["part"], det["encoding"],
+                                                 strict=True) if c}  # fmt: skip
+    assert ("f-known", "imei", "body:header.udid", "ttencrypt>gzip>json") in rows  # offline decryption
+    assert not any(f.startswith("hook:") and c == "imei" for f, c, _, _ in rows)  # not reported twice
+    assert ("f-new", "serial", "body:header.serial_number", "gzip>json") in rows  # linked by ciphertext
+    assert ("hook:4", "android_id", "body:header.android_id", "gzip>json") in rows  # no carrier flow

@@ -47,6 +47,7 @@ from analysis.attribute.jurisdiction import default_jurisdiction
 from analysis.attribute.stacks import attribute_events
 from analysis.decode.bytedance_applog import app_events
 from analysis.decode.limits import DecodeIssue
+from analysis.detect.bytedance_hooks import hooked_detections
 from analysis.detect.detector import Detector
 from analysis.detect.runtime import runtime_canaries
 from analysis.detect.runtime import seen_by_proxy
@@ -388,6 +389,8 @@ def detections_stage(ctx: StageContext) -> None:
             detections.extend(result.detections)
             issues.extend(_issue_rows(f"hook:{record.seq}", result.issues))
             advance(1)
+        if events:  # plaintext the TikTok profile saw entering ttEncrypt (analysis.detect.bytedance_hooks)
+            detections.extend(hooked_detections(detector, events, ctx.records()))
     ctx.write("detections", pa.Table.from_pylist([asdict(d) for d in detections], schema=DETECTIONS), inputs)
     ctx.write("decode_issues", pa.Table.from_pylist(issues, schema=DECODE_ISSUES), inputs)
 
