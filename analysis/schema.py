@@ -269,6 +269,10 @@ DESTINATIONS = pa.schema(
         ("bytes", pa.int64()),
         ("flows", pa.int64()),
         ("sources", pa.string()),  # registry facts + PSL + geolocation + registry-country + jurisdiction data
+        (
+            "endpoint_purpose",
+            pa.string(),
+        ),  # ByteDance endpoint purposes of the paths seen (bytedance_endpoints.toml)
     ]
 )
 
@@ -351,6 +355,7 @@ FINDINGS = pa.schema(
         ("related", pa.list_(pa.string())),  # access <-> transmission finding ids
         ("provisions", pa.list_(PROVISION)),
         ("summary", pa.string()),
+        ("endpoint_purpose", pa.string()),  # ByteDance endpoint purposes of the exhibits' requests
     ]
 )
 
@@ -413,6 +418,44 @@ CAPABILITY = pa.schema(
     ]
 )
 
+# One row per entry of a ByteDance app-log body (event_v3, event, log_data, launch, terminate), built by
+# analysis.decode.bytedance_applog. `part` is the detection part of the entry (`body:event_v3[3]`): a
+# detection whose part starts with it was carried by that event.
+APP_EVENTS = pa.schema(
+    [
+        ("flow_id", pa.string()),
+        ("t_request", TIME),
+        ("kind", pa.string()),  # event_v3 | event | log_data | launch | terminate
+        (
+            "event",
+            pa.string(),
+        ),  # event name (event_v3 `event`, event `tag`, log_data `log_type`, or the kind)
+        ("local_time", TIME),  # the device's own time for the entry (local_time_ms, or datetime read as UTC)
+        ("session_id", pa.string()),
+        ("params", pa.string()),  # JSON text
+        ("part", pa.string()),
+        ("encoding", pa.string()),  # chain that unwrapped the body, e.g. ttencrypt>gzip>json
+    ]
+)
+
+# One row per request to a ByteDance host or carrying a ByteDance layer, built by
+# analysis.attribute.bytedance_layers: what could and could not be read through ttEncrypt, the signature
+# headers and the security SDK's payloads (the coverage statement's ByteDance lines).
+BYTEDANCE_LAYERS = pa.schema(
+    [
+        ("flow_id", pa.string()),
+        ("host", pa.string()),
+        ("path", pa.string()),
+        ("purpose", pa.string()),  # analysis/attribute/data/bytedance_endpoints.toml, None when unknown
+        ("ttencrypt", pa.string()),  # decrypted | failed | announced-without-magic | None
+        ("ttencrypt_detail", pa.string()),
+        ("signatures_decoded", pa.list_(pa.string())),  # "x-khronos: time 1700000000"
+        ("signatures_opaque", pa.list_(pa.string())),  # "x-helios: no public algorithm: classified only"
+        ("opaque", pa.string()),  # why the payload stayed unreadable; None when it was read
+    ]
+)
+
+
 TABLES: dict[str, pa.Schema] = {
     "flows": FLOWS,
     "hook_events": HOOK_EVENTS,
@@ -424,6 +467,8 @@ TABLES: dict[str, pa.Schema] = {
     "flow_destinations": FLOW_DESTINATIONS,
     "capability": CAPABILITY,
     "decode_issues": DECODE_ISSUES,
+    "app_events": APP_EVENTS,
+    "bytedance_layers": BYTEDANCE_LAYERS,
 }
 
 
@@ -434,6 +479,7 @@ TABLES: dict[str, pa.Schema] = {
 #   content-encodings  gzip deflate br zstd
 #   containers         json form multipart protobuf   (body parts only; query/header/cookie/path: none)
 #   value transforms   base64 base64url hex url md5 sha1 sha256 upper lower nosep e6 e7 swapped rounded
+#   ByteDance layers   ttencrypt (body envelope) mixmode (XOR 5 + hex) argus ladon gorgon (signature headers)
 #   a bare value in a query, header, cookie or path segment is "plain".
 # Example: a gzip JSON body whose field holds base64 of the SHA-256 of the value: "gzip>json>base64>sha256".
 

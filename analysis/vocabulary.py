@@ -74,6 +74,8 @@ class HookCategory(StrEnum):
     TLS = "tls"  # a certificate check the agent bypassed (Java or native)
     TLS_PLAINTEXT = "tls-plaintext"  # SSL_write/SSL_read plaintext
     NETWORK = "network"  # getaddrinfo, connect
+    BYTEDANCE_ENCRYPT = "bytedance-encrypt"  # plaintext handed to ttEncrypt (hooks/src/bytedance)
+    BYTEDANCE_METASEC = "bytedance-metasec"  # the security SDK's JNI dispatcher and its callbacks
     # Written by the runner (analysis/capture/frida.py), not by an agent module.
     AGENT = "agent"  # the agent's ready report, warnings and exceptions
     RUNNER = "runner"  # gaps, process ends, unknown or malformed messages
@@ -109,6 +111,7 @@ class AgentModule(StrEnum):
     WEBVIEW = "webview"
     TLS = "tls"
     WATCH = "watch"
+    TIKTOK = "tiktok"  # hooks/src/bytedance: ttEncrypt and metasec entry points, per TikTok version
     SSL = "ssl"
     CONNECT = "connect"
     GETADDRINFO = "getaddrinfo"
@@ -125,6 +128,7 @@ JAVA_MODULES: tuple[AgentModule, ...] = (
     AgentModule.WEBVIEW,
     AgentModule.TLS,
     AgentModule.WATCH,
+    AgentModule.TIKTOK,
 )
 NATIVE_MODULES: tuple[AgentModule, ...] = (
     AgentModule.SSL,
@@ -200,6 +204,12 @@ class EncodingStep(StrEnum):
     E7 = "e7"
     SWAPPED = "swapped"
     ROUNDED = "rounded"
+    # ByteDance's own layers (analysis.decode.ttencrypt, analysis.decode.bytedance)
+    TTENCRYPT = "ttencrypt"
+    MIXMODE = "mixmode"
+    ARGUS = "argus"
+    LADON = "ladon"
+    GORGON = "gorgon"
 
 
 class Party(StrEnum):

@@ -1,5 +1,5 @@
 📦
-468311 /src/index.js
+471818 /src/index.js
 ✄
 var __defProp = Object.defineProperty;
 var __export = (target, all) => {
@@ -13996,6 +13996,81 @@ var webviewModule = {
   }
 };
 
+// src/bytedance/profile.ts
+var TIKTOK_22_5_3 = "toventang/tiktok-smali@1baea0ee7a77447734f296cb1094c77ee24509d2 (TikTok 22.5.3, versionCode 2022205030, jadx)";
+var LATER = "public smali of a later TikTok build (obfuscated LIZ/LIZIZ names; code search, version not stated)";
+var APPLOG_SDK = "public decompiled ByteDance AppLog SDK (com.bytedance.applog.encryptor, library EncryptorP; code search)";
+var PROFILES = [
+  {
+    version: "22.5.3",
+    versionCode: 2022205030,
+    entries: [
+      { cls: "com.bytedance.frameworks.encryptor.EncryptorUtil", method: "ttEncrypt", signature: "([BI)[B", role: "ttencrypt", native: true, source: `${TIKTOK_22_5_3}: sources/com/bytedance/frameworks/encryptor/EncryptorUtil.java` },
+      { cls: "com.bytedance.frameworks.encryptor.EncryptorUtil", method: "a", signature: "([BI)[B", role: "ttencrypt", native: false, source: `${TIKTOK_22_5_3}: sources/com/bytedance/frameworks/encryptor/EncryptorUtil.java` },
+      { cls: "ms.bd.o.h", method: "a", signature: "(IIJLjava/lang/String;Ljava/lang/Object;)Ljava/lang/Object;", role: "metasec", native: true, source: `${TIKTOK_22_5_3}: sources/ms/bd/o/h.java` },
+      { cls: "ms.bd.o.b", method: "b", signature: "(IIJLjava/lang/String;Ljava/lang/Object;)Ljava/lang/Object;", role: "metasec-callback", native: false, source: `${TIKTOK_22_5_3}: sources/ms/bd/o/b.java` }
+    ]
+  },
+  {
+    version: "later (obfuscated)",
+    versionCode: null,
+    entries: [
+      { cls: "com.bytedance.frameworks.encryptor.EncryptorUtil", method: "LIZ", signature: "(I[B)[B", role: "ttencrypt", native: false, source: `${LATER}: EncryptorUtil.smali` },
+      { cls: "com.bytedance.frameworks.encryptor.EncryptorUtil", method: "encrypt", signature: "([BI)[B", role: "ttencrypt", native: false, source: `${LATER}: callers in com.bytedance.retrofit2.mime.TypedByteArray` },
+      { cls: "ms.bd.o.k", method: "a", signature: "(IIJLjava/lang/String;Ljava/lang/Object;)Ljava/lang/Object;", role: "metasec", native: true, source: `${LATER}: callers in ms.bd.o.b1` }
+    ]
+  },
+  {
+    version: "applog-sdk",
+    versionCode: null,
+    entries: [
+      { cls: "com.bytedance.applog.encryptor.EncryptorUtil", method: "encrypt", signature: "([BI)[B", role: "ttencrypt", native: false, source: APPLOG_SDK }
+    ]
+  }
+];
+
+// src/bytedance/tiktok.ts
+var CATEGORY = { ttencrypt: "bytedance-encrypt", metasec: "bytedance-metasec", "metasec-callback": "bytedance-metasec" };
+function profileHooks() {
+  const out = /* @__PURE__ */ new Map();
+  const seen = /* @__PURE__ */ new Set();
+  for (const profile of PROFILES) {
+    for (const e of profile.entries) {
+      const key = `${e.cls}.${e.method}`;
+      if (seen.has(key)) {
+        continue;
+      }
+      seen.add(key);
+      const category = CATEGORY[e.role];
+      const list = out.get(category) ?? [];
+      list.push({ cls: e.cls, method: e.method });
+      out.set(category, list);
+    }
+  }
+  return out;
+}
+var tiktokModule = {
+  name: "tiktok",
+  kind: "java",
+  install(log) {
+    for (const [category, hooks] of profileHooks()) {
+      const present = hooks.filter((h) => {
+        const klass = log.use(h.cls);
+        if (klass === null) {
+          return false;
+        }
+        const dispatcher = klass[h.method];
+        if (dispatcher === void 0 || dispatcher.overloads === void 0) {
+          log.report.missing.push(`${h.cls}.${h.method}`);
+          return false;
+        }
+        return true;
+      });
+      hookMethods(log, category, present);
+    }
+  }
+};
+
 // src/lib/native.ts
 var hookedAddresses = /* @__PURE__ */ new Set();
 function attachOnce(module, address, callbacks) {
@@ -14160,7 +14235,7 @@ var getaddrinfoModule = {
 };
 
 // src/native/ssl.ts
-var CATEGORY = "tls-plaintext";
+var CATEGORY2 = "tls-plaintext";
 var FUNCTIONS = [
   { name: "SSL_write", write: true, ex: false },
   { name: "SSL_write_ex", write: true, ex: true },
@@ -14190,7 +14265,7 @@ function hookFunction(m, fn, report) {
       const conn = { ssl: this.ssl.toString(), lib: m.name };
       const data = bytesAt(this.buf, n);
       emit({
-        category: CATEGORY,
+        category: CATEGORY2,
         api: fn.name,
         args: fn.write ? [conn, data] : [conn],
         ret: fn.write ? n : data,
@@ -14330,6 +14405,7 @@ var MODULES = [
   webviewModule,
   tlsModule,
   watchModule,
+  tiktokModule,
   sslModule,
   connectModule,
   getaddrinfoModule,

@@ -44,8 +44,8 @@ def test_analyze_stamps_tables_and_reruns_as_a_no_op(sample_session: Path, tmp_p
     raw = _hashes(session)
     first = analyze(session, show_progress=False)
     assert set(first.written) == {
-        "flows", "packets", "detections", "decode_issues", "destinations", "findings", "coverage",
-        "flow_destinations",
+        "flows", "packets", "detections", "decode_issues", "destinations", "app_events", "bytedance_layers",
+        "findings", "coverage", "flow_destinations",
     }  # fmt: skip
     stamps = {
         t: pq.read_schema(session / "derived" / f"{t}.parquet").metadata[STAMP_KEY] for t in first.written
@@ -61,7 +61,7 @@ def test_analyze_stamps_tables_and_reruns_as_a_no_op(sample_session: Path, tmp_p
     third = analyze(session, show_progress=False)
     # Findings depend on detections, so they are rebuilt too; flows, packets and destinations are not.
     assert third.written == ["detections", "decode_issues", "findings", "coverage", "flow_destinations"]
-    assert third.skipped == ["flows", "packets", "destinations"]
+    assert third.skipped == ["flows", "packets", "destinations", "app_events", "bytedance_layers"]
     assert (
         pq.read_schema(session / "derived" / "detections.parquet").metadata[STAMP_KEY] != stamps["detections"]
     )
@@ -70,7 +70,7 @@ def test_analyze_stamps_tables_and_reruns_as_a_no_op(sample_session: Path, tmp_p
 def test_stages_are_a_list_of_functions() -> None:
     assert [s.__name__ for s in STAGES] == [
         "flows_stage", "hook_events_stage", "packets_stage", "detections_stage", "destinations_stage",
-        "findings_stage", "capability_stage",
+        "app_events_stage", "bytedance_layers_stage", "findings_stage", "capability_stage",
     ]  # fmt: skip
 
 

@@ -32,6 +32,8 @@ SRC = Path(__file__).resolve().parents[1] / "hooks" / "src"
 _CONST = re.compile(r'\bconst (\w+)(?:\s*:\s*[\w<>\[\]]+)?\s*=\s*"([^"]*)"\s*;')
 _ARRAY = re.compile(r"\bconst (\w+)(?:\s*:\s*[\w<>\[\]]+)?\s*=\s*\[([^\]]*)\]\s*;", re.S)
 _SET = re.compile(r"\bconst (\w+)\s*=\s*new Set\(\[([^\]]*)\]\)", re.S)
+# `const CATEGORY = { role: "category", ... } as const;` with `CATEGORY[...]` feeding hookMethods' category
+_CATEGORY_MAP = re.compile(r"\bconst (\w+)\s*=\s*\{([^}]*)\}\s*as const\s*;", re.S)
 _MODULE = re.compile(
     r'export const (\w+)\s*:\s*(Java|Native)HookModule\s*=\s*\{\s*name:\s*"([^"]+)",\s*kind:\s*"(\w+)"'
 )
@@ -79,8 +81,17 @@ def read_agent(src: Path) -> AgentNames:
             return known.get(expr)
 
         file_categories = []
+        # A category variable taken from a constant map (`const category = CATEGORY[e.role]`): its values.
+        mapped = {
+            var: re.findall(r'(?:"[^"]*"|\w+)\s*:\s*"([^"]*)"', body)
+            for name, body in _CATEGORY_MAP.findall(text)
+            for var in re.findall(rf"\b(?:const|let)\s+(\w+)\s*=\s*{name}\[", text)
+        }
         for expr in _HOOK_CALL.findall(text) + _CATEGORY_FIELD.findall(text):
             if expr in _PASS_THROUGH:
+                continue
+            if expr in mapped:
+                file_categories += mapped[expr]
                 continue
             value = resolve(expr)
             if value is None:

@@ -55,4 +55,6 @@ def load_sessions(paths: Iterable[Path | str], *, refresh: bool = True) -> Sessi
         packets=frames["packets"],
         destinations=frames["destinations"],
         findings=frames["findings"],
+        app_events=frames["app_events"],
+        bytedance_layers=frames["bytedance_layers"],
     )

@@ -36,6 +36,7 @@ from rich.progress import Progress
 from rich.progress import TextColumn
 from rich.progress import TimeRemainingColumn
 
+from analysis.attribute.bytedance_layers import layers_rows
 from analysis.attribute.destinations import build_destinations
 from analysis.attribute.destinations import data_stamp
 from analysis.attribute.destinations import registry_stamp
@@ -48,7 +49,9 @@ from analysis.attribute.geo import default_geodb
 from analysis.attribute.jurisdiction import JurisdictionData
 from analysis.attribute.jurisdiction import default_jurisdiction
 from analysis.attribute.stacks import attribute_events
+from analysis.decode.bytedance_applog import app_events
 from analysis.decode.limits import DecodeIssue
+from analysis.detect.bytedance_hooks import hooked_detections
 from analysis.detect.detector import Detector
 from analysis.detect.runtime import runtime_canaries
 from analysis.detect.runtime import seen_by_proxy
@@ -64,6 +67,8 @@ from analysis.ingest.tables import flows_table
 from analysis.ingest.tables import hook_events_table
 from analysis.ingest.tables import hooks_source
 from analysis.ingest.tables import read_hooks
+from analysis.schema import APP_EVENTS
+from analysis.schema import BYTEDANCE_LAYERS
 from analysis.schema import CAPABILITY
 from analysis.schema import DECODE_ISSUES
 from analysis.schema import DESTINATIONS
@@ -325,7 +330,16 @@ def findings_stage(ctx: StageContext) -> None:
     """`findings` (with exhibits, access events, provisions, summaries), `coverage` and
     `flow_destinations`: everything the report states, built once here (see analysis/findings/)."""
     derived = [
-        f"{DERIVED}/{t}.parquet" for t in ("flows", "hook_events", "detections", "destinations", "packets")
+        f"{DERIVED}/{t}.parquet"
+        for t in (
+            "flows",
+            "hook_events",
+            "detections",
+            "destinations",
+            "packets",
+            "app_events",
+            "bytedance_layers",
+        )
     ]
     inputs = ctx.inputs([SESSION_JSON, CANARIES_JSON, TLS_FAILURES_JSONL, CUSTODY, *derived])
     if ctx.up_to_date(FINDINGS_TABLES, inputs):
@@ -437,8 +451,44 @@ def detections_stage(ctx: StageContext) -> None:
             detections.extend(result.detections)
             issues.extend(_issue_rows(f"hook:{record.seq}", result.issues))
             advance(1)
+        if events:  # plaintext the TikTok profile saw entering ttEncrypt (analysis.detect.bytedance_hooks)
+            detections.extend(hooked_detections(detector, events, ctx.records()))
     ctx.write("detections", pa.Table.from_pylist([asdict(d) for d in detections], schema=DETECTIONS), inputs)
     ctx.write("decode_issues", pa.Table.from_pylist(issues, schema=DECODE_ISSUES), inputs)
+
+
+def app_events_stage(ctx: StageContext) -> None:
+    """`app_events`: one row per entry of every ByteDance app-log body (analysis.decode.bytedance_applog)."""
+    src = ctx.flow_source_name()
+    if src is None:
+        return
+    inputs = ctx.inputs([src])
+    if ctx.up_to_date(["app_events"], inputs):
+        return
+    rows: list[dict[str, Any]] = []
+    with ctx.task("app-log events", len(ctx.records())) as advance:
+        for rec in ctx.records():
+            rows.extend(asdict(e) for e in app_events(rec))
+            advance(1)
+    for r in rows:  # Arrow timestamps from epoch seconds
+        r["t_request"] = pd.Timestamp(r["t_request"], unit="s", tz="UTC")
+        r["local_time"] = (
+            None if r["local_time"] is None else pd.Timestamp(r["local_time"], unit="s", tz="UTC")
+        )
+    ctx.write("app_events", pa.Table.from_pylist(rows, schema=APP_EVENTS), inputs)
+
+
+def bytedance_layers_stage(ctx: StageContext) -> None:
+    """`bytedance_layers`: per ByteDance request, what ttEncrypt, signature headers and payloads let us see."""
+    src = ctx.flow_source_name()
+    if src is None:
+        return
+    inputs = ctx.inputs([src])
+    if ctx.up_to_date(["bytedance_layers"], inputs):
+        return
+    ctx.write(
+        "bytedance_layers", pa.Table.from_pylist(layers_rows(ctx.records()), schema=BYTEDANCE_LAYERS), inputs
+    )
 
 
 Stage = Callable[[StageContext], None]
@@ -449,6 +499,8 @@ STAGES: list[Stage] = [
     packets_stage,
     detections_stage,
     destinations_stage,
+    app_events_stage,  # before findings: a finding's sentence names the app-log event that carried a value
+    bytedance_layers_stage,  # before findings: the coverage statement says what ByteDance's layer hid
     findings_stage,
     capability_stage,
 ]

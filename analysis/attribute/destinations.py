@@ -25,6 +25,7 @@ from typing import Any
 
 import pandas as pd
 
+from analysis.attribute.bytedance_endpoints import endpoint_purpose
 from analysis.attribute.domains import DomainNamer
 from analysis.attribute.domains import default_namer
 from analysis.attribute.domains import is_ip
@@ -389,6 +390,10 @@ def build_destinations(
                 "bytes": a.bytes,
                 "flows": a.flows,
                 "sources": " | ".join(x for x in (entity_sources, DATA_PREFIX + label) if x),
+                "endpoint_purpose": "; ".join(  # ByteDance endpoints: attribute/bytedance_endpoints.py
+                    dict.fromkeys(p for path in sorted(set(a.paths)) if (p := endpoint_purpose(host, path)))
+                )
+                or None,
             }
         )
     rows.sort(key=lambda r: (-r["bytes"], r["host"]))

@@ -154,7 +154,7 @@ def _summary(ev: SessionEvidence, by: str) -> SessionSummary:
 
 def _key(f: Finding) -> tuple[str, str, str, str, str]:
     party = f.entity if f.kind == "transmission" else (f.sdk or f.entity or "the app")
-    return (f.kind, f.data_type, party or "unknown", str(getattr(f, "purpose", "") or ""), f.phase)
+    return (f.kind, f.data_type, party or "unknown", f.endpoint_purpose or "", f.phase)
 
 
 def _proofs(session_id: str, f: Finding) -> list[Proof]:

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote_to_bytes
 
+from analysis.decode.bytedance import request_layers
 from analysis.decode.content_encoding import decompress
 from analysis.decode.content_encoding import parse_content_encoding
 from analysis.decode.content_encoding import sniff_compression
@@ -35,6 +36,8 @@ from analysis.decode.protobuf import ProtoLeaf
 from analysis.decode.protobuf import parse_message
 from analysis.decode.text import is_printable_text
 from analysis.decode.text import looks_ascii_printable
+from analysis.decode.ttencrypt import is_ttencrypted
+from analysis.decode.ttencrypt import unwrap as unwrap_ttencrypt
 from analysis.schema import PROBE_HEADER
 from analysis.schema import FlowRecord
 
@@ -140,6 +143,9 @@ class MessageDecoder:
             self.body(
                 rec.request_body, content_type, parse_content_encoding(content_encoding), "body", (), depth
             )
+        # ByteDance signature headers and mix_mode fields, decrypted (analysis.decode.bytedance)
+        for layer in request_layers(rec.request_headers, rec.query, rec.request_body):
+            self.body(layer.data, layer.container, [], layer.part, layer.chain, depth)
         for msg in rec.websocket:
             if msg.from_client and msg.content:
                 self.body(msg.content, None, [], "websocket", (), depth)
@@ -197,6 +203,8 @@ class MessageDecoder:
                 failed = True
                 break  # search the bytes as they are: the value may still be in them
             chain = (*chain, coding)
+        if not failed and is_ttencrypted(data):  # ByteDance's envelope: analysis.decode.ttencrypt
+            data, chain = unwrap_ttencrypt(data, part, chain, self.budget)
         for _ in range(0 if failed else 2):
             sniffed = sniff_compression(data)
             if not sniffed:

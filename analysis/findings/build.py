@@ -9,9 +9,12 @@ from typing import Any
 
 import pandas as pd
 
+from analysis.attribute.bytedance_layers import coverage_notes
 from analysis.findings.access import ACCESS_CATEGORIES
 from analysis.findings.access import _access_findings
 from analysis.findings.access import _hooks
+from analysis.findings.app_events import event_clause
+from analysis.findings.app_events import finding_purpose
 from analysis.findings.coverage import _coverage
 from analysis.findings.frames import _columns
 from analysis.findings.frames import _epochs
@@ -34,6 +37,8 @@ from analysis.findings.transmissions import _renumber
 from analysis.findings.transmissions import _transmission
 from analysis.findings.transmissions import flow_custody
 from analysis.findings.transmissions import summary_sentence
+from analysis.schema import APP_EVENTS
+from analysis.schema import BYTEDANCE_LAYERS
 from analysis.schema import DESTINATIONS
 from analysis.schema import DETECTIONS
 from analysis.schema import FLOWS
@@ -137,6 +142,7 @@ def build_findings(
     reads = [h for h in hooks if h.category.lower() in ACCESS_CATEGORIES]
     findings.extend(_access_findings(reads, transitions, findings))
     exhibit_no = 0
+    app_events = table(tables, "app_events", APP_EVENTS)  # names the app-log event that carried a value
     for f in findings:
         numbered = []
         for e in f.exhibits:
@@ -144,9 +150,11 @@ def build_findings(
             numbered.append(_renumber(e, exhibit_no))
         f.exhibits = numbered
         f.provisions = provisions_for(f, child)
-        f.summary = summary_sentence(f)
+        f.summary = summary_sentence(f) + event_clause(f, app_events)
+        f.endpoint_purpose = finding_purpose(f)
 
     coverage = _coverage(flows, detections, hooks, packets, session_meta, canaries, tls_failures, transitions)
+    coverage.notes.extend(coverage_notes(table(tables, "bytedance_layers", BYTEDANCE_LAYERS)))
     return findings, coverage
 
 

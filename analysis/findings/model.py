@@ -116,6 +116,7 @@ class Finding:
     related: list[str] = field(default_factory=list)  # access <-> transmission finding ids
     provisions: list[Provision] = field(default_factory=list)
     summary: str = ""
+    endpoint_purpose: str | None = None  # ByteDance endpoint purposes of the exhibits' requests
 
 
 @dataclass

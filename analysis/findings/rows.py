@@ -76,7 +76,7 @@ def _finding_row(f: Finding) -> dict[str, Any]:
         "exhibits": [_exhibit_row(e) for e in f.exhibits], "access": [_access_row(a) for a in f.access],
         "related": f.related,
         "provisions": [{"instrument": p.instrument, "article": p.article, "note": p.note} for p in f.provisions],
-        "summary": f.summary,
+        "summary": f.summary, "endpoint_purpose": f.endpoint_purpose,
     }  # fmt: skip
 
 

@@ -34,6 +34,10 @@ class SessionTables:
     packets: pd.DataFrame | None = None
     destinations: pd.DataFrame | None = None
     findings: pd.DataFrame | None = None
+    app_events: pd.DataFrame | None = None  # ByteDance app-log entries (analysis.decode.bytedance_applog)
+    bytedance_layers: pd.DataFrame | None = (
+        None  # what ByteDance's layer let us see (attribute.bytedance_layers)
+    )
 
 
 def _read(path: Path, table: str) -> pd.DataFrame | None:
@@ -61,4 +65,6 @@ def read_tables(path: Path | str) -> SessionTables:
         packets=_read(p, "packets"),
         destinations=_read(p, "destinations"),
         findings=_read(p, "findings"),
+        app_events=_read(p, "app_events"),
+        bytedance_layers=_read(p, "bytedance_layers"),
     )

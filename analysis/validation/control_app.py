@@ -39,6 +39,7 @@ from mitmproxy.net import encoding as content_encoding
 from analysis.schema import PROBE_HEADER
 from analysis.schema import Canary
 from analysis.schema import PlantedPart
+from analysis.validation.bytedance_client import bytedance_steps
 from analysis.validation.planted import DECOYS
 from analysis.validation.planted import Decoy
 
@@ -164,6 +165,9 @@ class Builder:
             self.plain_http,
             self.decoys_batch,
             self.websocket,
+            *bytedance_steps(
+                self
+            ),  # ttEncrypt, signature headers, mix_mode (analysis.validation.bytedance_client)
         ]
 
     def device_register(self) -> None:

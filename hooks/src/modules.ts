@@ -7,6 +7,7 @@ import { locationModule } from "./android/location.js";
 import { tlsModule } from "./android/tls.js";
 import { watchModule } from "./android/watch.js";
 import { webviewModule } from "./android/webview.js";
+import { tiktokModule } from "./bytedance/tiktok.js";
 import type { HookModule } from "./lib/module.js";
 import { connectModule } from "./native/connect.js";
 import { getaddrinfoModule } from "./native/getaddrinfo.js";
@@ -22,6 +23,7 @@ export const MODULES: HookModule[] = [
     webviewModule,
     tlsModule,
     watchModule,
+    tiktokModule,
     sslModule,
     connectModule,
     getaddrinfoModule,

@@ -21,9 +21,16 @@ export const ABSENT = [
     "com.google.android.gms.location.FusedLocationProviderClient",
     "com.google.android.gms.location.LocationResult",
     "okhttp3.CertificatePinner",
+    // TikTok 22.5.3 is "this build": the later and AppLog-SDK entry points of hooks/src/bytedance/profile.ts are absent.
+    "ms.bd.o.k",
+    "com.bytedance.applog.encryptor.EncryptorUtil",
 ];
 export const BROKEN = ["android.os.SystemProperties"];
-export const MISSING_METHODS = ["android.telephony.TelephonyManager.getMeid"];
+export const MISSING_METHODS = [
+    "android.telephony.TelephonyManager.getMeid",
+    "com.bytedance.frameworks.encryptor.EncryptorUtil.LIZ",
+    "com.bytedance.frameworks.encryptor.EncryptorUtil.encrypt",
+];
 
 export const STACK = [
     "com.example.sdk.Collector.collect(Collector.java:42)",
@@ -68,6 +75,11 @@ const ORIGINALS = {
     "android.webkit.WebView.loadUrl": [[[S], "void", () => undefined]],
     "android.security.net.config.NetworkSecurityTrustManager.checkPins": [[["java.util.List"], "void", () => { throw new Error("javax.net.ssl.SSLPeerUnverifiedException: pin mismatch"); }]],
     "com.example.crypto.Box.seal": [[["[B"], "[B", (data) => data.map((b) => b ^ 1)]],
+    // TikTok 22.5.3's signatures (toventang/tiktok-smali); "encryption" here is the ttEncrypt magic + each byte XOR 1.
+    "com.bytedance.frameworks.encryptor.EncryptorUtil.ttEncrypt": [[["[B", "int"], "[B", (data) => [116, 99, 5, 16, 0, 0, ...Array.from(data, (b) => b ^ 1)]]],
+    "com.bytedance.frameworks.encryptor.EncryptorUtil.a": [[["[B", "int"], "[B", (data) => [116, 99, 5, 16, 0, 0, ...Array.from(data, (b) => b ^ 1)]]],
+    "ms.bd.o.h.a": [[["int", "int", "long", S, "java.lang.Object"], "java.lang.Object", (cmd) => `metasec-result-${cmd}`]],
+    "ms.bd.o.b.b": [[["int", "int", "long", S, "java.lang.Object"], "java.lang.Object", () => "EMU7X9K2Q4"]],
 };
 
 function defaultOriginal(cls, method) {

@@ -1,0 +1,160 @@
+"""ByteDance app-log bodies as event rows (the `app_events` table).
+
+The AppLog SDK that TikTok and other ByteDance apps use batches analytics into one JSON document per
+request (`/service/2/app_log/`, `/service/2/device_register/`, `log_settings`), usually gzip'd and wrapped
+in ttEncrypt: `magic_tag: "ss_app_log"`, a `header` (device and app identity), and lists of entries:
+`event_v3` (name in `event`, values in `params`), the older `event` (`tag`/`label`), `log_data` (`log_type`),
+`launch` and `terminate` (session start and end). Entries carry `session_id` and the device's time
+(`local_time_ms`, or a `datetime` string). Each entry becomes one row, so a finding can say which event, at
+what time, carried a value; `part` is the same part name detection gives (`body:event_v3[3]`), so a
+detection at `body:event_v3[3].params.text` belongs to that row.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC
+from datetime import datetime
+from typing import Any
+
+from analysis.decode.content_encoding import decompress
+from analysis.decode.content_encoding import parse_content_encoding
+from analysis.decode.content_encoding import sniff_compression
+from analysis.decode.limits import DecodeFailure
+from analysis.decode.limits import DecodeLimits
+from analysis.decode.ttencrypt import TTEncryptError
+from analysis.decode.ttencrypt import decrypt as tt_decrypt
+from analysis.decode.ttencrypt import is_ttencrypted
+from analysis.decode.views import json_path
+from analysis.schema import FlowRecord
+
+ENTRY_LISTS = ("event_v3", "event", "log_data", "launch", "terminate")
+_NAME_KEYS = {"event_v3": ("event",), "event": ("tag", "event", "label"), "log_data": ("log_type", "event")}
+_META = {"event", "tag", "session_id", "local_time_ms", "datetime", "params", "event_id", "log_type"}
+
+
+@dataclass(frozen=True)
+class AppEvent:
+    """One app-log entry (a row of `app_events`)."""
+
+    flow_id: str
+    t_request: float
+    kind: str  # event_v3 | event | log_data | launch | terminate
+    event: str
+    local_time: float | None  # epoch seconds, from local_time_ms or datetime (read as UTC)
+    session_id: str | None
+    params: str  # JSON text
+    part: str  # body:event_v3[0]
+    encoding: str  # e.g. ttencrypt>gzip>json
+
+
+def body_document(rec: FlowRecord, limits: DecodeLimits | None = None) -> tuple[Any, str] | None:
+    """The JSON document a request body holds under its content-codings, ttEncrypt and gzip, with the
+    chain that unwrapped it; None when the body is not JSON (or cannot be unwrapped)."""
+    limits = limits or DecodeLimits()
+    data = rec.request_body
+    if not data:
+        return None
+    ctype = next((v for k, v in rec.request_headers if k.lower() == "content-encoding"), None)
+    chain: list[str] = []
+    try:
+        for coding in reversed(parse_content_encoding(ctype)):
+            data = decompress(data, coding, limits)
+            chain.append(coding)
+        if is_ttencrypted(data):
+            data = tt_decrypt(data).payload
+            chain.append("ttencrypt")
+        for _ in range(2):
+            sniffed = sniff_compression(data)
+            if not sniffed:
+                break
+            data = decompress(data, sniffed, limits)
+            chain.append(sniffed)
+    except (DecodeFailure, TTEncryptError):
+        return None
+    if data.lstrip()[:1] != b"{":
+        return None
+    try:
+        return json.loads(data), ">".join([*chain, "json"])
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        return None
+
+
+def is_app_log(doc: Any) -> bool:
+    """True for an app-log document: `magic_tag: ss_app_log`, or a `header` with event lists."""
+    if not isinstance(doc, dict):
+        return False
+    if doc.get("magic_tag") == "ss_app_log":
+        return True
+    return isinstance(doc.get("header"), dict) and any(isinstance(doc.get(k), list) for k in ENTRY_LISTS)
+
+
+def _local_time(entry: dict[str, Any]) -> float | None:
+    ms = entry.get("local_time_ms")
+    if isinstance(ms, int | float) and not isinstance(ms, bool) and ms > 0:
+        return float(ms) / 1000.0
+    text = entry.get("datetime")
+    if isinstance(text, str):
+        try:
+            return datetime.strptime(text, "%Y-%m-%d %H:%M:%S").replace(tzinfo=UTC).timestamp()
+        except ValueError:
+            return None
+    return None
+
+
+def _params(kind: str, entry: dict[str, Any]) -> Any:
+    params = entry.get("params")
+    if kind == "event_v3" and isinstance(params, str):
+        try:
+            return json.loads(params)
+        except ValueError:
+            return params
+    if params is not None:
+        return params
+    return {k: v for k, v in entry.items() if k not in _META}
+
+
+def _entries(doc: dict[str, Any]) -> Iterator[tuple[str, int, dict[str, Any]]]:
+    for kind in ENTRY_LISTS:
+        items = doc.get(kind)
+        if isinstance(items, list):
+            for i, entry in enumerate(items):
+                if isinstance(entry, dict):
+                    yield kind, i, entry
+
+
+def app_events(rec: FlowRecord, limits: DecodeLimits | None = None) -> list[AppEvent]:
+    """The app-log entries of one request, in body order; [] when its body is not an app log."""
+    found = body_document(rec, limits)
+    if found is None or not is_app_log(found[0]):
+        return []
+    doc, encoding = found
+    header_session = (doc.get("header") or {}).get("session_id")
+    out = []
+    for kind, i, entry in _entries(doc):
+        name = next((str(entry[k]) for k in _NAME_KEYS.get(kind, ()) if entry.get(k)), kind)
+        session = entry.get("session_id", header_session)
+        out.append(
+            AppEvent(
+                flow_id=rec.flow_id,
+                t_request=rec.t_request,
+                kind=kind,
+                event=name,
+                local_time=_local_time(entry),
+                session_id=str(session) if session is not None else None,
+                params=json.dumps(_params(kind, entry), ensure_ascii=False, sort_keys=True, default=str),
+                part="body:" + json_path(json_path("", kind), i),
+                encoding=encoding,
+            )
+        )
+    return out
+
+
+def event_for_part(events: list[AppEvent] | Any, flow_id: str, part: str) -> AppEvent | None:
+    """The app-log entry a detection's part lies in (`body:event_v3[2].params.x` -> entry 2), if any."""
+    for e in events:
+        if e.flow_id == flow_id and (part == e.part or part.startswith(e.part + ".")):
+            return e
+    return None
