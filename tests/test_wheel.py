@@ -31,7 +31,7 @@ import pytest
 REPO = Path(__file__).resolve().parents[1]
 # Left out of the copy the wheel is built from: local state that must not reach a wheel (a stale build/
 # folder would), and folders the build does not read.
-NOT_COPIED = (".git", ".venv", "node_modules", "build", "dist", "*.egg-info", "__pycache__", ".*_cache",
+NOT_COPIED = (".git", ".venv", "node_modules", "build", "dist", "*.egg-info", "__pycache__", ".*_cache", ".hypothesis",
               "captures", "tests", "notebooks", "benchmarks")  # fmt: skip
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(1200)]
