@@ -1,41 +1,40 @@
-# privlab: `make demo` and `make test` set everything up on a fresh machine.
+# privlab: `make demo` and `make test` set everything up on a fresh machine, installing only what is missing.
 SHELL := /bin/bash
-PYTHON ?= python3.12
+# The first Python >= 3.12 found (Debian 13: python3.13; Debian 12 has none: install 3.12 and pass PYTHON=).
+ifeq ($(origin PYTHON),undefined)
+PYTHON := $(shell for p in python3.12 python3.13 python3.14 python3; do command -v $$p >/dev/null && $$p -c 'import sys; sys.exit(sys.version_info < (3, 12))' 2>/dev/null && { echo $$p; break; }; done)
+endif
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha256sum | cut -c1-12)
-# Debian packages the tests and the demo use (real tcpdump, adb, apktool/smali, Chromium, poppler, CJK font).
-APT_PACKAGES := gcc tcpdump adb apktool zipalign apksigner aapt dexdump chromium poppler-utils fonts-wqy-microhei fonts-dejavu-core libpango-1.0-0 libpangoft2-1.0-0 nodejs npm
-APT_COMMANDS := gcc tcpdump adb apktool zipalign apksigner aapt chromium pdftoppm node npm
 
-.PHONY: demo test lint typecheck pytest system-deps venv agent-deps bench notebooks clean-venv
+.PHONY: demo test lint typecheck pytest system-deps system-deps-demo python venv agent-deps bench notebooks clean-venv
 
-demo: venv system-deps
+demo: system-deps-demo venv
 	$(BIN)/privlab demo
 
-test: venv system-deps agent-deps lint typecheck pytest
+test: system-deps venv agent-deps lint typecheck pytest
 
 venv: $(STAMP)
 
-$(STAMP): pyproject.toml
-	@command -v $(PYTHON) >/dev/null || { echo "privlab needs Python 3.12+ ($(PYTHON) not found): install python3.12 or run 'make PYTHON=/path/to/python3.12'"; exit 1; }
+$(STAMP): pyproject.toml | python
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q -e '.[dev,report,notebooks]'
 	rm -f $(VENV)/.installed-*
 	touch $(STAMP)
 
-system-deps:
-	@missing=""; for c in $(APT_COMMANDS); do command -v $$c >/dev/null || missing="$$missing $$c"; done; \
-	fc-list 2>/dev/null | grep -qi "wenquanyi\|wqy" || missing="$$missing fonts-wqy-microhei"; \
-	if [ -n "$$missing" ]; then \
-	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-	    echo "installing Debian packages for:$$missing"; \
-	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(APT_PACKAGES) >/dev/null; \
-	  else \
-	    echo "privlab needs these Debian packages (run as root): apt-get install $(APT_PACKAGES)"; exit 1; \
-	  fi; \
-	fi
+python:
+	@[ -n "$(PYTHON)" ] || { echo "privlab needs Python 3.12+ (none found; Debian 12 ships 3.11): install 3.12, e.g. with pyenv or uv, and run 'make PYTHON=/path/to/python3.12'"; exit 1; }
+
+# Debian packages: each missing command, library or font maps to the one package that provides it, and only
+# those are installed (see .ci/system-deps: never one that replaces what the machine has, e.g. Debian's npm
+# beside NodeSource's Node.js; not root: it prints the apt-get command to run). The demo needs fewer.
+system-deps: python
+	@PRIVLAB_PYTHON=$(PYTHON) .ci/system-deps test
+
+system-deps-demo: python
+	@PRIVLAB_PYTHON=$(PYTHON) .ci/system-deps demo
 
 # The Frida agent's build dependencies (frida-java-bridge): the tests prove the committed hooks/_agent.js
 # is exactly what hooks/src builds. Captures themselves use the committed bundle and need no Node.js.
@@ -54,8 +53,8 @@ typecheck: venv
 pytest: venv
 	$(BIN)/pytest -q
 
-bench: venv system-deps
-	@command -v tshark >/dev/null || { [ "$$(id -u)" = 0 ] && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq tshark >/dev/null; } || { echo "the packet benchmark compares with tshark: apt-get install tshark"; exit 1; }
+bench: system-deps-demo venv
+	@command -v tshark >/dev/null || { [ "$$(id -u)" = 0 ] && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends --no-remove tshark >/dev/null; } || { echo "the packet benchmark compares with tshark: apt-get install tshark"; exit 1; }
 	@for b in benchmarks/bench_*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
 
 notebooks: venv

@@ -1,14 +1,14 @@
-"""Shared fixtures: the repository, the public reference data in tests/data, the sample session."""
+"""Shared fixtures: the repository, the public reference data in tests/data, tracker lists, the sample session."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import pytest
+from tracker_list_samples import write_tracker_lists
 
 REPO = Path(__file__).resolve().parents[1]
 REF_DATA = REPO / "tests" / "data"  # real files from public projects: see tests/data/NOTICE.md
-SHARED_LISTS = REPO.parent / "shared" / "data" / "tracker_lists"
 SAMPLE = REPO / "captures" / "sample"
 
 
@@ -24,11 +24,13 @@ def ref_data() -> Path:
 
 
 @pytest.fixture(scope="session")
-def tracker_lists() -> Path:
-    """Public tracker lists (licences do not allow vendoring them); skip where absent."""
-    if not SHARED_LISTS.is_dir():
-        pytest.skip(f"tracker lists not found at {SHARED_LISTS}")
-    return SHARED_LISTS
+def tracker_lists(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Small tracker lists in each public format (Exodus, X-Ray, Disconnect, DuckDuckGo) with real entries.
+
+    The public lists may not be vendored; `tests/tracker_list_samples.py` keeps their exact shapes and a
+    few real entries, so the importers are tested with nothing outside the repository.
+    """
+    return write_tracker_lists(tmp_path_factory.mktemp("tracker_lists"))
 
 
 @pytest.fixture(scope="session")

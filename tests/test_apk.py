@@ -253,14 +253,13 @@ def test_sdk_presence(report: StaticReport) -> None:
     assert report.classes == 9  # 6 in the app package, 2 in com.fakesdk, 1 in com.bytedance (classes2.dex)
 
 
-def test_bytedance_code_is_first_party_in_tiktok_not_pangle(registry_extra: list[Path]) -> None:
+def test_bytedance_code_is_first_party_in_tiktok_not_pangle(tracker_lists: Path) -> None:
     """Exodus's Pangle signature is `com.bytedance`; in TikTok that code is ByteDance's own."""
     from analysis.apk.sdks import CodeAttributor
     from analysis.attribute.entities import load_registry
 
-    exodus = Path(__file__).resolve().parents[2] / "shared" / "data" / "tracker_lists" / "exodus"
-    extra = sorted(exodus.glob("*.json")) if exodus.is_dir() else []
-    registry = load_registry(extra)
+    registry = load_registry([tracker_lists / "exodus" / "exodus_trackers_api_dump.json"])
+    assert any(e.origin.startswith("exodus:") for e in registry.entities.values())  # the list was merged
     tiktok = CodeAttributor(registry, "com.zhiliaoapp.musically")
     ttnet = tiktok.attribute("com.bytedance.frameworks.baselib.network.http.cronet.TTNet")
     assert ttnet.party == "first" and ttnet.entity == "bytedance"

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
+import tracker_list_samples as samples
 
 from analysis.attribute.entities import Registry
 from analysis.attribute.entities import RegistryError
@@ -199,28 +200,42 @@ def test_regex_conversions() -> None:
 
 
 def test_importers_read_the_sample_lists(tracker_lists: Path) -> None:
+    """Every list format is detected from its content and every owner in it is read."""
     lists = tracker_lists
     expected = {
-        "exodus/exodus_trackers_api_dump.json": ("exodus", 432),
-        "xray/xray_blacklist_trackercontrol.json": ("xray", 771),
-        "disconnect/entities.json": ("disconnect", None),
-        "disconnect/services.json": ("disconnect", None),
-        "duckduckgo/android-tds.json": ("duckduckgo", None),
-        "duckduckgo/tds_entities_top200_plus_bytedance.json": ("duckduckgo", None),
+        "exodus/exodus_trackers_api_dump.json": ("exodus", len(samples.EXODUS["trackers"])),
+        "xray/xray_blacklist_trackercontrol.json": ("xray", len(samples.XRAY)),
+        "disconnect/entities.json": ("disconnect", len(samples.DISCONNECT_ENTITIES["entities"])),
+        "disconnect/services.json": ("disconnect", 5),  # 33Across, AppsFlyer, Bytedance, Google, 888new
+        "duckduckgo/android-tds.json": ("duckduckgo", 5),  # owners of trackers and of app packages
+        "duckduckgo/tds_entities_top200_plus_bytedance.json": ("duckduckgo", 2),
     }
     for rel, (fmt, count) in expected.items():
         imported = read_list(lists / rel)
         assert imported.format == fmt, rel
-        assert imported.entities, rel
-        if count is not None:
-            assert len(imported.entities) == count, rel
+        assert len(imported.entities) == count, rel
     xray = read_list(lists / "xray/xray_blacklist_trackercontrol.json")
     bd = next(e for e in xray.entities if e.name == "ByteDance")
     assert bd.hq_country == "CN" and "tiktokv.com" in bd.domains
     assert all(e.hq_country != "UK" for e in xray.entities)  # mapped to ISO "GB"
+    assert next(e for e in xray.entities if e.name == "AdBrain").hq_country == "GB"
+    assert next(e for e in xray.entities if e.name == "tynt").parent_name == "33Across"
     exodus = read_list(lists / "exodus/exodus_trackers_api_dump.json")
     pangle = next(e for e in exodus.entities if e.name == "Pangle")
     assert "com.bytedance" in pangle.code_prefixes
+    firebase = next(e for e in exodus.entities if e.name == "Google Firebase Analytics")
+    assert "com.google.android.gms.measurement" in firebase.code_prefixes
+    assert firebase.domains == ["firebase.com", "firebaselogging-pa.googleapis.com"]
+    assert exodus.skipped == 1  # Sizmek's `.sizmek.` is a general regex, not a package prefix: not guessed at
+    services = read_list(lists / "disconnect/services.json")
+    bytedance = next(e for e in services.entities if e.name == "Bytedance")
+    assert bytedance.categories == ["ads", "social-network"] and "tiktokv.us" in bytedance.domains
+    miner = next(e for e in services.entities if e.name == "888new")
+    assert "performance" not in miner.domains and "true" not in miner.domains
+    tds = read_list(lists / "duckduckgo/android-tds.json")
+    assert tds.source.date == "1688648647512"
+    ddg_bd = next(e for e in tds.entities if e.name == "ByteDance Ltd.")
+    assert ddg_bd.domains == ["analytics.tiktok.com"] and ddg_bd.app_packages == [TIKTOK]
 
 
 def test_exodus_pangle_signature_does_not_make_bytedance_code_third_party(tracker_lists: Path) -> None:

@@ -23,6 +23,7 @@ from collections.abc import Callable
 from collections.abc import Sequence
 from dataclasses import dataclass
 from dataclasses import field
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -39,7 +40,11 @@ from analysis.vocabulary import NATIVE_MODULES
 from analysis.vocabulary import HookCategory
 from analysis.vocabulary import canonical_module
 
-AGENT_BUNDLE = Path(__file__).resolve().parents[2] / "hooks" / "_agent.js"
+# The committed bundle, package data of this package: in a checkout `_agent.js` here is a symlink to
+# hooks/_agent.js (where hooks/build.py writes it), in the wheel the file itself (pyproject.toml). Found
+# through the import system, so an installed privlab never looks for a checkout; resolved, so that in a
+# checkout its folder is hooks/, beside the build script and the sources.
+AGENT_BUNDLE = Path(str(resources.files("analysis.capture") / "_agent.js")).resolve()
 
 # Every module the agent has (hooks/src/modules.ts, named in analysis.vocabulary); `None` for the
 # runner's `modules` means all. Plain strings: click.Choice would offer an enum's member names instead.

@@ -10,12 +10,15 @@ import sys
 import time
 from dataclasses import dataclass
 from dataclasses import field
+from importlib import resources
 from pathlib import Path
 
 from analysis.device.ca import DEFAULT_CONFDIR
 from analysis.errors import CaptureError
 
-ADDONS_DIR = Path(__file__).resolve().parents[2] / "addons"
+# The top-level `addons` package: a folder of the checkout, shipped as a package in the wheel (pyproject.toml).
+# Found through the import system, so an installed privlab never looks for a checkout.
+ADDONS_DIR = Path(str(resources.files("addons")))
 CAPTURE_SCRIPT = "privlab.py"  # capture + TLS failures + lab routing, one script (see its docstring)
 
 
