@@ -33,8 +33,11 @@ from rich.console import Console
 from rich.progress import BarColumn
 from rich.progress import MofNCompleteColumn
 from rich.progress import Progress
+from rich.progress import ProgressColumn
+from rich.progress import Task
 from rich.progress import TextColumn
 from rich.progress import TimeRemainingColumn
+from rich.text import Text
 
 from analysis.attribute.bytedance_layers import layers_rows
 from analysis.attribute.destinations import build_destinations
@@ -226,6 +229,14 @@ class StageContext:
             yield lambda n: self.progress.advance(tid, n) if self.progress else None
         finally:
             self.progress.update(tid, visible=False)
+
+
+class RateColumn(ProgressColumn):
+    """Items per second of a task (flows/s while reading and detecting)."""
+
+    def render(self, task: Task) -> Text:
+        speed = task.finished_speed or task.speed
+        return Text("" if speed is None else f"{speed:,.0f}/s", style="progress.data.speed")
 
 
 def read_stamp(path: Path) -> bytes | None:
@@ -530,6 +541,7 @@ def analyze(
         TextColumn("{task.description}"),
         BarColumn(),
         MofNCompleteColumn(),
+        RateColumn(),
         TimeRemainingColumn(),
         console=console or Console(stderr=True),
         transient=True,

@@ -25,9 +25,12 @@ console = Console(highlight=False)
     show_default=True,
     help="Multi-pattern search engine (both give identical detections).",
 )
-def analyze(session: Path, force: bool, engine: str) -> None:
+@click.option(
+    "--quiet", is_flag=True, help="No progress bars (they are never drawn when output is not a terminal)."
+)
+def analyze(session: Path, force: bool, engine: str, quiet: bool) -> None:
     """Decode every request, detect planted and read values, write derived/*.parquet."""
-    result = run_analysis(session, force=force, engine=engine)
+    result = run_analysis(session, force=force, engine=engine, show_progress=not quiet)
     for w in result.warnings:
         console.print(f"[yellow]warning:[/] {w}")
     if result.written:
