@@ -5,8 +5,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha256sum | cut -c1-12)
 # Debian packages the tests and the demo use (real tcpdump, adb, apktool/smali, Chromium, poppler, CJK font).
-APT_PACKAGES := gcc tcpdump adb apktool zipalign apksigner aapt dexdump chromium poppler-utils fonts-wqy-microhei fonts-dejavu-core libpango-1.0-0 libpangoft2-1.0-0 nodejs npm
-APT_COMMANDS := gcc tcpdump adb apktool zipalign apksigner aapt chromium pdftoppm node npm
+APT_PACKAGES := gcc tcpdump adb apktool zipalign apksigner aapt dexdump chromium poppler-utils fonts-wqy-microhei fonts-dejavu-core libpango-1.0-0 libpangoft2-1.0-0 nodejs npm openjdk-17-jdk-headless libokhttp-java
+APT_COMMANDS := gcc tcpdump adb apktool zipalign apksigner aapt chromium pdftoppm node npm javac
 
 .PHONY: demo test lint typecheck pytest system-deps venv agent-deps bench notebooks clean-venv
 

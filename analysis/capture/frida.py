@@ -28,6 +28,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from dataclasses import field
 from pathlib import Path
+from typing import IO
 from typing import Any
 
 import frida
@@ -227,6 +228,7 @@ class FridaRunner:
         cwd: str | None = None,
         *,
         timeout: float = JVM_START_TIMEOUT,
+        stdout: IO[bytes] | None = None,
     ) -> int:
         """Start a Java program, attach once its VM is up, and let it run only when the hooks are in.
 
@@ -239,7 +241,9 @@ class FridaRunner:
         """
         gate = Path(tempfile.mkdtemp(prefix="privlab-gate-"))
         try:
-            proc = subprocess.Popen(argv, env={**(env or os.environ), GATE_ENV: str(gate)}, cwd=cwd)
+            proc = subprocess.Popen(
+                argv, env={**(env or os.environ), GATE_ENV: str(gate)}, cwd=cwd, stdout=stdout
+            )
         except OSError as e:
             raise CaptureError(f"cannot run {argv[0]!r}: {e.strerror}") from None
         self._jvm = proc

@@ -11,7 +11,7 @@ public final class Canaries {
     public static String get(String id) {
         String fallback;
         switch (id) {
-            case "imei": fallback = "354918090031240"; break;
+            case "imei": fallback = "354918090031241"; break;
             case "android_id": fallback = "3f7a9c2e51b04d86"; break;
             case "adid": fallback = "5b1f2c9e-7d4a-4e8b-9c3f-2a6d8e1b0c47"; break;
             case "mac": fallback = "02:1a:3b:4c:5d:6e"; break;
