@@ -1,5 +1,5 @@
 📦
-469604 /src/index.js
+469699 /src/index.js
 ✄
 var __defProp = Object.defineProperty;
 var __export = (target, all) => {
@@ -13608,6 +13608,9 @@ function isClassNotFound(e) {
   const text = describeError(e);
   return text.includes("ClassNotFoundException") || text.includes("NoClassDefFoundError");
 }
+function onHotSpot() {
+  return hotspot !== null;
+}
 var InstallLog = class {
   report;
   constructor(name) {
@@ -14433,6 +14436,9 @@ function init(config2) {
   return reports;
 }
 Process.setExceptionHandler((details) => {
+  if (onHotSpot()) {
+    return false;
+  }
   flush();
   const msg = { type: "agent:exception", kind: details.type, address: details.address.toString() };
   send(msg);
