@@ -76,9 +76,17 @@ _CATEGORY_DATA_TYPES = {
 }
 
 
-def hook_data_type(category: str | None, api: str | None) -> str:
-    """The data type a hook event read, from its api (precise) or else its category."""
+# Settings.Secure/System.getString read many things; the key argument says which identifier.
+_SETTING_DATA_TYPES = {"android_id": "android_id", "bluetooth_address": "mac"}
+
+
+def hook_data_type(category: str | None, api: str | None, args: str = "") -> str:
+    """The data type a hook event read, from its api (precise), its Settings key, or else its category."""
     low = (api or "").lower()
+    if low.startswith("settings$") and low.endswith(".getstring"):
+        for key, dtype in _SETTING_DATA_TYPES.items():
+            if f'"{key}"' in args:
+                return dtype
     for key, dtype in _API_DATA_TYPES:
         if key in low:
             return dtype
@@ -101,17 +109,18 @@ def _hooks(df: pd.DataFrame) -> list[_Hook]:
         if t is None:
             continue
         category, api = _text(c["category"][i]), _text(c["api"][i])
+        args = _text(c["args"][i]) or ""
         out.append(
             _Hook(
                 seq=_int(c["seq"][i]) or 0,
                 t=t,
                 api=api or "",
                 category=category or "",
-                data_type=hook_data_type(category, api),
+                data_type=hook_data_type(category, api, args),
                 sdk=_text(c["sdk"][i]),
                 entity=_text(c["entity"][i]),
                 ret=_text(c["ret"][i]) or "",
-                args=_text(c["args"][i]) or "",
+                args=args,
                 stack=tuple(str(x) for x in _list(c["stack"][i])),
             )
         )
