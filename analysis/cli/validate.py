@@ -18,8 +18,8 @@ from analysis.validation.measure import DEFAULT_VALIDATION
 from analysis.validation.measure import score_session
 from analysis.validation.measure import twin_record
 from analysis.validation.measure import validation_record
-from analysis.validation.run import capture_control_app
 from analysis.validation.run import TWIN_READS
+from analysis.validation.run import capture_control_app
 from analysis.validation.run import capture_twin_app
 from analysis.validation.twin import jvm_problem
 
