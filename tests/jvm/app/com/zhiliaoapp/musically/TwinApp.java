@@ -4,6 +4,7 @@ import android.content.Context;
 import com.appsflyer.internal.AFb1xSDK;
 import com.bytedance.applog.AppLog;
 import com.bytedance.bdlocation.BDLocationClient;
+import com.bytedance.ies.bullet.BulletWebContainer;
 import com.bytedance.ies.ugc.clipboard.ClipboardWatcher;
 import com.bytedance.sdk.openadsdk.AppListCollector;
 import com.google.firebase.installations.FirebaseInstallations;
@@ -14,7 +15,7 @@ import privlab.app.Truth;
 
 /**
  * A TikTok-like app on the device twin: its SDKs (ByteDance AppLog, clipboard, location, Pangle, find
- * friends; AppsFlyer; Firebase) read the device through the hooked Android APIs and send what they read
+ * friends, the in-app browser; AppsFlyer; Firebase) read the device through the hooked Android APIs and send what they read
  * over HTTPS through the proxy, the clipboard over real OkHttp with certificate pinning when Debian's
  * OkHttp is installed. Writes the ground truth of what it sent and what it read.
  *
@@ -36,6 +37,7 @@ public final class TwinApp {
         BDLocationClient.upload(context);
         AppListCollector.report(context);
         ContactUploader.upload(context);
+        BulletWebContainer.open(context);
         Truth.write(Paths.get(args[0]), Paths.get(args[1]));
         System.out.println("twin app: done");
         // OkHttp's HTTP/2 reader threads are not daemons and idle for minutes: end like an app being closed.
