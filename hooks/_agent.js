@@ -1,5 +1,5 @@
 📦
-471818 /src/index.js
+473207 /src/index.js
 ✄
 var __defProp = Object.defineProperty;
 var __export = (target, all) => {
@@ -1769,6 +1769,28 @@ function describeError(e) {
   }
   return String(e);
 }
+
+// src/lib/hotspot.ts
+var hotspot = Process.findModuleByName("libjvm.so");
+var ATTACH_AS_DAEMON = 7;
+function attachJsThreadAsDaemon(jvm) {
+  const getVms = jvm.findExportByName("JNI_GetCreatedJavaVMs");
+  if (getVms === null) {
+    return "JNI_GetCreatedJavaVMs not exported";
+  }
+  const vms = Memory.alloc(Process.pointerSize);
+  const count = Memory.alloc(4);
+  const rc = new NativeFunction(getVms, "int", ["pointer", "int", "pointer"])(vms, 1, count);
+  if (rc !== 0 || count.readS32() < 1) {
+    return "no Java VM created yet";
+  }
+  const vm3 = vms.readPointer();
+  const attach = new NativeFunction(vm3.readPointer().add(ATTACH_AS_DAEMON * Process.pointerSize).readPointer(), "int", ["pointer", "pointer", "pointer"]);
+  const env = Memory.alloc(Process.pointerSize);
+  const status = attach(vm3, env, NULL);
+  return status === 0 ? null : `AttachCurrentThreadAsDaemon returned ${status}`;
+}
+var daemonAttachProblem = hotspot === null ? null : attachJsThreadAsDaemon(hotspot);
 
 // node_modules/frida-java-bridge/lib/android.js
 var android_exports = {};
@@ -13583,7 +13605,11 @@ function performJava(fn) {
   Java.perform(fn);
 }
 function isClassNotFound(e) {
-  return describeError(e).includes("ClassNotFoundException");
+  const text = describeError(e);
+  return text.includes("ClassNotFoundException") || text.includes("NoClassDefFoundError");
+}
+function onHotSpot() {
+  return hotspot !== null;
 }
 var InstallLog = class {
   report;
@@ -13727,7 +13753,7 @@ function toJson(value, type) {
   }
   const out = { $class: obj.$className ?? type ?? "?" };
   try {
-    out.value = obj.toString();
+    out.value = javaText(obj);
   } catch (e) {
     out.value = `<toString failed: ${describeError(e)}>`;
   }
@@ -13744,6 +13770,14 @@ function toJson(value, type) {
     }
   }
   return out;
+}
+function javaText(obj) {
+  const text = obj.toString();
+  if (text !== "[object Object]") {
+    return text;
+  }
+  const JString = Java.use("java.lang.String");
+  return String(JString.valueOf.overload("java.lang.Object").call(JString, obj));
 }
 function shortName(cls) {
   const dot = cls.lastIndexOf(".");
@@ -14478,6 +14512,9 @@ function init(config2) {
   return reports;
 }
 Process.setExceptionHandler((details) => {
+  if (onHotSpot()) {
+    return false;
+  }
   flush();
   const msg = { type: "agent:exception", kind: details.type, address: details.address.toString() };
   send(msg);

@@ -44,8 +44,8 @@ def test_analyze_stamps_tables_and_reruns_as_a_no_op(sample_session: Path, tmp_p
     raw = _hashes(session)
     first = analyze(session, show_progress=False)
     assert set(first.written) == {
-        "flows", "packets", "detections", "decode_issues", "destinations", "app_events", "bytedance_layers",
-        "findings", "coverage", "flow_destinations",
+        "flows", "packets", "hook_events", "detections", "decode_issues", "destinations", "app_events",
+        "bytedance_layers", "findings", "coverage", "flow_destinations",
     }  # fmt: skip
     stamps = {
         t: pq.read_schema(session / "derived" / f"{t}.parquet").metadata[STAMP_KEY] for t in first.written
@@ -59,9 +59,16 @@ def test_analyze_stamps_tables_and_reruns_as_a_no_op(sample_session: Path, tmp_p
     canaries = json.loads((session / "canaries.json").read_text())
     (session / "canaries.json").write_text(json.dumps(canaries[:3]))
     third = analyze(session, show_progress=False)
-    # Findings depend on detections, so they are rebuilt too; flows, packets and destinations are not.
+    # Findings depend on detections, so they are rebuilt too; flows, hook events, packets, destinations not.
     assert third.written == ["detections", "decode_issues", "findings", "coverage", "flow_destinations"]
-    assert third.skipped == ["flows", "packets", "destinations", "app_events", "bytedance_layers"]
+    assert third.skipped == [
+        "flows",
+        "hook_events",
+        "packets",
+        "destinations",
+        "app_events",
+        "bytedance_layers",
+    ]
     assert (
         pq.read_schema(session / "derived" / "detections.parquet").metadata[STAMP_KEY] != stamps["detections"]
     )

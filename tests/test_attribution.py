@@ -40,10 +40,14 @@ def test_first_non_platform_frame_wins_not_the_app(reg: Registry) -> None:
         "com.zhiliaoapp.musically.App",
     )
     assert attribute_stack(stack, reg) == ("AppsFlyer", "AppsFlyer")
-    stack = frames(
-        "android.telephony.TelephonyManager", "com.google.android.gms.ads.identifier.AdvertisingIdClient"
-    )
+    stack = frames("android.telephony.TelephonyManager", "com.google.android.gms.ads.AdView")
     assert attribute_stack(stack, reg) == ("Google AdMob / DoubleClick", "Alphabet")
+    # Play services' ad-ID client is a library every ad SDK calls: the SDK that called it decided.
+    stack = frames(
+        "com.google.android.gms.ads.identifier.AdvertisingIdClient$Info",
+        "com.appsflyer.internal.AFb1xSDK",
+    )
+    assert attribute_stack(stack, reg) == ("AppsFlyer", "AppsFlyer")
 
 
 def test_bytedance_own_code(reg: Registry) -> None:

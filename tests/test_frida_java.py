@@ -1,17 +1,18 @@
-"""The Java modules, each exercised inside a real Frida session against a STAND-IN Java bridge.
+"""What a real HotSpot VM cannot show, exercised against a STAND-IN Java bridge inside a real Frida session.
 
-There is no ART on this host, so the one package that talks to it, `frida-java-bridge`, is replaced by
-the stand-in in tests/hooks/java_standin/ (it keeps the real package's type declarations, so the test
-bundle is type-checked like the real one). Everything else is the production agent source, built by
-the production build function, loaded by the production runner into a real Linux process. The test
-plays the app through the stand-in's `standinCall` RPC and checks, per module: the hook is installed,
-the original receives the arguments unchanged and its result comes back unchanged, the right event is
-written to hooks.jsonl with the Java stack, and a missing class is tolerated (only that is ignored).
+Every Java module now runs on the real frida-java-bridge in a real OpenJDK 17 VM (tests/test_frida_jvm.py,
+tests/test_frida_twin_app.py): hooks installed, arguments and results passed through unchanged, events with
+real Java stacks, missing classes tolerated. What stays here is the case HotSpot does not produce on the
+device twin: a class that EXISTS but cannot be used for another reason (ART's hidden-API enforcement
+answers `Java.use("android.os.SystemProperties")` with an IllegalAccessError), which must become a
+warning, never a silently "missing" class; and ART's ClassNotFoundException wording for absent classes
+(HotSpot says NoClassDefFoundError). The stand-in (tests/hooks/java_standin/) replaces only
+`frida-java-bridge`, keeping its type declarations, so the test bundle is type-checked like the real one;
+the rest is the production agent source, build function and runner, in a real Linux process.
 """
 
 from __future__ import annotations
 
-import base64
 import json
 import shutil
 import subprocess
@@ -30,10 +31,6 @@ from analysis.session import Session
 REPO = Path(__file__).resolve().parents[1]
 HOOKS = REPO / "hooks"
 STANDIN = REPO / "tests" / "hooks" / "java_standin"
-STACK = [
-    "com.example.sdk.Collector.collect(Collector.java:42)",
-    "com.example.app.MainActivity.onResume(MainActivity.java:7)",
-]
 
 
 @pytest.fixture(scope="module")
@@ -90,11 +87,6 @@ def _events(session: Session) -> list[dict[str, Any]]:
     return [json.loads(line) for line in session.file("hooks.jsonl").read_text().splitlines()]
 
 
-def _call(app: Any, cls: str, method: str, args: list[Any], overload: int = 0) -> dict[str, Any]:
-    result: dict[str, Any] = app.standin_call(cls, method, overload, args)
-    return result
-
-
 def test_every_java_module_installs_and_missing_classes_are_only_noted(
     java_run: tuple[FridaRunner, Session, Any],
 ) -> None:
@@ -120,111 +112,3 @@ def test_every_java_module_installs_and_missing_classes_are_only_noted(
     assert any("TelephonyManager.getMeid" in w for w in summary["warnings"])
     warnings = [e for e in _events(session) if e["category"] == "agent" and e["api"] == "warning"]
     assert len(warnings) == 2
-
-
-def test_clipboard_read_records_the_text_the_app_received(java_run: tuple[FridaRunner, Session, Any]) -> None:
-    runner, session, app = java_run
-    out = _call(app, "android.content.ClipboardManager", "getPrimaryClip", [])
-    text = _call(app, "android.content.ClipboardManager", "getText", [])
-    runner.stop()
-    assert out["hooked"] and len(out["originalCalls"]) == 1
-    assert out["ret"] == "ClipData { text/plain {T:canary-clip-7f3a} }"  # the app got the original, unchanged
-    assert text["ret"] == "canary-clip-7f3a"
-    clip = [e for e in _events(session) if e["category"] == "clipboard"]
-    assert [e["api"] for e in clip] == ["ClipboardManager.getPrimaryClip", "ClipboardManager.getText"]
-    assert clip[0]["ret"]["texts"] == ["canary-clip-7f3a"]
-    assert clip[0]["ret"]["$class"] == "android.content.ClipData"
-    assert clip[1]["ret"] == "canary-clip-7f3a"
-    assert all(e["stack"] == STACK and e["tid"] > 0 for e in clip)
-
-
-def test_identifiers_pass_arguments_through_and_filter_settings(
-    java_run: tuple[FridaRunner, Session, Any],
-) -> None:
-    runner, session, app = java_run
-    imei = _call(app, "android.telephony.TelephonyManager", "getImei", [1], overload=1)
-    aid = _call(app, "android.provider.Settings$Secure", "getString", [None, "android_id"])
-    other = _call(app, "android.provider.Settings$Secure", "getString", [None, "screen_brightness"])
-    mac = _call(app, "java.net.NetworkInterface", "getHardwareAddress", [])
-    runner.stop()
-    assert imei["originalCalls"] == [[1]] and imei["ret"] == "358240051111111"
-    assert aid["originalCalls"] == [[None, "android_id"]] and aid["ret"] == "9774d56d682e549c"
-    assert other["originalCalls"] == [[None, "screen_brightness"]] and other["ret"] == "other"
-    assert mac["ret"] == [2, 0, 0, -85, -51, -17]
-    ids = [e for e in _events(session) if e["category"] == "identifiers"]
-    assert [(e["api"], e["args"], e["ret"]) for e in ids[:2]] == [
-        ("TelephonyManager.getImei", [1], "358240051111111"),
-        ("Settings$Secure.getString", [None, "android_id"], "9774d56d682e549c"),
-    ]
-    # screen_brightness is not an identifier: the call went through but no event was written.
-    assert len(ids) == 3
-    assert base64.b64decode(ids[2]["ret"]["$b64"]) == bytes([2, 0, 0, 0xAB, 0xCD, 0xEF])
-
-
-def test_location_contacts_and_installed_apps(java_run: tuple[FridaRunner, Session, Any]) -> None:
-    runner, session, app = java_run
-    loc = _call(app, "android.location.LocationManager", "getLastKnownLocation", ["gps"])
-    contacts = _call(
-        app,
-        "android.content.ContentResolver",
-        "query",
-        ["content://com.android.contacts/data", None, None, None, None],
-    )
-    media = _call(
-        app,
-        "android.content.ContentResolver",
-        "query",
-        ["content://media/external/images", None, None, None, None],
-    )
-    apps = _call(app, "android.app.ApplicationPackageManager", "getInstalledPackages", [0])
-    runner.stop()
-    assert loc["originalCalls"] == [["gps"]] and "52.520008" in loc["ret"]
-    assert contacts["originalCalls"] and media["originalCalls"]
-    assert apps["ret"] == "[PackageInfo{1 com.whatsapp}, PackageInfo{2 com.example.bank}]"
-    events = _events(session)
-    (location,) = [e for e in events if e["category"] == "location"]
-    assert location["args"] == ["gps"] and "52.520008,13.404954" in location["ret"]["value"]
-    queries = [e for e in events if e["category"] == "contacts"]
-    assert [e["args"][0]["value"] for e in queries] == ["content://com.android.contacts/data"]
-    (installed,) = [e for e in events if e["category"] == "installed_apps"]
-    assert installed["ret"]["size"] == 2
-    assert installed["ret"]["items"][0]["value"] == "PackageInfo{1 com.whatsapp}"
-
-
-def test_webview_records_script_and_page(java_run: tuple[FridaRunner, Session, Any]) -> None:
-    runner, session, app = java_run
-    script = "document.addEventListener('keyup', e => bridge.log(e.key))"
-    _call(app, "android.webkit.WebView", "evaluateJavascript", [script, None])
-    page = _call(app, "android.webkit.WebView", "loadUrl", ["https://shop.example/"])
-    js = _call(app, "android.webkit.WebView", "loadUrl", ["javascript:alert(1)"])
-    runner.stop()
-    assert page["originalCalls"] == [["https://shop.example/"]] and js["originalCalls"] == [
-        ["javascript:alert(1)"]
-    ]
-    web = [e for e in _events(session) if e["category"] == "webview"]
-    assert [(e["api"], e["args"][0]) for e in web] == [
-        ("WebView.evaluateJavascript", script),
-        ("WebView.loadUrl", "javascript:alert(1)"),
-    ]
-    assert web[0]["args"][-1] == {"page": "https://shop.example/checkout"}
-
-
-def test_tls_pin_check_is_bypassed_and_recorded(java_run: tuple[FridaRunner, Session, Any]) -> None:
-    runner, session, app = java_run
-    out = _call(app, "android.security.net.config.NetworkSecurityTrustManager", "checkPins", [None])
-    runner.stop()
-    # Without the agent the original throws (pin mismatch); with it the check returns normally.
-    assert out["threw"] is None and out["originalCalls"] == []
-    (event,) = [e for e in _events(session) if e["category"] == "tls"]
-    assert event["api"] == "NetworkSecurityTrustManager.checkPins" and event["ret"] == "bypassed"
-
-
-def test_watch_records_operator_methods_with_bytes(java_run: tuple[FridaRunner, Session, Any]) -> None:
-    runner, session, app = java_run
-    out = _call(app, "com.example.crypto.Box", "seal", [[104, 105]])
-    runner.stop()
-    assert out["originalCalls"] == [[[104, 105]]] and out["ret"] == [105, 104]
-    (event,) = [e for e in _events(session) if e["category"] == "watch"]
-    assert event["api"] == "Box.seal"
-    assert base64.b64decode(event["args"][0]["$b64"]) == b"hi"
-    assert base64.b64decode(event["ret"]["$b64"]) == b"ih"

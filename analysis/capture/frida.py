@@ -16,7 +16,11 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import os
 import queue
+import signal
+import subprocess
+import tempfile
 import threading
 import time
 from collections.abc import Callable
@@ -25,6 +29,7 @@ from dataclasses import dataclass
 from dataclasses import field
 from importlib import resources
 from pathlib import Path
+from typing import IO
 from typing import Any
 
 import frida
@@ -56,6 +61,20 @@ AGENT = HookCategory.AGENT
 
 # A native exception followed by the process ending within this many seconds is called a crash.
 _CRASH_WINDOW = 5.0
+
+# The gate a Java program honours (tests/jvm/twin/privlab/twin/Gate.java): it writes `vm-up` in this
+# directory once its VM runs and waits for `hooks-in` before running the app's code.
+GATE_ENV = "PRIVLAB_GATE"
+_GATE_UP = "vm-up"
+_GATE_OPEN = "hooks-in"
+# How long a JVM may take to start, and the agent to install its hooks, before the capture gives up.
+JVM_START_TIMEOUT = 60.0
+
+
+def is_jvm_command(argv: Sequence[str]) -> bool:
+    """Whether `argv` starts a Java VM (`java ...`): such programs are attached once the VM is up."""
+    return bool(argv) and Path(argv[0]).name == "java"
+
 
 _EVENT_FIELDS = ("seq", "t", "pid", "tid", "category", "api", "args", "ret", "stack")
 
@@ -171,6 +190,10 @@ class FridaRunner:
         self._launch: _Launch | None = None
         self._package: str | None = None
         self._done = threading.Event()
+        self._ready = threading.Event()
+        self._jvm: subprocess.Popen[bytes] | None = None
+        self._jvm_ended = threading.Event()
+        self.exit_code: int | None = None
         self._failure: str | None = None
         self._stopping = False
         self._work: queue.Queue[Callable[[], None] | None] = queue.Queue()
@@ -198,6 +221,83 @@ class FridaRunner:
         self._main_pid = pid
         self._instrument(pid)
 
+    def launch_jvm(
+        self,
+        argv: list[str],
+        env: dict[str, str] | None = None,
+        cwd: str | None = None,
+        *,
+        timeout: float = JVM_START_TIMEOUT,
+        stdout: IO[bytes] | None = None,
+    ) -> int:
+        """Start a Java program, attach once its VM is up, and let it run only when the hooks are in.
+
+        A JVM cannot be spawned suspended like a native program: until `libjvm.so` has created the VM
+        there is nothing for the Java bridge to hook, and anything the program did meanwhile would be
+        missed. So the program runs behind a gate (`PRIVLAB_GATE`, honoured by privlab's `Gate` main):
+        it reports `vm-up`, the runner attaches and installs the agent, and opens the gate (`hooks-in`)
+        when the agent reports ready. Returns the pid. The VM is never unhooked (reverting Java hooks
+        can stall HotSpot at a safepoint): `stop()` kills a VM that is still running.
+        """
+        gate = Path(tempfile.mkdtemp(prefix="privlab-gate-"))
+        try:
+            proc = subprocess.Popen(
+                argv, env={**(env or os.environ), GATE_ENV: str(gate)}, cwd=cwd, stdout=stdout
+            )
+        except OSError as e:
+            raise CaptureError(f"cannot run {argv[0]!r}: {e.strerror}") from None
+        self._jvm = proc
+        self._main_pid = proc.pid
+        deadline = time.monotonic() + timeout
+        try:
+            while not (gate / _GATE_UP).exists():
+                if proc.poll() is not None:
+                    raise CaptureError(f"{argv[0]}: the Java program ended (exit code {proc.returncode}) "
+                                       f"before its VM reported up through {GATE_ENV}")  # fmt: skip
+                if time.monotonic() > deadline:
+                    raise CaptureError(f"{argv[0]}: no {_GATE_UP} in {gate} after {timeout:.0f} s; run the "
+                                       f"program behind privlab's gate (java ... privlab.twin.Gate MAIN ...)")  # fmt: skip
+                time.sleep(0.01)
+            self._instrument(proc.pid)
+            if not self._ready.wait(max(0.0, deadline - time.monotonic())):
+                raise CaptureError(
+                    f"pid {proc.pid}: the agent did not report its hooks within {timeout:.0f} s"
+                )
+            (gate / _GATE_OPEN).touch()
+        except BaseException:
+            proc.kill()
+            self.exit_code = proc.wait()
+            self._jvm_ended.set()
+            raise
+        # Only now: a wait() while Frida attaches (ptrace, from this process) would take its stop signal.
+        threading.Thread(target=self._reap_jvm, args=(proc,), name="frida-jvm-reaper", daemon=True).start()
+        return proc.pid
+
+    def _reap_jvm(self, proc: subprocess.Popen[bytes]) -> None:
+        self.exit_code = proc.wait()
+        self._jvm_ended.set()
+        # Frida reports the end through `detached`; if that never comes, the end of the process still counts.
+        if not self._done.wait(5.0):
+            self._write(
+                [
+                    _runner_line(
+                        proc.pid, "process-ended", [f"pid {proc.pid} ended", {"exit_code": self.exit_code}]
+                    )
+                ]
+            )
+            self._done.set()
+
+    def _kill_jvm(self) -> None:
+        """End a JVM that still runs with SIGKILL (unhooking a live HotSpot VM can stall it)."""
+        proc = self._jvm
+        if proc is not None and not self._jvm_ended.is_set():
+            try:
+                os.kill(proc.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass  # it ended meanwhile
+            if self._jvm_ended.wait(10) is False and proc.poll() is None:
+                self.exit_code = proc.wait(10)
+
     def wait(self, timeout: float | None = None) -> bool:
         """Block until the main process has ended for good (True) or `timeout` passed (False).
 
@@ -213,9 +313,15 @@ class FridaRunner:
         self._stopping = True
         with self._lock:
             processes = list(self._processes.values())
+        # The reaper thread owns the JVM's wait(); after a normal end it reports within moments.
+        jvm_alive = self._jvm is not None and not self._jvm_ended.wait(2.0 if self._done.is_set() else 0)
         for proc in processes:
             try:
                 proc.script.exports_sync.flush()
+                if jvm_alive and proc.pid == self._jvm.pid:  # type: ignore[union-attr]
+                    # Unloading reverts the Java hooks, which can stall a running HotSpot VM at a
+                    # safepoint: the events are flushed; the VM is killed below instead.
+                    continue
                 proc.script.unload()
             except (
                 frida.InvalidOperationError,
@@ -224,10 +330,16 @@ class FridaRunner:
                 frida.RPCException,
             ):
                 pass  # the process ended meanwhile; its events were flushed before it went
+            if jvm_alive and self._jvm is not None and proc.pid == self._jvm.pid:
+                continue
             try:
                 proc.session.detach()
             except (frida.InvalidOperationError, frida.TransportError):
                 pass
+        if jvm_alive:
+            self._kill_jvm()
+            self._write([_runner_line(self._jvm.pid, "process-killed",  # type: ignore[union-attr]
+                                      ["the Java VM was still running at stop: ended with SIGKILL"])])  # fmt: skip
         self._work.put(None)
         self._worker.join(timeout=10)
         try:
@@ -294,6 +406,7 @@ class FridaRunner:
             frida.ProcessNotRespondingError,
             frida.PermissionDeniedError,
             frida.NotSupportedError,
+            frida.TimedOutError,
         ) as e:
             raise CaptureError(f"pid {pid}: cannot attach Frida ({e})") from None
         proc = _Process(pid, fsession, script)
@@ -526,6 +639,7 @@ class FridaRunner:
                     }
         info = {k: payload.get(k) for k in ("frida", "runtime", "java")}
         self._agent_event(pid, "ready", reports, info)
+        self._ready.set()
 
         def record(meta: dict[str, Any]) -> None:
             meta.setdefault("frida", {}).setdefault("agents", []).append({"pid": pid, **info})

@@ -225,11 +225,17 @@ def capture_host(cfg: HostCapture) -> CaptureResult:
 def run_under_frida(
     session: Session, argv: list[str], env: dict[str, str], proxy: Proxy
 ) -> tuple[int | None, str | None]:
-    """Spawn the program under the Frida agent (hooks.jsonl), then wait like `_run_program`."""
+    """Spawn the program under the Frida agent (hooks.jsonl), then wait like `_run_program`.
+
+    A Java program (`java ...`) is started behind the agent's gate and attached once its VM is up."""
     from analysis.capture.frida import FridaRunner
+    from analysis.capture.frida import is_jvm_command
 
     runner = FridaRunner(session)
-    runner.spawn(argv, env=env)
+    if is_jvm_command(argv):
+        runner.launch_jvm(argv, env=env)
+    else:
+        runner.spawn(argv, env=env)
     reason: str | None = None
     try:
         while not runner.wait(timeout=0.2):
@@ -240,4 +246,4 @@ def run_under_frida(
         pass  # Ctrl-C ends the capture like the app's exit: stop the runner, then seal
     finally:
         runner.stop()  # records its summary (modules attached or failed, events, gaps) in session.json
-    return None, reason
+    return runner.exit_code, reason

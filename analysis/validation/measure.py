@@ -19,6 +19,7 @@ from analysis.errors import PrivlabError
 from analysis.schema import PlantedPart
 from analysis.session import Session
 from analysis.validation.run import GROUND_TRUTH
+from analysis.validation.run import TWIN_READS
 
 VALIDATION_FORMAT = 1
 DEFAULT_VALIDATION = Path("captures") / "validation.json"
@@ -44,6 +45,71 @@ def score_session(session_path: Path) -> ValidationScore | None:
     return score(tables.detections, truth, tables.flows)
 
 
+def _frames(value: Any) -> list[Any]:
+    """A list-valued cell (stack frames, seqs) as a list; missing is empty."""
+    return [] if value is None else list(value)
+
+
+def access_recall(session_path: Path) -> dict[str, Any] | None:
+    """Planted reads found by the hooks, and linked to a transmission, out of those the twin app made.
+
+    None for a session without `twin_reads.json` (only the JVM twin app records its reads). A read is
+    found when a hook event of the same API has the reading class on its Java stack (`value_seen` counts
+    those whose recorded result holds the planted value); linked when a transmission finding names that
+    event among its reads.
+    """
+    path = session_path / TWIN_READS
+    if not path.exists():
+        return None
+    try:
+        reads = json.loads(path.read_text())
+    except ValueError as e:
+        raise PrivlabError(f"{path}: not a reads list ({e})") from None
+    values = {c.id: c.value for c in Session.open(session_path).canaries()}
+    tables = load_session(session_path)
+    rows: list[dict[str, Any]] = [
+        {str(k): v for k, v in r.items()} for r in tables.hook_events.to_dict("records")
+    ]
+    findings = tables.findings
+    linked_seqs: set[int] = set()
+    if findings is not None and len(findings):
+        for seqs in findings[findings["kind"] == "transmission"]["access_seqs"].tolist():
+            linked_seqs.update(int(x) for x in _frames(seqs))
+    by_type: dict[str, dict[str, int]] = {}
+    missed: list[dict[str, Any]] = []
+    found = linked = 0
+    for read in reads:
+        value = values.get(read["canary_id"], "")
+        hits = [
+            e
+            for e in rows
+            if e["api"] == read["api"] and any(f"{read['reader']}." in str(f) for f in _frames(e["stack"]))
+        ]
+        row = by_type.setdefault(read["data_type"], {"made": 0, "found": 0, "value_seen": 0, "linked": 0})
+        row["made"] += 1
+        if hits:
+            found += 1
+            row["found"] += 1
+        # A query's rows live behind a cursor the hook does not read: there the value is not in the result.
+        if value and any(value in str(e["ret"]) for e in hits):
+            row["value_seen"] += 1
+        if any(int(e["seq"]) in linked_seqs for e in hits):
+            linked += 1
+            row["linked"] += 1
+        if not hits:
+            missed.append(read)
+    made = len(reads)
+    return {
+        "made": made,
+        "found": found,
+        "recall": round(found / made, 4) if made else 0.0,
+        "linked": linked,
+        "linked_rate": round(linked / made, 4) if made else 0.0,
+        "by_data_type": dict(sorted(by_type.items())),
+        "missed": missed,
+    }
+
+
 def _counts(c: Counts) -> dict[str, Any]:
     return {
         "planted": c.present,
@@ -55,9 +121,37 @@ def _counts(c: Counts) -> dict[str, Any]:
     }
 
 
-def validation_record(result: ValidationScore, session: Session) -> dict[str, Any]:
-    """The stored form of one validation run (stable key order, no build time beyond the session's own)."""
+def twin_record(session_path: Path) -> dict[str, Any]:
+    """Access recall (and the twin app's own transmission recall) of a JVM twin session, for the record.
+
+    Keys go into the stored validation record next to the control app's numbers, so reports quote them:
+    `access` (reads made, found, recall, linked to a transmission), `access_by_data_type`, and
+    `twin_transmissions` (the twin app's planted sends found).
+    """
+    access = access_recall(session_path)
+    if access is None:
+        raise PrivlabError(f"{session_path / TWIN_READS}: missing; not a twin-app session")
+    scored = score_session(session_path)
+    out: dict[str, Any] = {
+        "access": {k: access[k] for k in ("made", "found", "recall", "linked", "linked_rate")},
+        "access_by_data_type": access["by_data_type"],
+        "access_missed": access["missed"],
+        "twin_session_id": Session.open(session_path).id,
+    }
+    if scored is not None:
+        out["twin_transmissions"] = _counts(scored.total)
+    return out
+
+
+def validation_record(
+    result: ValidationScore, session: Session, twin: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """The stored form of one validation run (stable key order, no build time beyond the session's own).
+
+    `twin` (from `twin_record`) adds the access recall measured on the JVM device twin.
+    """
     return {
+        **(twin or {}),
         "format": VALIDATION_FORMAT,
         "session_id": session.id,
         "measured_at": session.meta.get("ended"),

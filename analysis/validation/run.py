@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import os
 import sys
 import tempfile
 from pathlib import Path
@@ -9,7 +11,12 @@ from pathlib import Path
 from analysis.capture.host import CaptureResult
 from analysis.capture.host import HostCapture
 from analysis.capture.host import capture_host
+from analysis.capture.host import proxy_env
+from analysis.capture.host import record
+from analysis.capture.host import run_program
+from analysis.capture.host import run_under_frida
 from analysis.capture.proxy import DEFAULT_CONFDIR
+from analysis.capture.proxy import Proxy
 from analysis.capture.proxy import Upstream
 from analysis.session import Session
 from analysis.validation.control_app import STEPS_ENV
@@ -17,6 +24,8 @@ from analysis.validation.planted import CANARIES
 from analysis.validation.upstream import start_upstream
 
 GROUND_TRUTH = "ground_truth.json"
+# The planted reads the twin app made (api, data type, canary, reading class): access recall's denominator.
+TWIN_READS = "twin_reads.json"
 CONTROL_APP_PACKAGE = "com.zhiliaoapp.musically"
 
 
@@ -70,5 +79,124 @@ def capture_control_app(
                 extra_env={STEPS_ENV: ",".join(steps)} if steps else {},
             )
             return capture_host(cfg)
+        finally:
+            upstream.stop()
+
+
+def capture_twin_app(
+    root: Path,
+    *,
+    name: str = "twin-app",
+    session_id: str | None = None,
+    pcap: bool = False,
+    confdir: Path = DEFAULT_CONFDIR,
+    signing_key: Path | None = None,
+) -> CaptureResult:
+    """Run the SDK app on the JVM device twin under Frida through a real mitmdump to a local upstream.
+
+    The session gets the app's ground truth of what it sent (`ground_truth.json`) and of the planted
+    reads it made (`twin_reads.json`), so both transmission and access recall can be measured.
+    """
+    from analysis.validation import twin
+
+    classes = twin.build()
+    with tempfile.TemporaryDirectory(prefix="privlab-upstream-") as tmp:
+        upstream = start_upstream(Path(tmp))
+        gt_path, reads_path = Path(tmp) / GROUND_TRUTH, Path(tmp) / TWIN_READS
+
+        def add_ground_truth(session: Session) -> None:
+            if gt_path.exists():
+                session.add_file(GROUND_TRUTH, gt_path.read_bytes(), kind="ground-truth")
+            if reads_path.exists():
+                session.add_file(TWIN_READS, reads_path.read_bytes(), kind="ground-truth")
+
+        try:
+            cfg = HostCapture(
+                command=twin.command(classes, twin.SDK_APP_MAIN, CANARIES, [str(gt_path), str(reads_path)]),
+                root=root,
+                name=name,
+                session_id=session_id,
+                pcap=pcap,
+                confdir=confdir,
+                upstream=Upstream(tls=upstream.tls, plain=upstream.plain, trusted_ca=upstream.cert),
+                canaries=list(CANARIES),
+                app={
+                    "package": CONTROL_APP_PACKAGE,
+                    "name": "privlab SDK app on the JVM device twin",
+                    "control_app": True,
+                    "runtime": "OpenJDK 17 HotSpot (device twin: Android's classes rebuilt in Java)",
+                },
+                note="privlab twin app: SDK-like code reads planted values through hooked APIs and sends them",
+                signing_key=signing_key,
+                frida=True,
+                before_seal=add_ground_truth,
+            )
+            return capture_host(cfg)
+        finally:
+            upstream.stop()
+
+
+def capture_sample(root: Path, *, session_id: str | None = None, pcap: bool = True) -> CaptureResult:
+    """The demo's sample: the SDK app on the JVM twin under Frida, then the control app, in one session.
+
+    The twin app shows reads on the device leading to sends (hooks.jsonl with Java stacks); the control
+    app keeps the transmission validation (planted values in many encodings, near-miss decoys). Both go
+    through the same real mitmdump; their ground truths are joined (probe ids do not overlap).
+    """
+    from analysis.validation import twin
+
+    classes = twin.build()
+    with tempfile.TemporaryDirectory(prefix="privlab-upstream-") as tmp:
+        upstream = start_upstream(Path(tmp))
+        gt_twin, gt_control, reads = (
+            Path(tmp) / "twin-gt.json",
+            Path(tmp) / "control-gt.json",
+            Path(tmp) / TWIN_READS,
+        )
+        twin_cmd = twin.command(classes, twin.SDK_APP_MAIN, CANARIES, [str(gt_twin), str(reads)])
+        control_cmd = [
+            sys.executable,
+            "-m",
+            "analysis.validation.control_app",
+            "--ground-truth",
+            str(gt_control),
+        ]
+
+        def add_ground_truth(session: Session) -> None:
+            parts = [p for f in (gt_twin, gt_control) if f.exists() for p in json.loads(f.read_text())]
+            session.add_file(GROUND_TRUTH, (json.dumps(parts, indent=1) + "\n").encode(), kind="ground-truth")
+            if reads.exists():
+                session.add_file(TWIN_READS, reads.read_bytes(), kind="ground-truth")
+
+        cfg = HostCapture(
+            command=twin_cmd, root=root, name="sample", session_id=session_id, pcap=pcap,
+            upstream=Upstream(tls=upstream.tls, plain=upstream.plain, trusted_ca=upstream.cert),
+            canaries=list(CANARIES),
+            app={
+                "package": CONTROL_APP_PACKAGE,
+                "name": "privlab SDK app on the JVM device twin, then the control app (host twin)",
+                "control_app": True,
+                "runtime": "OpenJDK 17 HotSpot (device twin: Android's classes rebuilt in Java); CPython",
+            },
+            note="privlab sample: SDK-like code on the JVM device twin reads planted values through hooked "
+            "APIs and sends them; then the control app sends planted values in known encodings",
+            frida=True, before_seal=add_ground_truth,
+        )  # fmt: skip
+
+        def run_both(session: Session, proxy: Proxy) -> tuple[int | None, str | None]:
+            env = {**os.environ, **proxy_env(proxy), "PRIVLAB_SESSION": str(session.path)}
+            code, reason = run_under_frida(session, twin_cmd, env, proxy)
+            if reason is not None or code != 0:
+                return code, reason or f"the twin app exited with code {code}"
+            session.mark("control-app-start")
+            return run_program(control_cmd, env, proxy)
+
+        try:
+            session = Session.create(
+                root, cfg.name, mode="host", app=cfg.app, canaries=cfg.canaries, note=cfg.note,
+                extra={"capture": {"command": twin_cmd, "then": control_cmd, "pcap": pcap}},
+                session_id=session_id,
+            )  # fmt: skip
+            return record(session, cfg, run_both)
         finally:
             upstream.stop()

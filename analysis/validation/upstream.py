@@ -37,6 +37,7 @@ CERT_NAMES = (
     "*.pangle.io",
     "*.appsflyer.com",
     "*.googleadservices.com",
+    "*.googleapis.com",
     "*.facebook.com",
     "*.example.org",
     "example.org",

@@ -4,7 +4,7 @@
  * Every module observes the app's own calls; none reads anything on the app's behalf.
  */
 import { describeError, flush, warn } from "./lib/emit.js";
-import { InstallLog, javaAvailable, performJava } from "./lib/java.js";
+import { InstallLog, javaAvailable, onHotSpot, performJava } from "./lib/java.js";
 import type { HookModule, JavaHookModule } from "./lib/module.js";
 import type { AgentConfig, ExceptionMessage, ModuleReport, ReadyMessage } from "./lib/protocol.js";
 import { MODULES } from "./modules.js";
@@ -83,6 +83,11 @@ function init(config: AgentConfig): ModuleReport[] {
 // The runtime may still handle the exception itself (ART uses SIGSEGV for null checks), so this is
 // reported as a native exception; the runner calls it a crash only if the process then ends.
 Process.setExceptionHandler((details) => {
+    if (onHotSpot()) {
+        // HotSpot raises SIGSEGV by design (implicit null checks, safepoint polls) and handles it; a real
+        // crash there ends the process with an hs_err report, which Frida reports as the session's end.
+        return false;
+    }
     flush();
     const msg: ExceptionMessage = { type: "agent:exception", kind: details.type, address: details.address.toString() };
     send(msg);

@@ -6,6 +6,8 @@
  * Absent classes are expected (APIs come and go between Android versions and Play services builds):
  * only `ClassNotFoundException` is treated as "missing"; anything else becomes an `agent:warning`.
  */
+// hotspot.ts must run before the bridge is evaluated (it attaches the JS thread as a JVM daemon).
+import { hotspot } from "./hotspot.js";
 import JavaBridge from "frida-java-bridge";
 
 import { bytesFromNumbers } from "./bytes.js";
@@ -56,8 +58,15 @@ export function performJava(fn: () => void): void {
     Java.perform(fn);
 }
 
+/** A class that is not there: ART says ClassNotFoundException, HotSpot's FindClass NoClassDefFoundError. */
 export function isClassNotFound(e: unknown): boolean {
-    return describeError(e).includes("ClassNotFoundException");
+    const text = describeError(e);
+    return text.includes("ClassNotFoundException") || text.includes("NoClassDefFoundError");
+}
+
+/** Whether the Java runtime is a HotSpot JVM (the host twin) rather than Android's ART. */
+export function onHotSpot(): boolean {
+    return hotspot !== null;
 }
 
 /** How one module's hooks went, built up while installing. */
@@ -237,7 +246,7 @@ export function toJson(value: unknown, type?: string): JsonValue {
     }
     const out: { [key: string]: JsonValue } = { $class: obj.$className ?? type ?? "?" };
     try {
-        out.value = obj.toString();
+        out.value = javaText(obj);
     } catch (e) {
         out.value = `<toString failed: ${describeError(e)}>`;
     }
@@ -256,6 +265,20 @@ export function toJson(value: unknown, type?: string): JsonValue {
         }
     }
     return out;
+}
+
+/**
+ * The Java `toString()` of an object. A wrapper's own `toString` is Java's only when the class declares
+ * it; an inherited one (e.g. `ArrayList` from `AbstractCollection`) gives JavaScript's "[object Object]",
+ * so that case goes through `String.valueOf(Object)`, which dispatches virtually like the app's code.
+ */
+function javaText(obj: JavaObject): string {
+    const text = obj.toString();
+    if (text !== "[object Object]") {
+        return text;
+    }
+    const JString = Java.use("java.lang.String") as { valueOf: { overload(sig: string): { call(recv: unknown, arg: unknown): unknown } } };
+    return String(JString.valueOf.overload("java.lang.Object").call(JString, obj));
 }
 
 function shortName(cls: string): string {

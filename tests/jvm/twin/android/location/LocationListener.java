@@ -1,0 +1,6 @@
+package android.location;
+
+/** android.location.LocationListener. */
+public interface LocationListener {
+    void onLocationChanged(Location location);
+}
