@@ -106,7 +106,7 @@ def test_a_package_apt_cannot_add_without_removing_is_left_out(tmp_path: Path) -
 
 
 def test_nothing_missing_installs_nothing(tmp_path: Path) -> None:
-    needed = ("tcpdump", "fc-list", "ldconfig")
+    needed = ("tcpdump", "fc-list", "ldconfig", "javac")
     if any(shutil.which(n, path=os.environ["PATH"] + ":/usr/sbin:/sbin") is None for n in needed):
         pytest.fail("this machine lacks the demo's tools; run `make system-deps`")
     bin_ = tmp_path / "bin"
