@@ -264,7 +264,7 @@ class MessageDecoder:
             return
         if self.containers(data, ctype or "", part, chain, depth, root):
             return
-        if not failed and self.brotli(data, part, chain, depth):
+        if not failed and self.brotli(data, part, chain, depth, root):
             return
         self.value(data, part, chain, depth, try_json=False)
 
@@ -280,7 +280,7 @@ class MessageDecoder:
                 accepted = True
         return accepted
 
-    def brotli(self, data: bytes, part: str, chain: Chain, depth: int) -> bool:
+    def brotli(self, data: bytes, part: str, chain: Chain, depth: int, root: bool) -> bool:
         """Brotli has no magic bytes: binary that decompresses to text or a container is taken as brotli."""
         if len(data) < 8 or is_printable_text(data[:4096], 0.9):
             return False
@@ -290,7 +290,7 @@ class MessageDecoder:
             return False
         if not out or not (is_printable_text(out[:4096], 0.9) or sniff_compression(out)):
             return False
-        self.body(out, None, [], part, (*chain, "br"), depth - 1, root=False)
+        self.body(out, None, [], part, (*chain, "br"), depth - 1, root=root)
         return True
 
     def json_container(self, data: bytes, part: str, chain: Chain, depth: int, root: bool) -> bool:
