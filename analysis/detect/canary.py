@@ -74,10 +74,18 @@ def _in_base64_run(data: bytes, start: int, end: int, source: bytes) -> bool:
             chunk = chunk[:-1]
         chunk += b"=" * (-len(chunk) % 4)
         try:
-            if source in base64.b64decode(chunk):
-                return True
+            decoded = base64.b64decode(chunk)
         except (binascii.Error, ValueError):
             continue
+        # The value must not run on into a longer number (an IMEI without its check digit is a prefix
+        # of the IMEI with another one). Only the end is checked: binary before a value is often a
+        # length byte, which may be any character.
+        i = decoded.find(source)
+        while i >= 0:
+            end = i + len(source)
+            if end == len(decoded) or not (_isalnum(source[-1]) and _isalnum(decoded[end])):
+                return True
+            i = decoded.find(source, i + 1)
     return False
 
 
