@@ -62,6 +62,7 @@ class View:
     part: str
     chain: Chain
     data: bytes
+    name: bool = False  # a field, header or cookie name (or text inside one), not the part's value
 
     @property
     def encoding(self) -> str:
@@ -143,6 +144,7 @@ class MessageDecoder:
         self.budget = Budget(self.limits)
         self.views: list[View] = []
         self.proto_names: Callable[[str], str] | None = None  # a known schema for this message's protobuf
+        self.in_name = False  # views emitted now are (inside) a name
 
     # -- entry points ------------------------------------------------------------------------------
 
@@ -203,14 +205,16 @@ class MessageDecoder:
         if budget.views < self.limits.max_views and budget.total + len(data) <= self.limits.max_total:
             budget.views += 1
             budget.total += len(data)
-            self.views.append(View(part, chain, data))
+            self.views.append(View(part, chain, data, self.in_name))
         elif not any(i.issue == "too-many-views" for i in budget.issues):
             budget.report(part, chain, "too-many-views", "message view budget spent; rest not searched")
 
     def name(self, name: str, part: str, chain: Chain) -> None:
         """A field, header or cookie name: values hide in names too (`?<device id>=1`, URL-keyed maps)."""
         if len(name) >= _MIN_KEY:
+            self.in_name = True
             self.emit(part, chain, name.encode("utf-8", "surrogateescape"))
+            self.in_name = False
 
     def query_value(self, raw: bytes, part: str, chain: Chain, depth: int) -> None:
         """A query or form value: percent-decoded; '+' read as space in an extra view."""
@@ -390,9 +394,11 @@ class MessageDecoder:
                     sub = json_path(path, key)
                     if len(key) >= _MIN_KEY:
                         # A key is a value too: maps keyed by URL or by e-mail address.
+                        outer, self.in_name = self.in_name, True
                         self.value(
                             key.encode("utf-8", "surrogatepass"), _child(part, sub, root), chain, depth
                         )
+                        self.in_name = outer
                     stack.append((sub, val))
             elif isinstance(node, list):
                 for i in range(len(node) - 1, -1, -1):
@@ -443,7 +449,9 @@ class MessageDecoder:
             name_m = re.search(r'\bname="([^"]*)"', disp) or re.search(r"\bname=([^;\s]+)", disp)
             name = name_m.group(1) if name_m else str(n)
             sub = _child(part, f"multipart:{name}", root)
+            self.in_name = True
             self.emit(sub, inner, head)  # the section's own headers (names, file names, types)
+            self.in_name = False
             self.body(
                 content,
                 headers.get("content-type"),
