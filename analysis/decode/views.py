@@ -321,7 +321,9 @@ class MessageDecoder:
         self.protobuf(leaves, part, (*chain, "protobuf"), depth - 1, root)
         return True
 
-    def value(self, data: bytes, part: str, chain: Chain, depth: int, try_json: bool = True) -> None:
+    def value(
+        self, data: bytes, part: str, chain: Chain, depth: int, try_json: bool = True, urls: bool = True
+    ) -> None:
         """A leaf: searched as is, then looked into (JSON, forms, URLs, base64 or hex runs, escapes)."""
         self.emit(part, chain, data)
         if depth <= 0 or len(data) < 8:
@@ -335,8 +337,9 @@ class MessageDecoder:
             return
         if _looks_like_form(stripped):
             self.form(stripped, part, chain, depth, False)
-        elif b"?" in stripped or b"#" in stripped:
+        elif urls and (b"?" in stripped or b"#" in stripped):
             self.url(stripped, part, chain, depth)
+            urls = False  # its values are decoded there: the unescaped whole is not read as a URL again
         # Hex ids and digests are valid base64 too, but decode to noise: the hex run below reads them.
         if _B64_WHOLE.fullmatch(stripped) and not _HEX_ONLY.fullmatch(stripped):
             decoded = _b64decode(stripped, part)
@@ -357,14 +360,15 @@ class MessageDecoder:
         if _PCT.search(data) and looks_ascii_printable(data):
             unq = unquote_to_bytes(data)
             if unq != data:
-                self.value(unq, part, (*chain, "url"), depth - 1)
+                self.value(unq, part, (*chain, "url"), depth - 1, urls=urls)
 
     def url(self, data: bytes, part: str, chain: Chain, depth: int) -> None:
-        """URLs inside a string: the query and the fragment read as forms (values under the outer part)."""
+        """URLs inside a string: the query's and the fragment's values, percent-decoded (`url`), under the outer part."""
         for m in _URL_TAIL.finditer(data):
             tail = m.group(1)
             if b"=" in tail:
-                self.form(tail, part, chain, depth, False)
+                for _name, raw in _split_pairs(tail, b"&", plus=True):
+                    self.query_value(raw, part, (*chain, "url"), depth - 1)
 
     def decoded(self, raw: bytes, part: str, chain: Chain, depth: int, text_only: bool = False) -> bool:
         """Bytes out of base64/hex: kept when compressed, text, or a protobuf message."""
