@@ -68,6 +68,8 @@ MISSES = [
     ("local_ip", "300.1.2.3"),
     ("zip", "10.0.0.1"),  # `ip` is only a whole key
     ("hotel", "+1 555 0100"),  # not a valid number, and `tel` is only a whole key
+    ("device_type", "LARGE"),  # a form factor, not a model
+    ("blob", "j@Vnu.WaTkA"),  # bytes out of a binary blob
     ("model", "12345"),
     ("sim_serial", "8931081234567890127"),  # Luhn digit wrong
     ("version", "1.2.3.4"),

@@ -157,7 +157,7 @@ class MessageDecoder:
             path = rec.path.encode("utf-8", "surrogateescape")
             self.value(path, "url:path", (), depth)
         for name, raw in _split_pairs(rec.query, b"&", plus=True):
-            self.name(name, f"query:{name}", ())
+            self.name(name, f"query:{name}", (), depth)
             self.query_value(raw, f"query:{name}", (), depth)
         if is_measurement_upload(rec.host, rec.path):
             self.proto_names = firebase_name_path
@@ -209,12 +209,20 @@ class MessageDecoder:
         elif not any(i.issue == "too-many-views" for i in budget.issues):
             budget.report(part, chain, "too-many-views", "message view budget spent; rest not searched")
 
-    def name(self, name: str, part: str, chain: Chain) -> None:
-        """A field, header or cookie name: values hide in names too (`?<device id>=1`, URL-keyed maps)."""
-        if len(name) >= _MIN_KEY:
-            self.in_name = True
-            self.emit(part, chain, name.encode("utf-8", "surrogateescape"))
-            self.in_name = False
+    def name(self, name: str, part: str, chain: Chain, depth: int = 1) -> None:
+        """A field, header or cookie name: values hide in names too (`?<device id>=1`, URL-keyed maps).
+
+        A long name is looked into like a value (a whole URL sent as a query name, escaped twice).
+        """
+        if len(name) < _MIN_KEY:
+            return
+        outer, self.in_name = self.in_name, True
+        data = name.encode("utf-8", "surrogateescape")
+        if len(name) > 32:
+            self.value(data, part, chain, depth)
+        else:
+            self.emit(part, chain, data)
+        self.in_name = outer
 
     def query_value(self, raw: bytes, part: str, chain: Chain, depth: int) -> None:
         """A query or form value: percent-decoded; '+' read as space in an extra view."""
@@ -310,7 +318,7 @@ class MessageDecoder:
     def form(self, data: bytes, part: str, chain: Chain, depth: int, root: bool) -> bool:
         for name, raw in _split_pairs(data.strip(), b"&", plus=True):
             sub = _child(part, f"form:{name}", root)
-            self.name(name, sub, (*chain, "form"))
+            self.name(name, sub, (*chain, "form"), depth - 1)
             self.query_value(raw, sub, (*chain, "form"), depth - 1)
         return True
 

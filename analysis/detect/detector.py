@@ -67,12 +67,13 @@ class Detector:
 
     def views(self, flow_id: str, views: list[View]) -> list[Detection]:
         """Detections in already decoded views of one message."""
-        hits = _deepest(self.index.find(views), views)
+        found = self.index.find(views)
+        hits = _deepest(found, views)
         out: dict[str, Detection] = {}
         for h in sorted(hits, key=lambda h: -h.confidence):
             self._add(out, flow_id, views, h)
         if self.patterns:
-            covered = {(h.view, h.start, h.end) for h in hits}
+            covered = {(h.view, h.start, h.end) for h in found}
             for p in find_patterns(views):
                 if any(vi == p.view and s < p.end and p.start < e for vi, s, e in covered):
                     continue  # already explained by a canary

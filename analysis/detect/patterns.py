@@ -94,7 +94,7 @@ KEY_VOCABULARY: dict[str, dict[str, tuple[str, ...]]] = {
         "exact": ("ip",),
     },
     "device_model": {
-        "contains": ("devicemodel", "phonemodel", "hwmodel", "buildmodel", "devmodel", "devicetype"),
+        "contains": ("devicemodel", "phonemodel", "hwmodel", "buildmodel", "devmodel"),
         "exact": ("model", "dm"),
     },
     "build_fingerprint": {"contains": ("buildfingerprint", "romfingerprint"), "exact": ("fingerprint",)},
@@ -119,8 +119,16 @@ def _ipv4_ok(v: bytes) -> bool:
     return len(parts) == 4 and all(p.isdigit() and int(p) <= 255 for p in parts) and v != b"0.0.0.0"
 
 
-def _has_letter_and_digit_or_is_hex(v: bytes) -> bool:
-    return bool(re.search(rb"[0-9]", v)) and (bool(re.search(rb"[A-Za-z]", v)) or len(v) >= 10)
+def _id_like(v: bytes) -> bool:
+    """Digits and letters, or a long number that is not a Unix time in seconds or milliseconds."""
+    if not re.search(rb"[0-9]", v):
+        return False
+    if re.search(rb"[A-Za-z]", v):
+        return True
+    if len(v) < 10:
+        return False
+    n = int(v)
+    return not (1_000_000_000 <= n < 2_000_000_000 or 1_000_000_000_000 <= n < 2_000_000_000_000)
 
 
 @dataclass(frozen=True)
@@ -136,8 +144,8 @@ class KeyedRule:
 
 KEYED_RULES: tuple[KeyedRule, ...] = (
     KeyedRule("advertising_id", re.compile(_UUID_FULL), 0.6, "uuid-under-ad-key"),
-    KeyedRule("vendor_id", re.compile(_ID_SHAPE), 0.5, "id-under-vendor-key", _has_letter_and_digit_or_is_hex),
-    KeyedRule("device_id", re.compile(_ID_SHAPE), 0.4, "id-under-identifier-key", _has_letter_and_digit_or_is_hex),
+    KeyedRule("vendor_id", re.compile(_ID_SHAPE), 0.5, "id-under-vendor-key", _id_like),
+    KeyedRule("device_id", re.compile(_ID_SHAPE), 0.4, "id-under-identifier-key", _id_like),
     KeyedRule("android_id", re.compile(rb"[0-9a-fA-F]{16}"), 0.6, "hex16-under-android-id-key"),
     KeyedRule("imsi", re.compile(rb"[0-9]{14,15}"), 0.5, "digits-under-imsi-key"),
     KeyedRule("iccid", re.compile(rb"89[0-9]{17,18}"), 0.6, "iccid-luhn-under-iccid-key", lambda v: luhn_ok(v)),
@@ -264,7 +272,13 @@ def find_patterns(views: list[View]) -> list[PatternHit]:
         if _valid_phone(m.group()) and (loc := locate(*m.span())):
             out.append(PatternHit("phone", *loc, 0.4, "valid-international-number"))
     for m in _EMAIL.finditer(buf) if b"@" in buf else ():
-        if m.group(1).lower().decode() not in _FILE_TLDS and (loc := locate(*m.span())):
+        tld = m.group(1)
+        # A TLD in mixed case (`WaTkA`) is bytes out of a binary blob, not an address.
+        if (
+            (tld.islower() or tld.isupper())
+            and tld.lower().decode() not in _FILE_TLDS
+            and (loc := locate(*m.span()))
+        ):
             out.append(PatternHit("email", *loc, 0.6, "email"))
     for i in chosen:
         if _phone_key(views[i].part):
