@@ -12,6 +12,7 @@ import base64
 import binascii
 import re
 from dataclasses import dataclass
+from operator import attrgetter
 
 from analysis.decode.views import View
 from analysis.decode.views import base64_label
@@ -23,6 +24,7 @@ from analysis.detect.variants import expand
 from analysis.detect.variants import parse_location
 from analysis.schema import Canary
 
+_DATA = attrgetter("data")
 _NUMBER = re.compile(rb"-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?")
 _LAST_NAME = re.compile(r"([A-Za-z_]+|\[\d+\])[^A-Za-z_\[]*$")
 
@@ -131,7 +133,7 @@ class CanaryIndex:
             return []
         hits: list[Hit] = []
         locs: dict[tuple[str, int, int], tuple[str, str, float]] = {}
-        for idx, vi, s, e in self.scanner.find_all([v.data for v in views]):
+        for idx, vi, s, e in self.scanner.find_all(list(map(_DATA, views))):
             view = views[vi]
             for var in self.owners[idx]:
                 if var.role:
