@@ -7,6 +7,22 @@ content-encodings, form, multipart, JSON values and keys, schemaless protobuf, b
 escapes — under `DecodeLimits`; a step that fails or would exceed a limit is recorded as a `DecodeIssue`
 and the rest of the message is still decoded.
 
+Sniff, don't trust, the content type: after its content-codings (and any gzip/zstd/zlib magic), a body
+is tried against every decoder in `DECODERS` whose signature it matches, the ones its declared type
+names first; brotli (no magic) is tried on binary no decoder took; a body no decoder accepts is searched
+as bytes. Firebase Analytics uploads (labelled as forms, protobuf inside) get field names from
+`firebase.py`. Leaves are looked into too: JSON text, forms and URLs (query and fragment) inside strings,
+JSON keys and long field names, base64/hex runs and percent escapes.
+
+Adding a container decoder: write `decode(dec, data, ctype, part, chain, depth, root) -> bool` (emit
+views through `dec.emit`/`dec.value`/`dec.body`, return False when the bytes are not yours), a cheap
+`sniff(data, declared) -> bool` and `declared(content_type) -> bool`, and call
+`register_decoder(Decoder(name, declared, sniff, decode))` once at import of your module (import it
+from `analysis/decode/__init__.py` so it is always registered). Nothing else changes.
+
+Views of names (`View.name`): field, header and cookie names and JSON keys are searched as well (values
+hide in them), flagged so that key-vocabulary patterns never match a key against itself.
+
 Part names: a body's own parts are `body:<json path>` (`body:header.sim[0].id`), `body:form:<name>`,
 `body:multipart:<name>`, `body:protobuf:<field path>`, or `body` when unstructured; client WebSocket
 messages are `websocket:<json path>` or `websocket`. A container found inside a part's value (base64
@@ -51,6 +67,7 @@ _PCT = re.compile(rb"%[0-9A-Fa-f]{2}")
 _FORM = re.compile(rb"[A-Za-z_][\w.%\[\]-]{0,63}=[^&\s]*(?:&[A-Za-z_][\w.%\[\]-]{0,63}=?[^&\s]*)*")
 _BOUNDARY = re.compile(r'boundary="?([^";]+)"?', re.I)
 _URL_TAIL = re.compile(rb"[?#]([^?#\s\"'<>]*)")
+_NAME_HOLDS_MORE = re.compile(rb"[%:/?=@{\[+]")
 _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _MIN_KEY = 6  # shorter JSON keys cannot hold a value worth finding
 
@@ -209,16 +226,20 @@ class MessageDecoder:
         elif not any(i.issue == "too-many-views" for i in budget.issues):
             budget.report(part, chain, "too-many-views", "message view budget spent; rest not searched")
 
-    def name(self, name: str, part: str, chain: Chain, depth: int = 1) -> None:
+    def name(
+        self, name: str, part: str, chain: Chain, depth: int = 1, errors: str = "surrogateescape"
+    ) -> None:
         """A field, header or cookie name: values hide in names too (`?<device id>=1`, URL-keyed maps).
 
-        A long name is looked into like a value (a whole URL sent as a query name, escaped twice).
+        A name that may hold more (long, or with URL or encoding characters: a whole URL sent as a
+        query name, a map keyed by URL or e-mail address) is looked into like a value; plain
+        identifiers (`event_v3`) are only searched, which keeps JSON-heavy bodies cheap.
         """
         if len(name) < _MIN_KEY:
             return
         outer, self.in_name = self.in_name, True
-        data = name.encode("utf-8", "surrogateescape")
-        if len(name) > 32:
+        data = name.encode("utf-8", errors)
+        if len(name) > 32 or _NAME_HOLDS_MORE.search(data):
             self.value(data, part, chain, depth)
         else:
             self.emit(part, chain, data)
@@ -406,11 +427,7 @@ class MessageDecoder:
                     sub = json_path(path, key)
                     if len(key) >= _MIN_KEY:
                         # A key is a value too: maps keyed by URL or by e-mail address.
-                        outer, self.in_name = self.in_name, True
-                        self.value(
-                            key.encode("utf-8", "surrogatepass"), _child(part, sub, root), chain, depth
-                        )
-                        self.in_name = outer
+                        self.name(key, _child(part, sub, root), chain, depth, "surrogatepass")
                     stack.append((sub, val))
             elif isinstance(node, list):
                 for i in range(len(node) - 1, -1, -1):
