@@ -52,3 +52,21 @@ def test_score_counts_misses_and_reported_decoys() -> None:
     assert result.by_data_type["imei"].recall == 1.0
     assert result.by_encoding["md5"].found == 0
     assert len(result.unplanned) == 1
+
+
+def test_forms_real_sdks_send_recall_and_decoys() -> None:
+    from analysis.detect.variants import FORM_STEPS
+    from analysis.validation.measure import score_forms
+    from analysis.validation.planted import FORM_CASES
+
+    result = score_forms()
+    print(result.summary())
+    assert result.total.present == sum(c.expect == "present" for c in FORM_CASES) >= 12
+    assert result.total.decoys >= 5
+    assert result.missed == [] and result.decoys_reported == [] and result.unplanned == []
+    steps = {s for chain in result.by_encoding for s in chain.split(">")}
+    assert {"national", "digits", "decimal", "hexint", "nocheck", "canonical"} <= steps
+    assert steps & set(FORM_STEPS)
+    # The re-written forms come from Firebase protobuf labelled as a form, a multipart section, a URL key.
+    chains = set(result.by_encoding)
+    assert {"protobuf", "multipart>gzip>json>nocheck", "json>url>nosep"} <= chains

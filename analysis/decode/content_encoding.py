@@ -19,6 +19,7 @@ _ALIASES = {"x-gzip": "gzip", "x-deflate": "deflate", "brotli": "br"}
 
 GZIP_MAGIC = b"\x1f\x8b\x08"
 ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
+ZLIB_LEVELS = frozenset({0x01, 0x5E, 0x9C, 0xDA})
 
 
 def parse_content_encoding(header: str | None) -> list[str]:
@@ -40,6 +41,9 @@ def sniff_compression(data: bytes) -> str | None:
         return "gzip"
     if data.startswith(ZSTD_MAGIC):
         return "zstd"
+    # zlib: CM=8 with a 32K window and the header checksum (RFC 1950); "deflate" is its HTTP name.
+    if len(data) >= 6 and data[0] == 0x78 and data[1] in ZLIB_LEVELS and ((data[0] << 8) | data[1]) % 31 == 0:
+        return "deflate"
     return None
 
 

@@ -125,11 +125,15 @@ def _walk(fields: list[tuple[int, int, object]], prefix: str, leaves: list[Proto
             leaves.append(ProtoLeaf(path, "fixed32", text.encode()))
         else:
             assert isinstance(value, bytes)
-            if is_printable_text(value):
+            if is_printable_text(value, 1.0):
                 leaves.append(ProtoLeaf(path, "text", value))
                 continue
+            # A nested message is mostly printable too (`\n\x0auser_email\x12...`): its control bytes
+            # (tags, lengths) decide, so a message that parses to the end is read as one before as text.
             nested = _fields(value) if depth > 0 and value else None
             if nested:
                 _walk(nested, f"{path}.", leaves, depth - 1)
+            elif is_printable_text(value):
+                leaves.append(ProtoLeaf(path, "text", value))
             else:
                 leaves.append(ProtoLeaf(path, "bytes", value))

@@ -5,10 +5,17 @@ from __future__ import annotations
 _PRINTABLE = frozenset(range(0x20, 0x7F)) | {0x09, 0x0A, 0x0D}
 
 
+_ASCII_CONTROL = bytes(b for b in range(0x20) if b not in (0x09, 0x0A, 0x0D)) + b"\x7f"
+
+
 def is_printable_text(data: bytes, min_ratio: float = 0.95) -> bool:
     """UTF-8 text with at least `min_ratio` printable characters (empty is not text)."""
     if not data:
         return False
+    if data.isascii():
+        # The common case at C speed: ASCII, where only the control bytes are not printable.
+        control = len(data) - len(data.translate(None, _ASCII_CONTROL))
+        return len(data) - control >= min_ratio * len(data)
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError:

@@ -7,6 +7,22 @@ content-encodings, form, multipart, JSON values and keys, schemaless protobuf, b
 escapes — under `DecodeLimits`; a step that fails or would exceed a limit is recorded as a `DecodeIssue`
 and the rest of the message is still decoded.
 
+Sniff, don't trust, the content type: after its content-codings (and any gzip/zstd/zlib magic), a body
+is tried against every decoder in `DECODERS` whose signature it matches, the ones its declared type
+names first; brotli (no magic) is tried on binary no decoder took; a body no decoder accepts is searched
+as bytes. Firebase Analytics uploads (labelled as forms, protobuf inside) get field names from
+`firebase.py`. Leaves are looked into too: JSON text, forms and URLs (query and fragment) inside strings,
+JSON keys and long field names, base64/hex runs and percent escapes.
+
+Adding a container decoder: write `decode(dec, data, ctype, part, chain, depth, root) -> bool` (emit
+views through `dec.emit`/`dec.value`/`dec.body`, return False when the bytes are not yours), a cheap
+`sniff(data, declared) -> bool` and `declared(content_type) -> bool`, and call
+`register_decoder(Decoder(name, declared, sniff, decode))` once at import of your module (import it
+from `analysis/decode/__init__.py` so it is always registered). Nothing else changes.
+
+Views of names (`View.name`): field, header and cookie names and JSON keys are searched as well (values
+hide in them), flagged so that key-vocabulary patterns never match a key against itself.
+
 Part names: a body's own parts are `body:<json path>` (`body:header.sim[0].id`), `body:form:<name>`,
 `body:multipart:<name>`, `body:protobuf:<field path>`, or `body` when unstructured; client WebSocket
 messages are `websocket:<json path>` or `websocket`. A container found inside a part's value (base64
@@ -20,6 +36,7 @@ import base64
 import binascii
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote_to_bytes
@@ -28,6 +45,8 @@ from analysis.decode.bytedance import request_layers
 from analysis.decode.content_encoding import decompress
 from analysis.decode.content_encoding import parse_content_encoding
 from analysis.decode.content_encoding import sniff_compression
+from analysis.decode.firebase import is_measurement_upload
+from analysis.decode.firebase import name_path as firebase_name_path
 from analysis.decode.limits import Budget
 from analysis.decode.limits import DecodeFailure
 from analysis.decode.limits import DecodeIssue
@@ -50,6 +69,8 @@ _HEX_ONLY = re.compile(rb"[0-9a-fA-F]+")
 _PCT = re.compile(rb"%[0-9A-Fa-f]{2}")
 _FORM = re.compile(rb"[A-Za-z_][\w.%\[\]-]{0,63}=[^&\s]*(?:&[A-Za-z_][\w.%\[\]-]{0,63}=?[^&\s]*)*")
 _BOUNDARY = re.compile(r'boundary="?([^";]+)"?', re.I)
+_URL_TAIL = re.compile(rb"[?#]([^?#\s\"'<>]*)")
+_NAME_HOLDS_MORE = re.compile(rb"[%:/?=@{\[+]")
 _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _MIN_KEY = 6  # shorter JSON keys cannot hold a value worth finding
 
@@ -61,6 +82,7 @@ class View:
     part: str
     chain: Chain
     data: bytes
+    name: bool = False  # a field, header or cookie name (or text inside one), not the part's value
 
     @property
     def encoding(self) -> str:
@@ -107,6 +129,33 @@ def _b64decode(run: bytes, part: str) -> tuple[bytes, str] | None:
         return None
 
 
+@dataclass(frozen=True)
+class Decoder:
+    """A container format a body (or a decoded view) may be in.
+
+    `declared(ct)`: the content type names this format (such decoders are tried first);
+    `sniff(data, declared)`: the bytes carry its signature (cheap, no parse);
+    `decode(dec, data, ct, part, chain, depth, root)`: parse and emit views, False when the bytes are
+    not this format after all. Every decoder whose signature matches is tried, whatever the content type
+    says: apps label protobuf as a form, JSON as text/plain.
+    """
+
+    name: str
+    declared: Callable[[str], bool]
+    sniff: Callable[[bytes, bool], bool]
+    decode: Callable[[MessageDecoder, bytes, str, str, Chain, int, bool], bool]
+
+
+DECODERS: list[Decoder] = []
+
+
+def register_decoder(decoder: Decoder, first: bool = False) -> None:
+    """Add a container decoder (once); `first` puts it before the built-in ones."""
+    if any(d.name == decoder.name for d in DECODERS):
+        return
+    DECODERS.insert(0, decoder) if first else DECODERS.append(decoder)
+
+
 class MessageDecoder:
     """Decodes one message (a request, a WebSocket message, a TLS plaintext record) into views."""
 
@@ -114,17 +163,24 @@ class MessageDecoder:
         self.limits = limits or DecodeLimits()
         self.budget = Budget(self.limits)
         self.views: list[View] = []
+        self.proto_names: Callable[[str], str] | None = None  # a known schema for this message's protobuf
+        self.in_name = False  # views emitted now are (inside) a name
 
     # -- entry points ------------------------------------------------------------------------------
 
     def request(self, rec: FlowRecord) -> tuple[list[View], list[DecodeIssue]]:
-        """All views of a flow's request: path, query, headers, cookies, body, client WebSocket messages."""
+        """All views of a flow's request: host, path, query, headers, cookies, body, client WebSocket messages."""
         depth = self.limits.max_depth
+        if rec.host:
+            self.emit("url:host", (), rec.host.encode("utf-8", "surrogateescape"))
         if rec.path:
             path = rec.path.encode("utf-8", "surrogateescape")
             self.value(path, "url:path", (), depth)
-        for name, raw in _split_pairs(rec.query, b"&"):
+        for name, raw in _split_pairs(rec.query, b"&", plus=True):
+            self.name(name, f"query:{name}", (), depth)
             self.query_value(raw, f"query:{name}", (), depth)
+        if is_measurement_upload(rec.host, rec.path):
+            self.proto_names = firebase_name_path
         content_type = content_encoding = None
         for name, value in rec.request_headers:
             lname = name.lower()
@@ -134,8 +190,10 @@ class MessageDecoder:
                 content_type = value
             elif lname == "content-encoding":
                 content_encoding = value
+            self.name(name, f"header:{lname}", ())
             if lname == "cookie":
                 for cname, craw in _split_pairs(value, b";"):
+                    self.name(cname, f"cookie:{cname}", ())
                     self.value(unquote_to_bytes(craw), f"cookie:{cname}", (), depth)
                 continue
             self.value(value.encode("utf-8", "surrogateescape"), f"header:{lname}", (), depth)
@@ -170,9 +228,28 @@ class MessageDecoder:
         if budget.views < self.limits.max_views and budget.total + len(data) <= self.limits.max_total:
             budget.views += 1
             budget.total += len(data)
-            self.views.append(View(part, chain, data))
+            self.views.append(View(part, chain, data, self.in_name))
         elif not any(i.issue == "too-many-views" for i in budget.issues):
             budget.report(part, chain, "too-many-views", "message view budget spent; rest not searched")
+
+    def name(
+        self, name: str, part: str, chain: Chain, depth: int = 1, errors: str = "surrogateescape"
+    ) -> None:
+        """A field, header or cookie name: values hide in names too (`?<device id>=1`, URL-keyed maps).
+
+        A name that may hold more (long, or with URL or encoding characters: a whole URL sent as a
+        query name, a map keyed by URL or e-mail address) is looked into like a value; plain
+        identifiers (`event_v3`) are only searched, which keeps JSON-heavy bodies cheap.
+        """
+        if len(name) < _MIN_KEY:
+            return
+        outer, self.in_name = self.in_name, True
+        data = name.encode("utf-8", errors)
+        if len(name) > 32 or _NAME_HOLDS_MORE.search(data):
+            self.value(data, part, chain, depth)
+        else:
+            self.emit(part, chain, data)
+        self.in_name = outer
 
     def query_value(self, raw: bytes, part: str, chain: Chain, depth: int) -> None:
         """A query or form value: percent-decoded; '+' read as space in an extra view."""
@@ -193,7 +270,10 @@ class MessageDecoder:
         depth: int,
         root: bool = True,
     ) -> None:
-        """A body (or a multipart section): content-codings, then the container its type or bytes say."""
+        """A body (or a multipart section): content-codings, then every container its bytes may be.
+
+        The declared type only orders the attempts; a body no decoder accepts is searched as bytes.
+        """
         failed = False
         for coding in reversed(codings):
             try:
@@ -212,7 +292,9 @@ class MessageDecoder:
             try:
                 data = decompress(data, sniffed, self.limits)
             except DecodeFailure as f:
-                self.budget.report(part, (*chain, sniffed), f.issue, f.detail)
+                # Two bytes of zlib header occur by chance; only a corrupt gzip/zstd stream is worth a note.
+                if sniffed != "deflate" or f.issue != "corrupt":
+                    self.budget.report(part, (*chain, sniffed), f.issue, f.detail)
                 break
             chain = (*chain, sniffed)
         if not data:
@@ -221,37 +303,65 @@ class MessageDecoder:
             self.budget.report(part, chain, "too-deep", f"nesting deeper than {self.limits.max_depth}")
             self.emit(part, chain, data)
             return
-        ct = (ctype or "").lower()
-        if ct.startswith("multipart/") and self.multipart(data, ct, part, chain, depth, root):
+        if self.containers(data, ctype or "", part, chain, depth, root):
             return
-        if self.container(data, ct, part, chain, depth, root):
+        if not failed and self.brotli(data, part, chain, depth, root):
             return
         self.value(data, part, chain, depth, try_json=False)
 
-    def container(self, data: bytes, ct: str, part: str, chain: Chain, depth: int, root: bool) -> bool:
-        """JSON, form or protobuf when the type or the bytes say so; False when it is none of them."""
-        head = data.lstrip()[:1]
-        if "json" in ct or head in (b"{", b"["):
-            try:
-                obj = json.loads(data)
-            except (ValueError, UnicodeDecodeError, RecursionError):
-                obj = None
-            if isinstance(obj, dict | list):
-                self.json(obj, part, (*chain, "json"), depth - 1, root)
-                return True
-        if "x-www-form-urlencoded" in ct or _looks_like_form(data):
-            for name, raw in _split_pairs(data.strip(), b"&"):
-                self.query_value(raw, _child(part, f"form:{name}", root), (*chain, "form"), depth - 1)
-            return True
-        if "protobuf" in ct or "proto" in ct or not is_printable_text(data[:4096], 0.9):
-            leaves = parse_message(data, self.limits.max_depth)
-            if leaves:
-                self.protobuf(leaves, part, (*chain, "protobuf"), depth - 1, root)
-                return True
-        return False
+    def containers(self, data: bytes, ctype: str, part: str, chain: Chain, depth: int, root: bool) -> bool:
+        """Every registered container whose signature the bytes match, declared ones first."""
+        ct = ctype.lower()
+        declared = [d.declared(ct) for d in DECODERS]
+        order = sorted(range(len(DECODERS)), key=lambda i: not declared[i])
+        accepted = False
+        for i in order:
+            d = DECODERS[i]
+            if d.sniff(data, declared[i]) and d.decode(self, data, ctype, part, chain, depth, root):
+                accepted = True
+        return accepted
 
-    def value(self, data: bytes, part: str, chain: Chain, depth: int, try_json: bool = True) -> None:
-        """A leaf: searched as is, then looked into (JSON text, base64 or hex runs, percent escapes)."""
+    def brotli(self, data: bytes, part: str, chain: Chain, depth: int, root: bool) -> bool:
+        """Brotli has no magic bytes: binary that decompresses to text or a container is taken as brotli."""
+        if len(data) < 8 or is_printable_text(data[:4096], 0.9):
+            return False
+        try:
+            out = decompress(data, "br", self.limits)
+        except DecodeFailure:
+            return False
+        if not out or not (is_printable_text(out[:4096], 0.9) or sniff_compression(out)):
+            return False
+        self.body(out, None, [], part, (*chain, "br"), depth - 1, root=root)
+        return True
+
+    def json_container(self, data: bytes, part: str, chain: Chain, depth: int, root: bool) -> bool:
+        try:
+            obj = json.loads(data)
+        except (ValueError, UnicodeDecodeError, RecursionError):
+            return False
+        if not isinstance(obj, dict | list):
+            return False
+        self.json(obj, part, (*chain, "json"), depth - 1, root)
+        return True
+
+    def form(self, data: bytes, part: str, chain: Chain, depth: int, root: bool) -> bool:
+        for name, raw in _split_pairs(data.strip(), b"&", plus=True):
+            sub = _child(part, f"form:{name}", root)
+            self.name(name, sub, (*chain, "form"), depth - 1)
+            self.query_value(raw, sub, (*chain, "form"), depth - 1)
+        return True
+
+    def protobuf_container(self, data: bytes, part: str, chain: Chain, depth: int, root: bool) -> bool:
+        leaves = parse_message(data, self.limits.max_depth)
+        if not leaves:
+            return False
+        self.protobuf(leaves, part, (*chain, "protobuf"), depth - 1, root)
+        return True
+
+    def value(
+        self, data: bytes, part: str, chain: Chain, depth: int, try_json: bool = True, urls: bool = True
+    ) -> None:
+        """A leaf: searched as is, then looked into (JSON, forms, URLs, base64 or hex runs, escapes)."""
         self.emit(part, chain, data)
         if depth <= 0 or len(data) < 8:
             return
@@ -259,9 +369,14 @@ class MessageDecoder:
         if (
             try_json
             and stripped[:1] in (b"{", b"[")
-            and self.container(stripped, "json", part, chain, depth, False)
+            and self.json_container(stripped, part, chain, depth, False)
         ):
             return
+        if _looks_like_form(stripped):
+            self.form(stripped, part, chain, depth, False)
+        elif urls and (b"?" in stripped or b"#" in stripped):
+            self.url(stripped, part, chain, depth)
+            urls = False  # its values are decoded there: the unescaped whole is not read as a URL again
         # Hex ids and digests are valid base64 too, but decode to noise: the hex run below reads them.
         if _B64_WHOLE.fullmatch(stripped) and not _HEX_ONLY.fullmatch(stripped):
             decoded = _b64decode(stripped, part)
@@ -282,7 +397,15 @@ class MessageDecoder:
         if _PCT.search(data) and looks_ascii_printable(data):
             unq = unquote_to_bytes(data)
             if unq != data:
-                self.value(unq, part, (*chain, "url"), depth - 1)
+                self.value(unq, part, (*chain, "url"), depth - 1, urls=urls)
+
+    def url(self, data: bytes, part: str, chain: Chain, depth: int) -> None:
+        """URLs inside a string: the query's and the fragment's values, percent-decoded (`url`), under the outer part."""
+        for m in _URL_TAIL.finditer(data):
+            tail = m.group(1)
+            if b"=" in tail:
+                for _name, raw in _split_pairs(tail, b"&", plus=True):
+                    self.query_value(raw, part, (*chain, "url"), depth - 1)
 
     def decoded(self, raw: bytes, part: str, chain: Chain, depth: int, text_only: bool = False) -> bool:
         """Bytes out of base64/hex: kept when compressed, text, or a protobuf message."""
@@ -311,7 +434,8 @@ class MessageDecoder:
                 for key, val in reversed(list(node.items())):
                     sub = json_path(path, key)
                     if len(key) >= _MIN_KEY:
-                        self.emit(_child(part, sub, root), chain, key.encode("utf-8", "surrogatepass"))
+                        # A key is a value too: maps keyed by URL or by e-mail address.
+                        self.name(key, _child(part, sub, root), chain, depth, "surrogatepass")
                     stack.append((sub, val))
             elif isinstance(node, list):
                 for i in range(len(node) - 1, -1, -1):
@@ -324,8 +448,9 @@ class MessageDecoder:
                 self.emit(_child(part, path, root), chain, repr(node).encode())
 
     def protobuf(self, leaves: list[ProtoLeaf], part: str, chain: Chain, depth: int, root: bool) -> None:
+        names = self.proto_names if root and part == "body" else None
         for leaf in leaves:
-            sub = _child(part, f"protobuf:{leaf.path}", root)
+            sub = _child(part, f"protobuf:{names(leaf.path) if names else leaf.path}", root)
             if leaf.kind == "text":
                 self.value(leaf.data, sub, chain, depth)
             elif leaf.kind == "bytes":
@@ -337,8 +462,9 @@ class MessageDecoder:
             else:
                 self.emit(sub, chain, leaf.data)
 
-    def multipart(self, data: bytes, ct: str, part: str, chain: Chain, depth: int, root: bool) -> bool:
-        m = _BOUNDARY.search(ct)
+    def multipart(self, data: bytes, ctype: str, part: str, chain: Chain, depth: int, root: bool) -> bool:
+        # The boundary is case-sensitive (`----WebKitFormBoundaryAbC`): read it from the header as sent.
+        m = _BOUNDARY.search(ctype)
         if not m:
             return False
         delim = b"--" + m.group(1).encode("latin-1")
@@ -360,9 +486,9 @@ class MessageDecoder:
             name_m = re.search(r'\bname="([^"]*)"', disp) or re.search(r"\bname=([^;\s]+)", disp)
             name = name_m.group(1) if name_m else str(n)
             sub = _child(part, f"multipart:{name}", root)
-            file_m = re.search(r'\bfilename="([^"]*)"', disp)
-            if file_m and len(file_m.group(1)) >= _MIN_KEY:
-                self.emit(sub, inner, file_m.group(1).encode())
+            self.in_name = True
+            self.emit(sub, inner, head)  # the section's own headers (names, file names, types)
+            self.in_name = False
             self.body(
                 content,
                 headers.get("content-type"),
@@ -373,6 +499,66 @@ class MessageDecoder:
                 root=False,
             )
         return True
+
+
+# -- the built-in containers, in the order tried when the content type names none of them --------------
+
+
+def _declared_json(ct: str) -> bool:
+    return "json" in ct
+
+
+def _declared_form(ct: str) -> bool:
+    return "x-www-form-urlencoded" in ct
+
+
+def _declared_protobuf(ct: str) -> bool:
+    return "proto" in ct
+
+
+register_decoder(
+    Decoder(
+        "multipart",
+        lambda ct: ct.startswith("multipart/"),
+        lambda data, declared: declared,
+        lambda dec, data, ct, part, chain, depth, root: dec.multipart(data, ct, part, chain, depth, root),
+    )
+)
+register_decoder(
+    Decoder(
+        "json",
+        _declared_json,
+        lambda data, declared: data.lstrip()[:1] in (b"{", b"["),
+        lambda dec, data, ct, part, chain, depth, root: dec.json_container(data, part, chain, depth, root),
+    )
+)
+register_decoder(
+    Decoder(
+        "form",
+        _declared_form,
+        # A declared form is taken at its word only when it is text with fields (not protobuf, not JSON).
+        lambda data, declared: (
+            _looks_like_form(data)
+            or (
+                declared
+                and b"=" in data[:4096]
+                and data.lstrip()[:1] not in (b"{", b"[")
+                and is_printable_text(data[:4096], 0.95)
+            )
+        ),
+        lambda dec, data, ct, part, chain, depth, root: dec.form(data, part, chain, depth, root),
+    )
+)
+register_decoder(
+    Decoder(
+        "protobuf",
+        _declared_protobuf,
+        lambda data, declared: declared or not is_printable_text(data[:4096], 0.9),
+        lambda dec, data, ct, part, chain, depth, root: dec.protobuf_container(
+            data, part, chain, depth, root
+        ),
+    )
+)
 
 
 _HTTP1_REQUEST = re.compile(rb"([A-Z]{3,7}) (\S+) HTTP/1\.[01]\r?\n")
@@ -423,8 +609,12 @@ def _section_headers(head: bytes) -> dict[str, str]:
     return out
 
 
-def _split_pairs(text: str | bytes, sep: bytes) -> list[tuple[str, bytes]]:
-    """`a=1&b=2` (or cookies `a=1; b=2`) as (percent-decoded name, raw value) pairs."""
+def _split_pairs(text: str | bytes, sep: bytes, plus: bool = False) -> list[tuple[str, bytes]]:
+    """`a=1&b=2` (or cookies `a=1; b=2`) as (percent-decoded name, raw value) pairs.
+
+    `plus`: form encoding, where `+` in a name is a space (`no_key_found+(protobuf)` is read
+    `no_key_found (protobuf)`, the name a person reads).
+    """
     out: list[tuple[str, bytes]] = []
     if not text:
         return out
@@ -434,6 +624,8 @@ def _split_pairs(text: str | bytes, sep: bytes) -> list[tuple[str, bytes]]:
         if not item:
             continue
         name, _, raw = item.partition(b"=")
+        if plus:
+            name = name.replace(b"+", b" ")
         out.append((unquote_to_bytes(name).decode("utf-8", "replace"), raw))
     return out
 

@@ -11,7 +11,8 @@ from __future__ import annotations
 import base64
 import binascii
 import re
-from dataclasses import dataclass
+from operator import attrgetter
+from typing import NamedTuple
 
 from analysis.decode.views import View
 from analysis.decode.views import base64_label
@@ -25,13 +26,13 @@ from analysis.schema import Canary
 from analysis.vocabulary import CanarySource
 from analysis.vocabulary import DetectionMethod
 
+_DATA = attrgetter("data")
 _NUMBER = re.compile(rb"-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?")
 _LAST_NAME = re.compile(r"([A-Za-z_]+|\[\d+\])[^A-Za-z_\[]*$")
 
 
-@dataclass(frozen=True)
-class Hit:
-    """A verified match of one canary in one view."""
+class Hit(NamedTuple):
+    """A verified match of one canary in one view (a tuple: thousands are made per large message)."""
 
     canary_id: str
     data_type: str
@@ -57,6 +58,9 @@ def _bounded(data: bytes, start: int, end: int, needle: bytes) -> bool:
 _B64_CHARS = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/-_")
 
 
+_RUN_CONTEXT = 12
+
+
 def _in_base64_run(data: bytes, start: int, end: int, source: bytes) -> bool:
     """Decode the base64 run around a fragment match: the whole value must be in it.
 
@@ -64,10 +68,13 @@ def _in_base64_run(data: bytes, start: int, end: int, source: bytes) -> bool:
     character with their neighbours; a near-miss decoy that differs only there would match the
     fragment, but not this check.
     """
+    # A few characters either side are enough: the four shifts below find the run's alignment, and
+    # a base64 run of 100 KB is not walked once per match.
     lo, hi = start, end
-    while lo > 0 and data[lo - 1] in _B64_CHARS:
+    floor, ceiling = max(0, start - _RUN_CONTEXT), min(len(data), end + _RUN_CONTEXT)
+    while lo > floor and data[lo - 1] in _B64_CHARS:
         lo -= 1
-    while hi < len(data) and data[hi] in _B64_CHARS:
+    while hi < ceiling and data[hi] in _B64_CHARS:
         hi += 1
     run = data[lo:hi].replace(b"-", b"+").replace(b"_", b"/")
     for shift in range(4):
@@ -76,10 +83,18 @@ def _in_base64_run(data: bytes, start: int, end: int, source: bytes) -> bool:
             chunk = chunk[:-1]
         chunk += b"=" * (-len(chunk) % 4)
         try:
-            if source in base64.b64decode(chunk):
-                return True
+            decoded = base64.b64decode(chunk)
         except (binascii.Error, ValueError):
             continue
+        # The value must not run on into a longer number (an IMEI without its check digit is a prefix
+        # of the IMEI with another one). Only the end is checked: binary before a value is often a
+        # length byte, which may be any character.
+        i = decoded.find(source)
+        while i >= 0:
+            end = i + len(source)
+            if end == len(decoded) or not (_isalnum(source[-1]) and _isalnum(decoded[end])):
+                return True
+            i = decoded.find(source, i + 1)
     return False
 
 
@@ -111,6 +126,7 @@ class CanaryIndex:
         self.needles = list(owners)
         self.owners = [owners[n] for n in self.needles]
         self.scanner = Scanner(self.needles, engine)
+        self._methods = {cid: self.method(cid) for cid in self.canaries}
 
     @property
     def engine(self) -> str:
@@ -126,25 +142,28 @@ class CanaryIndex:
             return []
         hits: list[Hit] = []
         locs: dict[tuple[str, int, int], tuple[str, str, float]] = {}
-        for idx, vi, s, e in self.scanner.find_all([v.data for v in views]):
+        methods = self._methods
+        for idx, vi, s, e in self.scanner.find_all(list(map(_DATA, views))):
             view = views[vi]
+            data = view.data
             for var in self.owners[idx]:
                 if var.role:
-                    read = self._read_coordinate(view.data, s, var)
+                    read = self._read_coordinate(data, s, var)
                     if read is not None:
                         locs.setdefault((var.canary_id, vi, s), (var.role, *read))
                     continue
                 if var.in_run:
-                    if not _in_base64_run(view.data, s, e, var.source):
+                    if not _in_base64_run(data, s, e, var.source):
                         continue
-                elif not _bounded(view.data, s, e, var.needle):
+                elif not _bounded(data, s, e, var.needle):
                     continue
-                steps = (*view.chain, *_relabel(var.steps, var.needle, view.part))
+                var_steps = _relabel(var.steps, var.needle, view.part)
+                steps = (*view.chain, *var_steps)
                 hits.append(
                     Hit(
                         var.canary_id,
                         var.data_type,
-                        self.method(var.canary_id),
+                        methods[var.canary_id],
                         vi,
                         s,
                         e,

@@ -68,12 +68,13 @@ class Detector:
 
     def views(self, flow_id: str, views: list[View]) -> list[Detection]:
         """Detections in already decoded views of one message."""
-        hits = self.index.find(views)
+        found = self.index.find(views)
+        hits = _deepest(found, views)
         out: dict[str, Detection] = {}
         for h in sorted(hits, key=lambda h: -h.confidence):
             self._add(out, flow_id, views, h)
         if self.patterns:
-            covered = {(h.view, h.start, h.end) for h in hits}
+            covered = {(h.view, h.start, h.end) for h in found}
             for p in find_patterns(views):
                 if any(vi == p.view and s < p.end and p.start < e for vi, s, e in covered):
                     continue  # already explained by a canary
@@ -114,6 +115,24 @@ class Detector:
                 p.confidence,
                 excerpt(view.data, p.start, p.end),
             )
+
+
+def _deepest(hits: list[Hit], views: list[View]) -> list[Hit]:
+    """Drop a hit in a view that another hit's view was decoded from (same part, same canary).
+
+    A JSON string `a=1&adid=X` is searched whole (chain `json`) and as the form it is (`json>form`); the
+    value found in both is one transmission, and the deeper chain says how it was sent.
+    """
+    groups: dict[tuple[str, str], list[tuple[str, ...]]] = {}
+    for h in hits:
+        groups.setdefault((views[h.view].part, h.canary_id), []).append(views[h.view].chain)
+    out = []
+    for h in hits:
+        chain = views[h.view].chain
+        n = len(chain)
+        if not any(len(o) > n and o[:n] == chain for o in groups[(views[h.view].part, h.canary_id)]):
+            out.append(h)
+    return out
 
 
 def _most_specific(found: list[Detection]) -> list[Detection]:

@@ -1,9 +1,13 @@
 """Pattern detections without ground truth: values shaped like personal data.
 
-IMEI with a valid Luhn digit, MAC addresses, advertising-ID-shaped UUIDs under identifier-like keys,
-e-mail addresses, phone numbers under phone-like keys, coordinates under latitude keys, and lists of
-package names. These are reported apart (`method = "pattern"`, no `canary_id`) with lower confidence:
-a shape is a lead to check, not proof.
+Two kinds of rule, both data: value shapes that say enough on their own (an IMEI or ICCID with a valid
+Luhn digit, a MAC, an e-mail address, a valid international phone number, an Android build fingerprint,
+"lat,lon" text, lists of package names), and `KEYED_RULES`: a key-name vocabulary per data type
+(`KEY_VOCABULARY`) with the value shape that type has under such a key (a UUID under `idfa`, 16 hex
+digits under `android_id`, an IPv4 address under `client_ip`). These are reported apart
+(`method = "pattern"`, no `canary_id`) with lower confidence: a shape is a lead to check, not proof.
+
+Data types are those of `schema.CANARY_KINDS`, plus `PATTERN_TYPES` for what only patterns find.
 """
 
 from __future__ import annotations
@@ -11,6 +15,7 @@ from __future__ import annotations
 import re
 from bisect import bisect_right
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -33,10 +38,130 @@ _LATLON_TEXT = re.compile(rb"(?<![0-9.])(-?[0-9]{1,2}\.[0-9]{4,})\s*,\s*(-?[0-9]
 # Reverse-domain names: a generic or two-letter country TLD first (hostnames start with `www`, `api`, ...).
 _PACKAGE = re.compile(r"(?:com|org|net|io|app|info|edu|gov|dev|[a-z]{2})(?:\.[A-Za-z][A-Za-z0-9_]*)+")
 
-_AD_KEYS = re.compile(r"(?i)(adid|gaid|idfa|aaid|oaid|advertis|ad_?id|google_?aid|limit_ad)")
-_VENDOR_KEYS = re.compile(r"(?i)(openudid|cdid|install_?id|iid|device_?id|udid|client_?udid|vendor)")
-_PHONE_KEYS = re.compile(r"(?i)(phone|mobile|msisdn|tel\b|telephone)")
+# Data types only patterns report (not canary kinds): a generic device or user identifier, a network
+# address, the device's model name, its build fingerprint.
+PATTERN_TYPES = ("device_id", "ip_address", "device_model", "build_fingerprint")
+
+# Key names per data type, normalised (lower case, letters and digits only: `Device-ID` -> `deviceid`).
+# `exact` names are too short to look for inside longer keys (`ip` is in `zip`, `tel` in `hotel`).
+KEY_VOCABULARY: dict[str, dict[str, tuple[str, ...]]] = {
+    "advertising_id": {
+        "contains": (
+            "adid",
+            "gaid",
+            "idfa",
+            "aaid",
+            "oaid",
+            "advertis",
+            "googleaid",
+            "adsid",
+            "adidentifier",
+        ),
+        "exact": ("ifa", "maid"),
+    },
+    "vendor_id": {
+        "contains": ("idfv", "openudid", "cdid", "installid", "udid", "vendorid", "identifierforvendor"),
+        "exact": ("iid",),
+    },
+    "device_id": {
+        "contains": (
+            "deviceid",
+            "hardwareid",
+            "anonid",
+            "anonymousid",
+            "clientuniqueid",
+            "devicefingerprintid",
+            "fingerprintid",
+            "uniqueid",
+            "guid",
+            "distinctid",
+            "visitorid",
+            "userid",
+            "clientid",
+        ),
+        "exact": ("uuid", "uid", "did", "hwid"),
+    },  # fmt: skip
+    "android_id": {"contains": ("androidid", "ssaid"), "exact": ()},
+    "imei": {"contains": ("imei", "meid"), "exact": ()},
+    "imsi": {"contains": ("imsi", "subscriberid"), "exact": ()},
+    "iccid": {"contains": ("iccid", "simserial"), "exact": ()},
+    "serial": {"contains": ("serialno", "serialnumber", "buildserial"), "exact": ("serial", "sn")},
+    "mac": {"contains": ("macaddr", "wifimac", "bssid", "btmac", "bluetoothmac"), "exact": ("mac",)},
+    "phone": {"contains": ("phone", "mobile", "msisdn", "telephone", "cellnumber"), "exact": ("tel",)},
+    "email": {"contains": ("email",), "exact": ("mail",)},
+    "ip_address": {
+        "contains": ("ipaddr", "localip", "clientip", "deviceip", "wifiip", "ipv4", "ipv6", "publicip"),
+        "exact": ("ip",),
+    },
+    "device_model": {
+        "contains": ("devicemodel", "phonemodel", "hwmodel", "buildmodel", "devmodel"),
+        "exact": ("model", "dm"),
+    },
+    "build_fingerprint": {"contains": ("buildfingerprint", "romfingerprint"), "exact": ("fingerprint",)},
+}
+
+
+@lru_cache(maxsize=8192)
+def key_types(key: str) -> frozenset[str]:
+    """The data types whose vocabulary names this key (`body:user.client_unique_id` -> device_id)."""
+    norm = re.sub(r"[^a-z0-9]", "", key.lower())
+    return frozenset(
+        t for t, v in KEY_VOCABULARY.items() if norm in v["exact"] or any(w in norm for w in v["contains"])
+    )
+
+
+_UUID_FULL = rb"[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}"
+_ID_SHAPE = rb"(?:" + _UUID_FULL + rb"|[0-9A-Fa-f]{16,64}|[0-9]{10,20}|[A-Za-z0-9_-]{16,64})"
+
+
+def _ipv4_ok(v: bytes) -> bool:
+    parts = v.split(b".")
+    return len(parts) == 4 and all(p.isdigit() and int(p) <= 255 for p in parts) and v != b"0.0.0.0"
+
+
+def _id_like(v: bytes) -> bool:
+    """Digits and letters, or a long number that is not a Unix time in seconds or milliseconds."""
+    if not re.search(rb"[0-9]", v):
+        return False
+    if re.search(rb"[A-Za-z]", v):
+        return True
+    if len(v) < 10:
+        return False
+    n = int(v)
+    return not (1_000_000_000 <= n < 2_000_000_000 or 1_000_000_000_000 <= n < 2_000_000_000_000)
+
+
+@dataclass(frozen=True)
+class KeyedRule:
+    """A value shape a data type has under one of its key names."""
+
+    data_type: str
+    shape: re.Pattern[bytes]  # the whole (stripped) view must match
+    confidence: float
+    rule: str
+    check: Callable[[bytes], bool] | None = None
+
+
+KEYED_RULES: tuple[KeyedRule, ...] = (
+    KeyedRule("advertising_id", re.compile(_UUID_FULL), 0.6, "uuid-under-ad-key"),
+    KeyedRule("vendor_id", re.compile(_ID_SHAPE), 0.5, "id-under-vendor-key", _id_like),
+    KeyedRule("device_id", re.compile(_ID_SHAPE), 0.4, "id-under-identifier-key", _id_like),
+    KeyedRule("android_id", re.compile(rb"[0-9a-fA-F]{16}"), 0.6, "hex16-under-android-id-key"),
+    KeyedRule("imsi", re.compile(rb"[0-9]{14,15}"), 0.5, "digits-under-imsi-key"),
+    KeyedRule("iccid", re.compile(rb"89[0-9]{17,18}"), 0.6, "iccid-luhn-under-iccid-key", lambda v: luhn_ok(v)),
+    KeyedRule("serial", re.compile(rb"[A-Za-z0-9]{6,24}"), 0.4, "alnum-under-serial-key", lambda v: bool(re.search(rb"[0-9]", v))),
+    KeyedRule("mac", re.compile(rb"[0-9A-Fa-f]{12}"), 0.5, "hex12-under-mac-key"),
+    KeyedRule("ip_address", re.compile(rb"[0-9]{1,3}(?:\.[0-9]{1,3}){3}"), 0.5, "ipv4-under-ip-key", _ipv4_ok),
+    KeyedRule("ip_address", re.compile(rb"[0-9A-Fa-f:]{2,39}"), 0.5, "ipv6-under-ip-key", lambda v: v.count(b":") >= 2),
+    KeyedRule("device_model", re.compile(rb"[A-Za-z0-9][\w .+()-]{1,63}"), 0.5, "text-under-model-key", lambda v: bool(re.search(rb"[A-Za-z]", v))),
+)  # fmt: skip
 _IMEI_KEYS = re.compile(r"(?i)(imei|meid|device)")
+# An Android build fingerprint: brand/product/device:release/id/incremental:type/tags.
+_FINGERPRINT = re.compile(
+    rb"(?<![\w/])[\w.-]{2,40}/[\w.-]{2,40}/[\w.-]{2,40}:[0-9][\w.]{0,10}/[\w.-]{2,40}/[\w.-]{1,40}:(?:user|userdebug|eng)/[\w,.-]{2,40}"
+)
+_ICCID = re.compile(rb"(?<![0-9A-Za-z.])89[0-9]{17,18}(?![0-9A-Za-z.])")
+_E164 = re.compile(rb"(?<![\w+])\+[1-9][0-9 ()-]{7,18}[0-9](?![0-9])")
 _LAT_KEYS = re.compile(r"(?i)(?:^|[^a-z])(lat|latitude)$")
 _FILE_TLDS = frozenset(
     {"png", "jpg", "jpeg", "gif", "webp", "svg", "js", "css", "html", "json", "xml", "so", "dex"}
@@ -71,6 +196,7 @@ def luhn_ok(digits: bytes) -> bool:
 
 
 _KEY = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)[^A-Za-z0-9_]*$")
+_QUOTED_KEY = re.compile(r'\["((?:[^"\\]|\\.)*)"\]$')
 _COORD = re.compile(rb"\s*(-?[0-9]{1,2}\.[0-9]{3,})\s*")
 _INDEX = re.compile(r"\[\d+\]$")
 _LIST_SEP = re.compile(r"[,;\s|]+")
@@ -79,13 +205,16 @@ _LIST_SEP = re.compile(r"[,;\s|]+")
 @lru_cache(maxsize=4096)
 def _key(part: str) -> str:
     """The field name a part ends with (`body:user.device_id` -> `device_id`)."""
+    q = _QUOTED_KEY.search(part)
+    if q:
+        return q.group(1)
     m = _KEY.search(part.rsplit(":", 1)[-1])
     return m.group(1) if m else part
 
 
 @lru_cache(maxsize=4096)
 def _phone_key(part: str) -> bool:
-    return bool(_PHONE_KEYS.search(_key(part)))
+    return "phone" in key_types(_key(part))
 
 
 @lru_cache(maxsize=4096)
@@ -124,13 +253,32 @@ def find_patterns(views: list[View]) -> list[PatternHit]:
     for m in _UUID.finditer(buf) if b"-" in buf else ():
         if set(m.group()) <= set(b"0-") or not (loc := locate(*m.span())):
             continue
-        key = _key(views[loc[0]].part)
-        if _AD_KEYS.search(key):
+        types = key_types(_key(views[loc[0]].part))
+        if "advertising_id" in types:
             out.append(PatternHit("advertising_id", *loc, 0.5, "uuid-under-ad-key"))
-        elif _VENDOR_KEYS.search(key):
-            out.append(PatternHit("vendor_id", *loc, 0.5, "uuid-under-id-key"))
+        elif "vendor_id" in types or "device_id" in types:
+            out.append(
+                PatternHit(
+                    "vendor_id" if "vendor_id" in types else "device_id", *loc, 0.5, "uuid-under-id-key"
+                )
+            )
+    for m in _ICCID.finditer(buf):
+        if luhn_ok(m.group()) and (loc := locate(*m.span())):
+            out.append(PatternHit("iccid", *loc, 0.4, "iccid-luhn"))
+    for m in _FINGERPRINT.finditer(buf) if b":" in buf else ():
+        if loc := locate(*m.span()):
+            out.append(PatternHit("build_fingerprint", *loc, 0.7, "android-build-fingerprint"))
+    for m in _E164.finditer(buf) if b"+" in buf else ():
+        if _valid_phone(m.group()) and (loc := locate(*m.span())):
+            out.append(PatternHit("phone", *loc, 0.4, "valid-international-number"))
     for m in _EMAIL.finditer(buf) if b"@" in buf else ():
-        if m.group(1).lower().decode() not in _FILE_TLDS and (loc := locate(*m.span())):
+        tld = m.group(1)
+        # A TLD in mixed case (`WaTkA`) is bytes out of a binary blob, not an address.
+        if (
+            (tld.islower() or tld.isupper())
+            and tld.lower().decode() not in _FILE_TLDS
+            and (loc := locate(*m.span()))
+        ):
             out.append(PatternHit("email", *loc, 0.6, "email"))
     for i in chosen:
         if _phone_key(views[i].part):
@@ -140,8 +288,42 @@ def find_patterns(views: list[View]) -> list[PatternHit]:
         lat, lon = float(m.group(1)), float(m.group(2))
         if -90 <= lat <= 90 and -180 <= lon <= 180 and (loc := locate(*m.span())):
             out.append(PatternHit("location", *loc, 0.3, "lat,lon-text"))
+    out.extend(_keyed_values(views))
     out.extend(_keyed_coordinates(views))
     out.extend(_package_lists(views))
+    return out
+
+
+def _valid_phone(text: bytes) -> bool:
+    import phonenumbers
+
+    try:
+        return phonenumbers.is_valid_number(phonenumbers.parse(text.decode(), None))
+    except phonenumbers.NumberParseException:
+        return False
+
+
+def _keyed_values(views: list[View]) -> list[PatternHit]:
+    """`KEYED_RULES`: a short view under a key whose vocabulary names a data type, in that type's shape."""
+    out = []
+    for i, v in enumerate(views):
+        if v.name or not 2 <= len(v.data) <= 128:
+            continue
+        types = key_types(_key(v.part))
+        if not types:
+            continue
+        value = v.data.strip()
+        offset = v.data.find(value)
+        for rule in KEYED_RULES:
+            if (
+                rule.data_type in types
+                and rule.shape.fullmatch(value)
+                and (rule.check is None or rule.check(value))
+            ):
+                out.append(
+                    PatternHit(rule.data_type, i, offset, offset + len(value), rule.confidence, rule.rule)
+                )
+                break
     return out
 
 

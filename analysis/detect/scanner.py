@@ -78,11 +78,19 @@ class Scanner:
             def on_match(idx: int, _from: int, to: int, _flags: int, _ctx: object) -> None:
                 raw.append((idx, to - lengths[idx], to))
 
-            self._db.scan(list(buffers), match_event_handler=on_match, scratch=self._scratch)
-            starts = [0, *accumulate(len(b) for b in buffers)][:-1]
+            self._db.scan(
+                buffers if isinstance(buffers, list) else list(buffers),
+                match_event_handler=on_match,
+                scratch=self._scratch,
+            )
+            if not raw:
+                return []
+            starts = list(accumulate(map(len, buffers), initial=0))
         else:
             raw = list(self._ac.find_matches_as_indexes(b"\0".join(buffers), overlapping=True))
-            starts = [0, *accumulate(len(b) + 1 for b in buffers)][:-1]
+            if not raw:
+                return []
+            starts = [i + n for n, i in enumerate(accumulate(map(len, buffers), initial=0))]
         out = []
         for idx, gstart, gend in raw:
             n = bisect_right(starts, gstart) - 1

@@ -14,6 +14,7 @@ import base64
 import hashlib
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from urllib.parse import quote
 from urllib.parse import quote_plus
@@ -78,9 +79,115 @@ def base64_fragments(data: bytes, urlsafe: bool = False) -> list[bytes]:
     return out
 
 
-def normal_forms(value: str, kind: str) -> list[tuple[tuple[str, ...], str]]:
+Form = tuple[tuple[str, ...], str]  # (steps from the value, the written form)
+
+# Steps this module adds to `schema.ENCODING_STEPS` for forms that re-write a value rather than encode it.
+FORM_STEPS = (
+    "national",  # a phone number in its country's national format: `(555) 201-4477`, `06 12345678`
+    "international",  # `+1 555-201-4477`
+    "digits",  # a phone number's digits only, with or without the country code: `15552014477`
+    "decimal",  # a hexadecimal integer (Android ID) written in decimal, signed or unsigned
+    "hexint",  # a decimal integer (install id, GSF id) written in hexadecimal
+    "pad",  # zero-padded to 16 digits (a 64-bit id)
+    "nocheck",  # an IMEI without its Luhn check digit (14 digits)
+    "canonical",  # an e-mail normalised as ad SDKs do before hashing (Gmail dots and +tags removed)
+)
+
+
+def _phone_forms(value: str) -> list[Form]:
+    """E.164, national, international and digits-only writings of a phone number (`phonenumbers`)."""
+    import phonenumbers
+
+    try:
+        number = phonenumbers.parse(value, None)
+    except phonenumbers.NumberParseException:
+        return []
+    if not phonenumbers.is_possible_number(number):
+        return []
+    fmt = phonenumbers.PhoneNumberFormat
+    e164 = phonenumbers.format_number(number, fmt.E164)
+    national = phonenumbers.format_number(number, fmt.NATIONAL)
+    nsn = phonenumbers.national_significant_number(number)
+    return [
+        ((), e164),
+        (("national",), national),
+        (("digits", "national"), re.sub(r"\D", "", national)),
+        (("international",), phonenumbers.format_number(number, fmt.INTERNATIONAL)),
+        (("digits",), e164[1:]),
+        (("digits",), nsn),
+        (("digits",), "00" + e164[1:]),
+    ]
+
+
+_HEX_INT = re.compile(r"[0-9a-fA-F]{8,16}")
+_DEC_INT = re.compile(r"[0-9]{6,20}")
+
+
+def _integer_forms(value: str) -> list[Form]:
+    """A 64-bit id in the other base: hex <-> decimal (signed and unsigned), either case, zero-padded."""
+    v = value.strip()
+    out: list[Form] = []
+    if _DEC_INT.fullmatch(v) and int(v) < 1 << 64:
+        n = int(v)
+        h = f"{n:x}"
+        out += [(("hexint",), h), (("upper", "hexint"), h.upper())]
+        out += [(("pad", "hexint"), f"{n:016x}"), (("upper", "pad", "hexint"), f"{n:016X}")]
+    elif _HEX_INT.fullmatch(v) and not v.isdigit():
+        n = int(v, 16)
+        out.append((("decimal",), str(n)))
+        if len(v) == 16 and n >= 1 << 63:
+            out.append((("decimal",), str(n - (1 << 64))))  # Java's signed long
+        if len(v) < 16:
+            out += [(("pad",), v.lower().zfill(16)), (("upper", "pad"), v.upper().zfill(16))]
+    return out
+
+
+def _imei_forms(value: str) -> list[Form]:
+    digits = re.sub(r"\D", "", value)
+    return [(("nocheck",), digits[:14])] if len(digits) == 15 else []
+
+
+def _mac_forms(value: str) -> list[Form]:
+    # Another separator is the same MAC written differently, not a transform of it.
+    out: list[Form] = []
+    for sep in (":", "-"):
+        for form in (value, value.lower(), value.upper()):
+            out.append(((), _SEPARATORS.sub(sep, form)))
+    return out
+
+
+_GMAIL = frozenset({"gmail.com", "googlemail.com"})
+
+
+def _email_forms(value: str) -> list[Form]:
+    """Trimmed and lower-cased (every SDK); Gmail local part without dots and `+tag` (Google's rule)."""
+    local, at, domain = value.strip().lower().rpartition("@")
+    if not at:
+        return []
+    out: list[Form] = [(("lower",), f"{local}@{domain}")]
+    if domain in _GMAIL:
+        out.append((("canonical",), f"{local.split('+', 1)[0].replace('.', '')}@{domain}"))
+    elif "+" in local:
+        out.append((("canonical",), f"{local.split('+', 1)[0]}@{domain}"))
+    return out
+
+
+# The forms each kind is also sent in, beyond the value, its case and its separators: one table.
+KIND_FORMS: dict[str, tuple[Callable[[str], list[Form]], ...]] = {
+    "phone": (_phone_forms,),
+    "android_id": (_integer_forms,),
+    "vendor_id": (_integer_forms,),
+    "serial": (),
+    "imei": (_imei_forms,),
+    "mac": (_mac_forms,),
+    "email": (_email_forms,),
+    "other": (_integer_forms,),
+}
+
+
+def normal_forms(value: str, kind: str) -> list[Form]:
     """The value and the forms apps normalise it to before sending or hashing it, as (steps, form)."""
-    forms: list[tuple[tuple[str, ...], str]] = []
+    forms: list[Form] = []
 
     def add(steps: tuple[str, ...], form: str) -> None:
         if form and all(form != f for _, f in forms):
@@ -97,13 +204,11 @@ def normal_forms(value: str, kind: str) -> list[tuple[tuple[str, ...], str]]:
         add(("upper", "nosep"), bare.upper())
         if kind == "phone" and bare.startswith("+"):
             add(("nosep",), bare[1:])
-    if kind == "mac":
-        # Another separator is the same MAC written differently, not a transform of it.
-        for sep in (":", "-"):
-            for form in (v, v.lower(), v.upper()):
-                add((), _SEPARATORS.sub(sep, form))
     if kind == "phone" and v.startswith("+"):
         add(("nosep",), v[1:])
+    for rule in KIND_FORMS.get(kind, ()):
+        for steps, form in rule(v):
+            add(steps, form)
     return forms
 
 

@@ -7,17 +7,29 @@
 
 from __future__ import annotations
 
+import gzip
+import hashlib
 import json
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
+
+import pandas as pd
 
 from analysis.analyze.load import load_session
+from analysis.detect.detector import Detector
 from analysis.detect.score import Counts
 from analysis.detect.score import ValidationScore
 from analysis.detect.score import score
 from analysis.errors import PrivlabError
+from analysis.schema import PROBE_HEADER
+from analysis.schema import FlowRecord
 from analysis.schema import PlantedPart
 from analysis.session import Session
+from analysis.validation.planted import FORM_CANARIES
+from analysis.validation.planted import FORM_CASES
+from analysis.validation.planted import FormCase
 from analysis.validation.run import GROUND_TRUTH
 from analysis.validation.run import TWIN_READS
 
@@ -164,6 +176,18 @@ def validation_record(
         "decoys_reported": [p.to_dict() for p in result.decoys_reported],
         "unplanned_canary_hits": len(result.unplanned),
         "pattern_hits_on_decoys": result.pattern_hits_on_decoys,
+        "forms": _forms_record(score_forms()),
+    }
+
+
+def _forms_record(result: ValidationScore) -> dict[str, Any]:
+    """The re-written forms' numbers (planted.FORM_CASES), per data type and per encoding chain."""
+    return {
+        "total": _counts(result.total),
+        "by_data_type": {k: _counts(v) for k, v in sorted(result.by_data_type.items())},
+        "by_encoding": {k: _counts(v) for k, v in sorted(result.by_encoding.items())},
+        "missed": [p.to_dict() for p in result.missed],
+        "decoys_reported": [p.to_dict() for p in result.decoys_reported],
     }
 
 
@@ -178,3 +202,94 @@ def load_validation(path: Path = DEFAULT_VALIDATION) -> dict[str, Any] | None:
     if not isinstance(data, dict) or data.get("format") != VALIDATION_FORMAT:
         raise PrivlabError(f"{path}: not a privlab validation record")
     return data
+
+
+# -- the forms real SDKs send, measured without a device -------------------------------------------------
+
+
+def _form_request(case: FormCase, n: int) -> FlowRecord:
+    """The request an SDK would make with this case's text in its container (built, not captured)."""
+    sent = case.sent
+    if sent.startswith("sha256:"):
+        sent = hashlib.sha256(sent.removeprefix("sha256:").encode()).hexdigest()
+    host, path, query, body = "sdk.example", "/collect", "", b""
+    headers: list[tuple[str, str]] = [(PROBE_HEADER, f"form-{n}")]
+    if case.container == "json":
+        body = json.dumps({"v": 1, "field": sent}).encode()
+        headers.append(("content-type", "application/json"))
+    elif case.container == "form":
+        body = f"v=1&field={quote(sent)}".encode()
+        headers.append(("content-type", "application/x-www-form-urlencoded"))
+    elif case.container == "query":
+        query = f"v=1&field={quote(sent)}"
+    elif case.container == "json-url-key":
+        body = json.dumps({"field": {f"https://cdn.example/r?u={quote(sent)}": {"d": 3}}}).encode()
+    elif case.container == "form-json":
+        body = f"field={quote(json.dumps({'id': sent}))}".encode()
+        headers.append(("content-type", "application/x-www-form-urlencoded"))
+    elif case.container == "firebase":
+        host, path = "app-measurement.com", "/a"
+        body = _pb(1, _pb(27, sent.encode()) + _pb(8, b"android"))
+        headers.append(("content-type", "application/x-www-form-urlencoded"))
+    elif case.container == "multipart":
+        boundary = "----WebKitFormBoundaryPrivLab7Q"
+        section = gzip.compress(json.dumps({"id": sent}).encode())
+        body = (
+            (
+                f'--{boundary}\r\nContent-Disposition: form-data; name="field"\r\nContent-Encoding: gzip\r\n'
+                "Content-Type: application/json\r\n\r\n"
+            ).encode()
+            + section
+            + f"\r\n--{boundary}--\r\n".encode()
+        )
+        headers.append(("content-type", f"multipart/form-data; boundary={boundary}"))
+    else:
+        raise ValueError(f"unknown container {case.container!r}")
+    url = f"https://{host}{path}" + (f"?{query}" if query else "")
+    return FlowRecord(
+        f"form-{n}", float(n), None, "", None, None, None, host, "https", "HTTP/1.1", "POST", url, path, query,
+        200, headers, [], len(body), 0, None, None, request_body=body,
+    )  # fmt: skip
+
+
+def _pb(field_no: int, data: bytes) -> bytes:
+    key, length = field_no << 3 | 2, len(data)
+    out = bytearray()
+    for n in (key, length):
+        while n > 0x7F:
+            out.append(n & 0x7F | 0x80)
+            n >>= 7
+        out.append(n)
+    return bytes(out) + data
+
+
+def _form_part(case: FormCase) -> str:
+    return {
+        "json": "body:field",
+        "form": "body:form:field",
+        "query": "query:field",
+        "json-url-key": f'body:field["https://cdn.example/r?u={quote(case.sent)}"]',
+        "form-json": "body:form:field",
+        "firebase": "body:protobuf:bundle.resettable_device_id",
+        "multipart": "body:multipart:field",
+    }[case.container]
+
+
+_DETECTION_COLUMNS = ("detection_id", "flow_id", "part", "data_type", "canary_id", "encoding", "method",
+                      "confidence", "excerpt")  # fmt: skip
+
+
+def score_forms() -> ValidationScore:
+    """Recall and decoys on `planted.FORM_CASES`: the re-written forms, each in an SDK's container."""
+    detector = Detector(list(FORM_CANARIES))
+    rows: list[dict[str, Any]] = []
+    truth: list[PlantedPart] = []
+    for n, case in enumerate(FORM_CASES):
+        probe = f"form-{n}"
+        kind = next(c.kind for c in FORM_CANARIES if c.id == case.canary_id)
+        truth.append(
+            PlantedPart(probe, case.canary_id, kind, _form_part(case), case.encoding, case.expect, case.sent)
+        )
+        for d in detector.flow(_form_request(case, n)).detections:
+            rows.append({**asdict(d), "probe": probe})
+    return score(pd.DataFrame(rows, columns=[*_DETECTION_COLUMNS, "probe"]), truth)

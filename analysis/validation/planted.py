@@ -78,3 +78,53 @@ DECOYS: tuple[Decoy, ...] = (
     Decoy("clipboard", "PRIVLAB-CLIP-9f2e71c5 secret note", "one character changed"),
     Decoy("serial", "EMU7X9K2Q5", "last character changed"),
 )
+
+
+# -- forms real SDKs send (issue 14), measured offline by `measure.score_forms` ------------------------
+
+GMAIL = Canary("gmail", "email", "Privlab.Canary+ads@GMail.com", note="account e-mail a Gmail user typed")
+US_PHONE = Canary("us_phone", "phone", "+1 555 201 4477", note="a US line number")
+FORM_CANARIES: tuple[Canary, ...] = (*CANARIES, GMAIL, US_PHONE)
+
+
+@dataclass(frozen=True)
+class FormCase:
+    """One value as an SDK re-writes it, in one container; `expect="absent"` for a near-miss decoy."""
+
+    canary_id: str
+    sent: str  # the text the app sends
+    container: str  # json | form | query | json-url-key | form-json | firebase | multipart
+    encoding: str  # the chain privlab must report (present) or that a decoy would have (absent)
+    expect: str = "present"
+
+
+def _hexint(n: int, upper: bool = False) -> str:
+    return f"{n:X}" if upper else f"{n:x}"
+
+
+_AID = int(value("android_id"), 16)
+_IID = int(value("install_id"))
+
+FORM_CASES: tuple[FormCase, ...] = (
+    FormCase("phone", "06 12345678", "json", "json>national"),
+    FormCase("phone", "0612345678", "form", "form>digits>national"),
+    FormCase("phone", "+31 6 12345678", "query", "international"),
+    FormCase("us_phone", "(555) 201-4477", "json", "json>national"),
+    FormCase("us_phone", "+15552014477", "json-url-key", "json>url>nosep"),
+    FormCase("android_id", str(_AID), "json", "json>decimal"),
+    FormCase("android_id", value("android_id"), "firebase", "protobuf"),
+    FormCase("install_id", _hexint(_IID), "form-json", "form>json>hexint"),
+    FormCase("install_id", _hexint(_IID, upper=True), "json", "json>upper>hexint"),
+    FormCase("imei", IMEI[:14], "multipart", "multipart>gzip>json>nocheck"),
+    FormCase("mac", value("mac").replace(":", "").upper(), "query", "upper>nosep"),
+    FormCase("gmail", "privlabcanary@gmail.com", "json", "json>canonical"),
+    FormCase("gmail", "sha256:privlabcanary@gmail.com", "json", "json>sha256>canonical"),
+    FormCase("email", "sha256:" + value("email"), "firebase", "protobuf>sha256"),
+    # near misses: one digit or letter away from a form above
+    FormCase("phone", "06 12345679", "json", "json>national", "absent"),
+    FormCase("us_phone", "(555) 201-4478", "json", "json>national", "absent"),
+    FormCase("android_id", str(_AID + 1), "json", "json>decimal", "absent"),
+    FormCase("install_id", _hexint(_IID + 1), "json", "json>hexint", "absent"),
+    FormCase("imei", IMEI[:13] + str((int(IMEI[13]) + 1) % 10), "json", "json>nocheck", "absent"),
+    FormCase("gmail", "privlabcanary@gmail.co", "json", "json>canonical", "absent"),
+)

@@ -1,0 +1,103 @@
+"""Pattern detectors as data (issue 14): every key-vocabulary entry and value shape, hit and near miss."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from analysis.detect.detector import Detector
+from analysis.detect.patterns import KEY_VOCABULARY
+from analysis.detect.patterns import KEYED_RULES
+from analysis.detect.patterns import PATTERN_TYPES
+from analysis.detect.patterns import key_types
+from analysis.schema import CANARY_KINDS
+from analysis.schema import FlowRecord
+
+
+def _rec(body: bytes) -> FlowRecord:
+    return FlowRecord(
+        "f", 1.0, None, "", None, None, None, "h.example", "https", "HTTP/1.1", "POST", "https://h.example/x",
+        "/x", "", 200, [("content-type", "application/json")], [], len(body), 0, None, None, request_body=body,
+    )  # fmt: skip
+
+
+def patterns(obj: object) -> set[tuple[str, str]]:
+    dets = Detector([]).flow(_rec(json.dumps(obj).encode())).detections
+    assert all(d.method == "pattern" and d.canary_id is None and d.confidence < 0.9 for d in dets)
+    return {(d.data_type, d.part) for d in dets}
+
+
+UUID = "38400000-8cf0-11bd-b23e-10b96e40000d"
+# (key, value, data type reported under body:<key>)
+HITS = [
+    ("idfa", UUID, "advertising_id"),
+    ("gaid", UUID, "advertising_id"),
+    ("adid", UUID, "advertising_id"),
+    ("advertisingIdentifier", UUID, "advertising_id"),
+    ("idfv", UUID, "vendor_id"),
+    ("openudid", "a1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4", "vendor_id"),
+    ("install_id", "7312345678901234567", "vendor_id"),
+    ("hardware_id", "9f8e7d6c5b4a39281706f5e4d3c2b1a0", "device_id"),
+    ("anon_id", "Xk3vQ9pL2mN8rT5wYz1aB4cD", "device_id"),
+    ("client_unique_id", "1f2e3d4c5b6a7980", "device_id"),
+    ("device_fingerprint_id", "1184652393174836273", "device_id"),
+    ("Device-ID", UUID, "device_id"),
+    ("android_id", "3f7a9c2e51b04d86", "android_id"),
+    ("imsi", "204081234567890", "imsi"),
+    ("sim_serial", "8931081234567890129", "iccid"),
+    ("serial", "EMU7X9K2Q4", "serial"),
+    ("wifi_mac", "021A3B4C5D6E", "mac"),
+    ("local_ip", "192.168.1.23", "ip_address"),
+    ("client_ip", "2001:db8::8a2e:370:7334", "ip_address"),
+    ("device_model", "Pixel 7 Pro", "device_model"),
+    ("model", "SM-G991B", "device_model"),
+    ("mobile", "+49 151 23456789", "phone"),
+    ("contact", "+31 6 12345678", "phone"),  # a valid international number needs no key
+    ("note", "someone@mail.example", "email"),
+    ("imei", "490154203237518", "imei"),
+    ("blob", "sim 8931081234567890129 end", "iccid"),
+    ("build", "google/panther/panther:14/UQ1A.240205.004/11269751:user/release-keys", "build_fingerprint"),
+    ("wifi", "a4:5e:60:d1:22:33", "mac"),
+]
+
+MISSES = [
+    ("idfa", "not-a-uuid"),
+    ("install_id", "12345"),  # too short for an id
+    ("android_id", "3f7a9c2e51b04d8"),  # 15 hex digits
+    ("local_ip", "300.1.2.3"),
+    ("zip", "10.0.0.1"),  # `ip` is only a whole key
+    ("hotel", "+1 555 0100"),  # not a valid number, and `tel` is only a whole key
+    ("device_type", "LARGE"),  # a form factor, not a model
+    ("blob", "j@Vnu.WaTkA"),  # bytes out of a binary blob
+    ("model", "12345"),
+    ("sim_serial", "8931081234567890127"),  # Luhn digit wrong
+    ("version", "1.2.3.4"),
+    ("device_model", ""),
+]
+
+
+@pytest.mark.parametrize(("key", "value", "data_type"), HITS)
+def test_pattern_hit(key: str, value: str, data_type: str) -> None:
+    assert (data_type, f"body:{key}" if key.isidentifier() else f'body:["{key}"]') in patterns({key: value})
+
+
+@pytest.mark.parametrize(("key", "value"), MISSES)
+def test_pattern_near_miss(key: str, value: str) -> None:
+    assert patterns({key: value}) == set()
+
+
+def test_vocabulary_and_rules_cover_every_pattern_type() -> None:
+    tested = {t for *_, t in HITS}
+    assert set(KEY_VOCABULARY) <= tested | {"email"}
+    assert {r.data_type for r in KEYED_RULES} <= tested
+    assert set(PATTERN_TYPES) <= tested
+    assert not set(PATTERN_TYPES) & set(CANARY_KINDS)  # new types never shadow a canary kind
+    assert set(KEY_VOCABULARY) - set(PATTERN_TYPES) <= set(CANARY_KINDS)
+
+
+def test_key_names_are_normalised() -> None:
+    assert key_types("Client-Unique-ID") == {"device_id"}
+    assert key_types("IDFV") == {"vendor_id"}
+    assert "ip_address" not in key_types("zip")
+    assert key_types("tel") == {"phone"} and "phone" not in key_types("hotel")
