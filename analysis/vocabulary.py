@@ -204,6 +204,15 @@ class EncodingStep(StrEnum):
     E7 = "e7"
     SWAPPED = "swapped"
     ROUNDED = "rounded"
+    # re-written forms of a value (analysis.detect.variants.KIND_FORMS)
+    NATIONAL = "national"  # a phone number in its country's national format
+    INTERNATIONAL = "international"
+    DIGITS = "digits"  # a phone number's digits only
+    DECIMAL = "decimal"  # a hexadecimal integer (Android ID) written in decimal
+    HEXINT = "hexint"  # a decimal integer (install id, GSF id) written in hexadecimal
+    PAD = "pad"  # zero-padded to 16 digits
+    NOCHECK = "nocheck"  # an IMEI without its Luhn check digit
+    CANONICAL = "canonical"  # an e-mail normalised as ad SDKs do before hashing
     # ByteDance's own layers (analysis.decode.ttencrypt, analysis.decode.bytedance)
     TTENCRYPT = "ttencrypt"
     MIXMODE = "mixmode"

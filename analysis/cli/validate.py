@@ -83,6 +83,13 @@ def validate(
     t = record["total"]
     console.print(f"recall {t['recall']:.3f} ({t['found']}/{t['planted']}); "
                   f"false positives {t['decoys_reported']}/{t['decoys']} decoys")  # fmt: skip
+    forms = record.get("forms")
+    if forms:
+        console.print(_table("re-written forms (phone formats, decimal/hex ids, IMEI without check digit, ...)",
+                             forms["by_encoding"]))  # fmt: skip
+        f = forms["total"]
+        console.print(f"forms recall {f['recall']:.3f} ({f['found']}/{f['planted']}); "
+                      f"false positives {f['decoys_reported']}/{f['decoys']} decoys")  # fmt: skip
     if twin_numbers is not None:
         a, tt = twin_numbers["access"], twin_numbers.get("twin_transmissions", {})
         console.print(f"access recall {a['recall']:.3f} ({a['found']}/{a['made']} planted reads), "

@@ -21,6 +21,7 @@ from urllib.parse import quote_plus
 
 from analysis.schema import Canary
 from analysis.vocabulary import DataType
+from analysis.vocabulary import EncodingStep
 
 MIN_TEXT = 5  # shorter needles match by chance
 MIN_RUN_FRAGMENT = 8
@@ -81,16 +82,19 @@ def base64_fragments(data: bytes, urlsafe: bool = False) -> list[bytes]:
 
 Form = tuple[tuple[str, ...], str]  # (steps from the value, the written form)
 
-# Steps this module adds to `schema.ENCODING_STEPS` for forms that re-write a value rather than encode it.
-FORM_STEPS = (
-    "national",  # a phone number in its country's national format: `(555) 201-4477`, `06 12345678`
-    "international",  # `+1 555-201-4477`
-    "digits",  # a phone number's digits only, with or without the country code: `15552014477`
-    "decimal",  # a hexadecimal integer (Android ID) written in decimal, signed or unsigned
-    "hexint",  # a decimal integer (install id, GSF id) written in hexadecimal
-    "pad",  # zero-padded to 16 digits (a 64-bit id)
-    "nocheck",  # an IMEI without its Luhn check digit (14 digits)
-    "canonical",  # an e-mail normalised as ad SDKs do before hashing (Gmail dots and +tags removed)
+# Steps for forms that re-write a value rather than encode it (named in `analysis.vocabulary.EncodingStep`):
+# `(555) 201-4477` national, `+1 555-201-4477` international, `15552014477` digits, an Android ID in
+# decimal, an install id in hex (hexint), zero-padded to 16 digits (pad), an IMEI without its check digit
+# (nocheck), an e-mail with Gmail dots and +tags removed (canonical).
+FORM_STEPS: tuple[EncodingStep, ...] = (
+    EncodingStep.NATIONAL,
+    EncodingStep.INTERNATIONAL,
+    EncodingStep.DIGITS,
+    EncodingStep.DECIMAL,
+    EncodingStep.HEXINT,
+    EncodingStep.PAD,
+    EncodingStep.NOCHECK,
+    EncodingStep.CANONICAL,
 )
 
 
