@@ -190,7 +190,10 @@ def record(session: Session, opts: CaptureOptions, run_app: AppRunner) -> Captur
             packets.stop()
             if (session.path / PCAP).exists():
                 session.record_file(PCAP, kind="pcap")
-        write_flow_index(session)
+        try:
+            write_flow_index(session)
+        except Exception as e:  # noqa: BLE001 - the seal must follow whatever the captured data holds
+            reason = reason or f"flows.jsonl could not be written ({type(e).__name__}: {e})"
         if opts.before_seal is not None and reason is None:
             opts.before_seal(session)
         seal = seal_session(

@@ -39,10 +39,37 @@ def _addr(address: Any) -> tuple[str | None, int | None]:
     return str(address[0]), int(address[1])
 
 
+def display_text(value: str | bytes | None) -> str:
+    """The text form of a value taken from the network: valid UTF-8 as is, every other byte as `\\xNN`.
+
+    The app under test chooses these bytes (a `Content-Type` with 0xff, a method with a NUL) and must not
+    be able to break the chain with them: mitmproxy hands such text over with lone surrogates
+    (`surrogateescape`), which no UTF-8 writer accepts. The escape keeps every byte visible and
+    distinct (`\\xff` is not U+FFFD); the bytes themselves stay in `flows.mitm`, the evidence.
+    """
+    if value is None:
+        return ""
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "backslashreplace")
+    try:
+        value.encode("utf-8")
+        return value
+    except UnicodeEncodeError:
+        try:
+            raw = value.encode("utf-8", "surrogateescape")
+        except UnicodeEncodeError:  # a surrogate that no byte produced: keep its code units
+            raw = value.encode("utf-8", "surrogatepass")
+    return raw.decode("utf-8", "backslashreplace")
+
+
+def _opt_text(value: str | bytes | None) -> str | None:
+    return None if value is None else display_text(value)
+
+
 def _headers(headers: http.Headers | None) -> list[tuple[str, str]]:
     if headers is None:
         return []
-    return [(k.decode("utf-8", "replace"), v.decode("utf-8", "replace")) for k, v in headers.fields]
+    return [(display_text(k), display_text(v)) for k, v in headers.fields]
 
 
 def _bytes(content: bytes | str) -> bytes:
@@ -56,7 +83,8 @@ def record_from_flow(flow: http.HTTPFlow) -> FlowRecord:
     resp = flow.response
     client_ip, client_port = _addr(flow.client_conn.peername)
     server_ip, server_port = _addr(flow.server_conn.peername)
-    split = urlsplit(req.pretty_url)
+    url = display_text(req.pretty_url)
+    split = urlsplit(url)
     ws: list[WebSocketMessage] = []
     if flow.websocket is not None:
         ws = [
@@ -72,12 +100,12 @@ def record_from_flow(flow: http.HTTPFlow) -> FlowRecord:
         client=f"{client_ip}:{client_port}" if client_ip else "",
         server_ip=server_ip,
         server_port=server_port,
-        sni=flow.server_conn.sni or flow.client_conn.sni,
-        host=req.pretty_host,
-        scheme=req.scheme,
-        http_version=req.http_version,
-        method=req.method,
-        url=req.pretty_url,
+        sni=_opt_text(flow.server_conn.sni or flow.client_conn.sni),
+        host=display_text(req.pretty_host),
+        scheme=display_text(req.scheme),
+        http_version=display_text(req.http_version),
+        method=display_text(req.method),
+        url=url,
         path=split.path,
         query=split.query,
         status=resp.status_code if resp is not None else None,
@@ -85,12 +113,12 @@ def record_from_flow(flow: http.HTTPFlow) -> FlowRecord:
         response_headers=_headers(resp.headers) if resp is not None else [],
         request_body_size=len(req.raw_content or b""),
         response_body_size=len(resp.raw_content or b"") if resp is not None else 0,
-        request_content_type=req.headers.get("content-type"),
-        response_content_type=resp.headers.get("content-type") if resp is not None else None,
+        request_content_type=_opt_text(req.headers.get("content-type")),
+        response_content_type=_opt_text(resp.headers.get("content-type")) if resp is not None else None,
         via="proxy",
-        error=flow.error.msg if flow.error else None,
-        phase=flow.metadata.get("privlab.phase"),
-        session_id=flow.metadata.get("privlab.session"),
+        error=_opt_text(flow.error.msg) if flow.error else None,
+        phase=_opt_text(flow.metadata.get("privlab.phase")),
+        session_id=_opt_text(flow.metadata.get("privlab.session")),
         request_body=req.raw_content or b"",
         websocket=ws,
     )
