@@ -39,8 +39,8 @@ def evidence_files(path: Path) -> list[str]:
         rel = p.relative_to(path)
         if not p.is_file() or rel.parts[0] in NOT_EVIDENCE or rel.name == SEAL_JSON:
             continue
-        if rel.name.startswith(".") and rel.name.endswith(".tmp"):
-            continue
+        # Hidden temporaries are covered too: nothing writes them once a session is sealed, so one found
+        # later was put there by someone else, and one present at sealing is part of what was sealed.
         out.append(rel.as_posix())
     return out
 
@@ -53,8 +53,14 @@ def covered_lengths(chain_lines: list[bytes]) -> dict[str, int]:
             rec = json.loads(line)
         except ValueError:
             continue
-        if "offset" in rec and "file" in rec:
-            ends[rec["file"]] = max(ends.get(rec["file"], 0), int(rec["offset"]) + int(rec["length"]))
+        if (
+            isinstance(rec, dict)
+            and isinstance(rec.get("offset"), int)
+            and isinstance(rec.get("length"), int)
+        ):
+            ends[str(rec.get("file"))] = max(
+                ends.get(rec["file"], 0), int(rec["offset"]) + int(rec["length"])
+            )
     return ends
 
 
@@ -77,14 +83,21 @@ def load_private_key(path: Path) -> Ed25519PrivateKey:
 
 
 def load_public_key(path: Path) -> Ed25519PublicKey:
+    if path.is_dir():
+        raise PrivlabError(f"{path}: is a directory, not a public key file")
     try:
         data = path.read_bytes()
     except FileNotFoundError:
         raise PrivlabError(f"{path}: public key not found") from None
+    except OSError as e:
+        raise PrivlabError(f"{path}: cannot read the public key ({e.strerror})") from None
     try:
         key = serialization.load_pem_public_key(data)
-    except ValueError:
-        key = load_private_key(path).public_key()
+    except (ValueError, TypeError):
+        try:
+            key = load_private_key(path).public_key()
+        except (ValueError, TypeError):
+            raise PrivlabError(f"{path}: not a PEM ed25519 key") from None
     if not isinstance(key, Ed25519PublicKey):
         raise PrivlabError(f"{path}: not an ed25519 public key")
     return key
@@ -114,10 +127,12 @@ def generate_key(path: Path) -> str:
 def verify_signature(doc: dict[str, Any]) -> tuple[bool, str]:
     """Check the seal's embedded signature; returns (valid, public key hex)."""
     sig = doc.get("signature") or {}
+    if not isinstance(sig, dict):  # a hand-edited seal: a signature that is not an object does not verify
+        return False, ""
     try:
         pub = Ed25519PublicKey.from_public_bytes(bytes.fromhex(sig["public_key"]))
         pub.verify(base64.b64decode(sig["value"]), canonical(doc))
-    except (KeyError, ValueError, InvalidSignature):
+    except (KeyError, ValueError, TypeError, InvalidSignature):
         return False, str(sig.get("public_key", ""))
     return True, str(sig["public_key"])
 

@@ -75,6 +75,58 @@ def _range_sha256(path: Path, offset: int, length: int) -> str | None:
     return h.hexdigest()
 
 
+def _well_formed(records: list[dict[str, Any]], report: VerifyReport) -> list[dict[str, Any]]:
+    """The records whose file, offset and length have the types a writer gives them; the rest are problems.
+
+    A hand-edited chain (an offset written as a string) is a difference to report, not a crash.
+    """
+    out = []
+    for rec in records:
+        seq = rec.get("seq") if isinstance(rec.get("seq"), int) else None
+        if "file" in rec and not isinstance(rec["file"], str):
+            report.problems.append(
+                Problem(CUSTODY, "record names no file (file is not a string)", record=seq)
+            )
+            continue
+        if "offset" in rec:  # an appended segment (a "recovered" record has a length and no offset)
+            offset, length = rec.get("offset"), rec.get("length")
+            ok = (isinstance(offset, int) and isinstance(length, int) and not isinstance(offset, bool)
+                  and offset >= 0 and length >= 0)  # fmt: skip
+            if not ok or "file" not in rec:
+                report.problems.append(
+                    Problem(CUSTODY, "record's offset or length is not a byte count", record=seq,
+                            found=f"offset={offset!r} length={length!r}")
+                )  # fmt: skip
+                continue
+        out.append(rec)
+    return out
+
+
+def _as_dict(doc: dict[str, Any], key: str, report: VerifyReport) -> dict[str, Any]:
+    """A part of seal.json that must be an object; anything else is a problem and reads as empty."""
+    value = doc.get(key)
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        report.problems.append(Problem(SEAL_JSON, f"'{key}' is not an object ({type(value).__name__})"))
+        return {}
+    if key == "files":
+        bad = [n for n, v in value.items() if not isinstance(v, dict)]
+        for name in bad:
+            report.problems.append(Problem(SEAL_JSON, f"entry for {name!r} in 'files' is not an object"))
+        return {n: v for n, v in value.items() if isinstance(v, dict)}
+    return value
+
+
+def _unsigned_notice(doc: dict[str, Any], report: VerifyReport) -> None:
+    """What an unsigned seal can and cannot show (a consistent rewrite of everything is not detectable)."""
+    if "signature" not in doc:
+        report.notices.append(
+            f"{SEAL_JSON} is not signed: integrity depends on the seal hash being recorded elsewhere "
+            f"(seal_sha256 {str(doc.get('seal_sha256'))[:16]}…; compare it with the deposited copy)"
+        )
+
+
 def _check_chain(session_id: str, lines: list[bytes], report: VerifyReport) -> list[dict[str, Any]]:
     """Walk the chain; returns the parsed records (unparseable ones skipped)."""
     records: list[dict[str, Any]] = []
@@ -83,7 +135,7 @@ def _check_chain(session_id: str, lines: list[bytes], report: VerifyReport) -> l
         try:
             rec = json.loads(line)
             parsed.append(rec if isinstance(rec, dict) else None)
-        except ValueError:
+        except (ValueError, RecursionError):
             parsed.append(None)
     prev_hash = genesis_prev(session_id)
     expected_seq = 0
@@ -193,7 +245,7 @@ def _check_seal(
         doc = json.loads(seal_path.read_bytes())
         if not isinstance(doc, dict):
             raise ValueError("not an object")
-    except ValueError as e:
+    except (ValueError, RecursionError, OSError) as e:
         report.problems.append(Problem(SEAL_JSON, f"not valid JSON ({e})"))
         return
     found_self = sha256_hex(canonical(doc))
@@ -212,7 +264,7 @@ def _check_seal(
                 found=str(doc.get("session_id")),
             )
         )
-    listed: dict[str, Any] = doc.get("files") or {}
+    listed: dict[str, Any] = _as_dict(doc, "files", report)
     present = set(evidence_files(path))
     for name in sorted(set(listed) - present):
         report.problems.append(Problem(name, "file listed in the seal is missing"))
@@ -240,13 +292,13 @@ def _check_seal(
                     found=found,
                 )
             )
-    head = doc.get("chain_head") or {}
+    head = _as_dict(doc, "chain_head", report)
     head_seq = head.get("seq")
     by_seq: dict[int, bytes] = {}
     for line in lines:
         try:
             seq = json.loads(line).get("seq")
-        except (ValueError, AttributeError):
+        except (ValueError, AttributeError, RecursionError):
             continue
         if isinstance(seq, int):
             by_seq.setdefault(seq, line)
@@ -267,7 +319,7 @@ def _check_seal(
             report.problems.append(
                 Problem(CUSTODY, "records were appended after the seal", record=head_seq + 1)
             )
-    sealed_uncovered: dict[str, int] = doc.get("uncovered") or {}
+    sealed_uncovered: dict[str, int] = _as_dict(doc, "uncovered", report)
     for name, end in covered.items():
         p = path / name
         if not p.exists():
@@ -304,6 +356,7 @@ def _check_seal(
             )
     elif pubkey is not None:
         report.problems.append(Problem(SEAL_JSON, "seal is not signed, but a public key was given"))
+    _unsigned_notice(doc, report)
 
 
 def verify_session(path: Path | str, pubkey: Path | None = None) -> VerifyReport:
@@ -339,7 +392,7 @@ def verify_session(path: Path | str, pubkey: Path | None = None) -> VerifyReport
             report.notices.append(f"{CUSTODY}: {msg}")
         else:
             report.notices.append(f"{CUSTODY}: {msg}; the records before it are checked")
-    records = _check_chain(session_id, lines, report)
+    records = _well_formed(_check_chain(session_id, lines, report), report)
     covered = _check_segments(session_path, records, report)
     _check_whole_files(session_path, records, report)
     report.files = len(evidence_files(session_path))
