@@ -37,6 +37,7 @@ from analysis.session.custody import sha256_file
 from analysis.session.processes import Watchdog
 from analysis.session.processes import die_with_parent
 from analysis.session.processes import register
+from analysis.session.seal import reserve_seal_space
 from analysis.session.seal import seal_session
 
 EXIT_WRITE_FAILED = 74  # addons/capture.py exits with this when evidence cannot be written
@@ -187,6 +188,7 @@ def record(session: Session, opts: CaptureOptions, run_app: AppRunner) -> Captur
     proxy: Proxy | None = None
     # Ends mitmdump, tcpdump and the app if this process dies (SIGKILL included) before the end below.
     watchdog = Watchdog(session.path)
+    reserve_seal_space(session)  # a disk that fills during the capture still leaves room for the seal
     try:
         proxy = ProxyConfig(session.path, port=opts.port, confdir=opts.confdir, upstream=opts.upstream).start(
             session.path / "logs" / "mitmdump.log"
@@ -230,10 +232,16 @@ def record(session: Session, opts: CaptureOptions, run_app: AppRunner) -> Captur
         watchdog.done()  # every child has been stopped in order
         if opts.before_seal is not None and reason is None:
             opts.before_seal(session)
-        seal = seal_session(
-            session, status="incomplete" if reason else "sealed", reason=reason, signing_key=opts.signing_key,
-            extra={"exit_code": exit_code},
-        )  # fmt: skip
+        try:
+            seal = seal_session(
+                session, status="incomplete" if reason else "sealed", reason=reason,
+                signing_key=opts.signing_key, extra={"exit_code": exit_code},
+            )  # fmt: skip
+        except OSError as e:
+            raise CaptureError(
+                f"{session.path}: cannot seal ({e.strerror or e}); free space, then "
+                f"`privlab seal {session.path} --incomplete 'disk full'`"
+            ) from None
     return CaptureResult(session, "incomplete" if reason else "sealed", reason, exit_code, seal)
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 import time
 from pathlib import Path
 from typing import Any
@@ -137,6 +138,30 @@ def verify_signature(doc: dict[str, Any]) -> tuple[bool, str]:
     return True, str(sig["public_key"])
 
 
+# Disk space kept back while a capture runs, so a full disk still leaves room to seal (session.json and
+# seal.json need a few KiB): written as real blocks at the start, deleted first thing when sealing.
+SEAL_RESERVE = ".seal-reserve"
+RESERVE_BYTES = 256 * 1024
+
+
+def reserve_seal_space(session: Session, size: int = RESERVE_BYTES) -> bool:
+    """Hold `size` bytes of disk for the seal; False when even that cannot be had (said, not fatal)."""
+    path = session.path / SEAL_RESERVE
+    try:
+        with open(path, "wb") as fh:
+            fh.write(b"\0" * size)
+            fh.flush()
+            os.fsync(fh.fileno())
+        return True
+    except OSError:
+        path.unlink(missing_ok=True)
+        return False
+
+
+def release_seal_space(session: Session) -> None:
+    (session.path / SEAL_RESERVE).unlink(missing_ok=True)
+
+
 def seal_session(
     session: Session,
     *,
@@ -151,6 +176,7 @@ def seal_session(
     if (session.path / SEAL_JSON).exists():
         raise SessionError(f"{session.path / SEAL_JSON}: session is already sealed")
     key = load_private_key(signing_key) if signing_key else None
+    release_seal_space(session)  # the space kept back for this moment (not evidence: never sealed)
     ended = time.time()
 
     def close(meta: dict[str, Any]) -> None:
