@@ -101,6 +101,13 @@ def write_manifest(session: Session) -> Path | None:
     key = _key()
     doc = {**body, "hmac_sha256": _mac(key, body) if key is not None else None}
     target = session.path / DERIVED / MANIFEST
+    try:
+        old = json.loads(target.read_text())
+        same = all(old.get(k) == body[k] for k in ("session_id", "chain_head", "files"))
+        if same and not check_derived(session):
+            return target  # a re-run that changed nothing leaves derived/ untouched, the manifest included
+    except (OSError, ValueError, AttributeError):
+        pass
     tmp = target.with_name(f".{MANIFEST}.tmp")
     tmp.write_text(json.dumps(doc, indent=1, sort_keys=True) + "\n")
     os.replace(tmp, target)
