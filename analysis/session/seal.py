@@ -169,8 +169,12 @@ def seal_session(
     reason: str | None = None,
     signing_key: Path | None = None,
     extra: dict[str, Any] | None = None,
+    seal_fields: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """Close the session (status `sealed` or `incomplete`) and write `seal.json`."""
+    """Close the session (status `sealed` or `incomplete`) and write `seal.json`.
+
+    `seal_fields` go into seal.json itself (covered by its hash and signature), e.g. an import's source.
+    """
     if status not in ("sealed", "incomplete", "imported"):
         raise ValueError(status)
     if (session.path / SEAL_JSON).exists():
@@ -211,6 +215,7 @@ def seal_session(
             "chain_torn_tail_bytes": len(torn),
             "uncovered": uncovered,
             "tools": tool_versions(),
+            **(seal_fields or {}),
         }
         doc["seal_sha256"] = sha256_hex(canonical(doc))
         if key is not None:
@@ -222,3 +227,12 @@ def seal_session(
             }
         (session.path / SEAL_JSON).write_text(json.dumps(doc, indent=2, sort_keys=True) + "\n")
     return doc
+
+
+def seal_imported(session: Session, source: dict[str, Any]) -> dict[str, Any]:
+    """Seal a session made by `privlab import` at once, the source file's name, size and sha256 in the seal.
+
+    An imported session was never sealed before, so any later change to it went unseen by `verify`.
+    """
+    keep = {k: source[k] for k in ("file", "sha256", "size", "format") if k in source}
+    return seal_session(session, status="imported", seal_fields={"import_source": keep})

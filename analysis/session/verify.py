@@ -127,6 +127,68 @@ def _unsigned_notice(doc: dict[str, Any], report: VerifyReport) -> None:
         )
 
 
+def _seal_witnessed(path: Path, name: str) -> bool:
+    """True if there is no seal, or the seal recorded `name` exactly as it is now (it saw the damage)."""
+    try:
+        doc = json.loads((path / SEAL_JSON).read_bytes())
+    except OSError:
+        return True
+    except (ValueError, RecursionError):
+        return False
+    entry = (
+        doc.get("files", {}).get(name)
+        if isinstance(doc, dict) and isinstance(doc.get("files"), dict)
+        else None
+    )
+    p = path / name
+    return (
+        isinstance(entry, dict)
+        and entry.get("size") == p.stat().st_size
+        and entry.get("sha256") == sha256_file(p)
+    )
+
+
+def _interrupted_tail(path: Path, records: list[dict[str, Any]], report: VerifyReport) -> None:
+    """A last write torn by a power loss or crash is an interruption, not tampering.
+
+    After a power loss the custody record of the last write can be on disk while the bytes it describes
+    are not (the file ends inside that segment, or its tail reads as zeros). Only the final segment of a
+    file may be torn that way, and only before a seal that saw it; anything else stays a problem.
+    """
+    last: dict[str, dict[str, Any]] = {}
+    for rec in records:
+        if "offset" in rec and "file" in rec:
+            last[str(rec["file"])] = rec
+    kept = []
+    for problem in report.problems:
+        rec = last.get(problem.file)
+        torn = False
+        if rec is not None and problem.record == rec.get("seq") and "differ" in problem.message:
+            p = path / problem.file
+            size = p.stat().st_size if p.exists() else -1
+            start, end = int(rec["offset"]), int(rec["offset"]) + int(rec["length"])
+            if start <= size < end:
+                torn = True  # the file ends inside its last segment
+            elif size >= end:
+                with open(p, "rb") as fh:
+                    fh.seek(start)
+                    data = fh.read(end - start)
+                cut = len(data.rstrip(b"\0"))
+                # A zero-filled tail from a page boundary on (what a filesystem shows for blocks allocated
+                # but never written), not a flipped byte.
+                torn = size == end and len(data) - cut >= 512 and (start + cut) % 4096 == 0
+            torn = torn and _seal_witnessed(path, problem.file)
+        if torn:
+            report.notices.append(
+                f"{problem.file}: the last write (custody record {problem.record}) did not reach the disk in "
+                "full: an interruption (power loss or crash while writing), not a change; the bytes before it "
+                "are intact"
+            )
+        else:
+            kept.append(problem)
+    report.problems[:] = kept
+
+
 def _check_chain(session_id: str, lines: list[bytes], report: VerifyReport) -> list[dict[str, Any]]:
     """Walk the chain; returns the parsed records (unparseable ones skipped)."""
     records: list[dict[str, Any]] = []
@@ -394,6 +456,7 @@ def verify_session(path: Path | str, pubkey: Path | None = None) -> VerifyReport
             report.notices.append(f"{CUSTODY}: {msg}; the records before it are checked")
     records = _well_formed(_check_chain(session_id, lines, report), report)
     covered = _check_segments(session_path, records, report)
+    _interrupted_tail(session_path, records, report)
     _check_whole_files(session_path, records, report)
     report.files = len(evidence_files(session_path))
     if sealed:
