@@ -161,12 +161,12 @@ def _interrupted_tail(path: Path, records: list[dict[str, Any]], report: VerifyR
             last[str(rec["file"])] = rec
     kept = []
     for problem in report.problems:
-        rec = last.get(problem.file)
+        seg = last.get(problem.file)
         torn = False
-        if rec is not None and problem.record == rec.get("seq") and "differ" in problem.message:
+        if seg is not None and problem.record == seg.get("seq") and "differ" in problem.message:
             p = path / problem.file
             size = p.stat().st_size if p.exists() else -1
-            start, end = int(rec["offset"]), int(rec["offset"]) + int(rec["length"])
+            start, end = int(seg["offset"]), int(seg["offset"]) + int(seg["length"])
             if start <= size < end:
                 torn = True  # the file ends inside its last segment
             elif size >= end:
