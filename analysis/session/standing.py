@@ -35,7 +35,7 @@ def standing(path: Path | str) -> dict[str, Any]:
     except (OSError, ValueError, RecursionError):
         seal = {}
     interruptions = [n for n in report.notices if "interruption" in n or "writer" in n or "interrupted" in n]
-    head = seal.get("chain_head") if isinstance(seal.get("chain_head"), dict) else {}
+    head: dict[str, Any] = seal["chain_head"] if isinstance(seal.get("chain_head"), dict) else {}
     statements: list[str] = []
     if not report.intact:
         headline = (
