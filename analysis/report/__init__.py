@@ -83,6 +83,7 @@ def build_report(
     from analysis.findings import epoch
     from analysis.findings import table
     from analysis.report import charts as chart_mod
+    from analysis.report.decode_coverage import add_decode_coverage
     from analysis.report.document import build_document
     from analysis.report.document import integrity
     from analysis.report.findings_json import write_findings_json
@@ -141,6 +142,7 @@ def build_report(
             generator=_generator(),
             capability=state["capability"],
         )
+        add_decode_coverage(state["doc"], tables)  # bodies not fully searched, with their flows
 
     def export(fmt: str) -> Callable[[], None]:
         def run() -> None:
