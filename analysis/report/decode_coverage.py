@@ -26,7 +26,7 @@ def decode_coverage(tables: Any) -> dict[str, Any]:
     df = getattr(tables, "decode_issues", None)
     if not isinstance(df, pd.DataFrame) or df.empty:
         return {"decode_issues": [], "decode_issue_note": None}
-    rows = []
+    rows: list[dict[str, Any]] = []
     for issue, group in df.groupby("issue", sort=True):
         flows = sorted({str(f) for f in group["flow_id"]})
         rows.append({"issue": str(issue), "count": int(len(group)), "flows": flows})
