@@ -60,3 +60,14 @@ def test_bombs_and_corrupt_bodies_are_in_the_coverage(
     with zipfile.ZipFile(paths["docx"]) as z:
         text = z.read("word/document.xml").decode()
     assert "Bodies not fully searched" in text and ids["bomb"] in text
+
+
+def test_unindexed_flows_are_named_in_the_coverage() -> None:
+    from analysis.report.decode_coverage import add_decode_coverage
+
+    doc: dict = {"coverage": {"notes": []}}
+    meta = {"capture": {"index_failed": [{"flow_id": "f-1", "error": "x"}, {"flow_id": "f-2", "error": "y"}]}}
+    add_decode_coverage(doc, None, meta)
+    assert doc["coverage"]["decode_issues"] == []
+    (note,) = doc["coverage"]["notes"]
+    assert note.startswith("2 flow(s) recorded in flows.mitm could not be indexed") and "f-1, f-2" in note

@@ -142,7 +142,9 @@ def build_report(
             generator=_generator(),
             capability=state["capability"],
         )
-        add_decode_coverage(state["doc"], tables)  # bodies not fully searched, with their flows
+        add_decode_coverage(
+            state["doc"], tables, state["meta"]
+        )  # bodies not fully searched, with their flows
 
     def export(fmt: str) -> Callable[[], None]:
         def run() -> None:

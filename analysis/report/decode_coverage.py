@@ -38,9 +38,23 @@ def decode_coverage(tables: Any) -> dict[str, Any]:
     return {"decode_issues": rows, "decode_issue_note": note}
 
 
-def add_decode_coverage(doc: dict[str, Any], tables: Any) -> None:
-    """Put the decode issues into a built report document (coverage keys and its notes)."""
+def unindexed_note(meta: Any) -> str | None:
+    """The flows the capture recorded but could not index (`capture.index_failed` in session.json)."""
+    capture = meta.get("capture") if isinstance(meta, dict) else None
+    failed = capture.get("index_failed") if isinstance(capture, dict) else None
+    if not isinstance(failed, list) or not failed:
+        return None
+    ids = [str(f.get("flow_id")) for f in failed if isinstance(f, dict)]
+    named = ", ".join(ids[:MAX_FLOWS]) + (" …" if len(ids) > MAX_FLOWS else "")
+    return (f"{len(ids)} flow(s) recorded in flows.mitm could not be indexed and were not analysed: {named} "
+            "(the bytes are in the evidence; see capture.index_failed in session.json).")  # fmt: skip
+
+
+def add_decode_coverage(doc: dict[str, Any], tables: Any, meta: Any = None) -> None:
+    """Put the decode issues (and unindexed flows) into a built report document's coverage."""
     extra = decode_coverage(tables)
     doc["coverage"]["decode_issues"] = extra["decode_issues"]
-    if extra["decode_issue_note"]:
-        doc["coverage"].setdefault("notes", []).append(extra["decode_issue_note"])
+    notes = doc["coverage"].setdefault("notes", [])
+    for note in (extra["decode_issue_note"], unindexed_note(meta)):
+        if note:
+            notes.append(note)
