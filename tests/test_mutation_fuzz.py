@@ -4,11 +4,12 @@ Seeds are real public files (tests/data: mitmproxy dumps, HARs from real browser
 the committed sample session. Hypothesis flips, cuts, inserts and swaps bytes, and puts huge numbers
 where digits were; `import`, `analyze`, `verify` (and `report` for session mutations) must end with
 exit 0, or a one-line error (exit 1 or 2), never an exception. PRIVLAB_FUZZ_EXAMPLES raises the count
-(default 12 per test, so `make test` stays short).
+(default 12 per test, so `make test` stays short; pytest-timeout's 300 s per test bounds it to about 40).
 """
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 from pathlib import Path
@@ -64,6 +65,13 @@ def mutated(draw: st.DrawFn, data: bytes) -> bytes:
     return bytes(out)
 
 
+def _same_json(a: bytes, b: bytes) -> bool:
+    try:
+        return bool(json.loads(a) == json.loads(b))
+    except ValueError:
+        return False
+
+
 def _clean(result: Result, what: str) -> None:
     assert result.exception is None or isinstance(result.exception, SystemExit), (
         f"{what}: {type(result.exception).__name__}: {result.exception}"
@@ -110,7 +118,9 @@ def test_mutated_session_files_verify_analyse_and_report_cleanly(name: str, samp
         runner = CliRunner()
         out = runner.invoke(main, ["verify", str(s)])
         _clean(out, "verify")
-        assert out.exit_code != 0 or data == original  # any change to a sealed file is detected
+        # Any change to a sealed file is detected; seal.json is hashed as canonical JSON, so a change of
+        # layout only (whitespace) that leaves the same document is not a change.
+        assert out.exit_code != 0 or data == original or (name == "seal.json" and _same_json(data, original))
         res = runner.invoke(main, ["analyze", str(s)])
         _clean(res, "analyze")
         if res.exit_code == 0 and name in ("seal.json", "custody.jsonl"):
