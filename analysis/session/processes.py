@@ -81,11 +81,24 @@ def group_alive(p: Recorded) -> bool:
         return True
     if p.pgid != p.pid or p.pgid <= 1:
         return False
-    try:
-        os.killpg(p.pgid, 0)
-    except OSError:
-        return False
-    return True
+    return bool(group_members(p.pgid))
+
+
+def group_members(pgid: int) -> list[int]:
+    """Live processes of a process group (zombies excluded: they write nothing, and an init that does
+    not reap them, as in many containers, would otherwise keep a group "alive" forever)."""
+    out = []
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = Path(entry.path, "stat").read_text()
+        except OSError:
+            continue
+        fields = stat[stat.rfind(")") + 2 :].split()
+        if len(fields) > 2 and fields[0] != "Z" and fields[2] == str(pgid):
+            out.append(int(entry.name))
+    return out
 
 
 def record(name: str, pid: int) -> Recorded:
