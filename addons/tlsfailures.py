@@ -18,6 +18,7 @@ from analysis.capture.addon_options import SESSION_OPTION
 from analysis.capture.addon_options import declare_session_option
 from analysis.session import TLS_FAILURES_JSONL
 from analysis.session import Session
+from analysis.session.flows import display_text
 
 
 def _peer(address: object) -> str | None:
@@ -34,8 +35,9 @@ def failure_record(data: tls.TlsData, side: str) -> dict[str, object]:
         "side": side,
         "client": _peer(data.context.client.peername),
         "server": _peer(data.context.server.address),
-        "sni": conn.sni,
-        "error": conn.error,
+        # The client chose these bytes: their lossless text form, so no later writer chokes on them.
+        "sni": display_text(conn.sni) if conn.sni is not None else None,
+        "error": display_text(conn.error) if conn.error is not None else None,
     }
 
 

@@ -113,3 +113,20 @@ def test_cli_with_session(a2dp: Path, session: Session) -> None:
     assert f"(session {session.id})" in result.output
     result = CliRunner().invoke(main, ["apk", str(session.path)])
     assert result.exit_code == 0 and "(unchanged)" in result.output
+
+
+@pytest.mark.parametrize("status", ["incomplete", "sealed"])
+def test_apk_out_never_writes_into_a_sealed_session(a2dp: Path, session: Session, status: str) -> None:
+    """Issue 18: `privlab apk --out SESSION` wrote into a session sealed as incomplete and broke its seal."""
+    from analysis.session.seal import seal_session
+    from analysis.session.verify import verify_session
+
+    seal_session(session, status=status, reason="test" if status == "incomplete" else None)
+    before = {p.name: p.read_bytes() for p in session.path.iterdir() if p.is_file()}
+    result = CliRunner().invoke(main, ["apk", str(a2dp), "--out", str(session.path)])
+    assert result.exit_code != 0
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    assert "write the analysis elsewhere with --out DIR" in result.output
+    assert {p.name: p.read_bytes() for p in session.path.iterdir() if p.is_file()} == before
+    assert not (session.path / "apk").exists()
+    assert verify_session(session.path).intact

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from analysis.analyze.manifest import require_trusted
 from analysis.analyze.stages import analyze
 from analysis.schema import TABLES as _SCHEMAS
 from analysis.session import Session
@@ -23,6 +24,10 @@ def load_session(path: Path | str, *, refresh: bool = True) -> SessionTables:
     """The tables of one session folder; runs the analysis first when derived/ is missing or stale."""
     if refresh:
         analyze(Session.open(path).path, show_progress=False)
+    else:
+        require_trusted(
+            Session.open(path)
+        )  # no rebuild asked for: refuse what the manifest does not vouch for
     return read_tables(path)
 
 

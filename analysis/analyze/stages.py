@@ -39,6 +39,8 @@ from rich.progress import TextColumn
 from rich.progress import TimeRemainingColumn
 from rich.text import Text
 
+from analysis.analyze.manifest import reject_untrusted
+from analysis.analyze.manifest import write_manifest
 from analysis.attribute.bytedance_layers import layers_rows
 from analysis.attribute.destinations import build_destinations
 from analysis.attribute.destinations import data_stamp
@@ -548,7 +550,9 @@ def analyze(
         disable=not show_progress,
     )
     ctx = StageContext(session, force=force, engine=engine, progress=progress if show_progress else None)
+    ctx.warnings.extend(reject_untrusted(session))  # derived files are checked, not trusted
     with progress:
         for stage in STAGES:
             stage(ctx)
+    write_manifest(session)
     return AnalysisResult(session.path, ctx.written, ctx.skipped, ctx.warnings)

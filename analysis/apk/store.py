@@ -28,6 +28,7 @@ from analysis.apk.bundle import load_parts
 from analysis.apk.report import StaticReport
 from analysis.attribute.entities import load_registry
 from analysis.errors import SessionError
+from analysis.session import SEAL_JSON
 from analysis.session import SESSION_JSON
 from analysis.session import Session
 
@@ -74,6 +75,7 @@ def run(
         parts = load_parts(target, limits)
         if out is not None and is_session(out):
             session = Session.open(out)
+            _refuse_if_closed(session)  # before the analysis, not after minutes of it
             out = None
 
     registry = load_registry(list(registry_paths))
@@ -102,8 +104,7 @@ def _write_plain(path: Path, data: bytes) -> None:
 
 
 def _store_in_session(session: Session, parts: list[ApkPart], report: StaticReport, data: bytes) -> Outcome:
-    if session.status == "sealed":
-        raise SessionError(f"{session.path}: session is sealed; write the analysis elsewhere with --out DIR")
+    _refuse_if_closed(session)
     app = report.app
     recorded = session.meta.get("app") or {}
     if app and app.package and recorded.get("package") and recorded["package"] != app.package:
@@ -126,10 +127,10 @@ def _store_in_session(session: Session, parts: list[ApkPart], report: StaticRepo
             f"{static_path}: already recorded with a different result; recorded files are never overwritten "
             "(write the new analysis elsewhere with --out DIR)"
         )
+    wanted = _app_meta(session.reload().get("app") or {}, report)
     for part in to_add:
         session.add_file(f"{APK_DIR}/{part.name}", part.data, kind="apk")
 
-    wanted = _app_meta(session.reload().get("app") or {}, report)
     if wanted != (session.meta.get("app") or {}):
 
         def record(meta: dict[str, Any]) -> None:
@@ -141,6 +142,15 @@ def _store_in_session(session: Session, parts: list[ApkPart], report: StaticRepo
     return Outcome(
         report, static_path, session=session.id, added=[p.name for p in to_add], unchanged=unchanged
     )
+
+
+def _refuse_if_closed(session: Session) -> None:
+    """Only an open session is written to: a seal (sealed, incomplete or imported) is final."""
+    if session.status != "open" or (session.path / SEAL_JSON).exists():
+        raise SessionError(
+            f"{session.path}: session is {session.status}, sealed; write the analysis elsewhere with --out DIR "
+            "(adding to a sealed session would break its seal)"
+        )
 
 
 def _app_meta(current: dict[str, Any], report: StaticReport) -> dict[str, Any]:

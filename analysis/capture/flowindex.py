@@ -41,9 +41,16 @@ def write_flow_index(session: Session) -> int:
             first += len(lines)
             lines.clear()
 
+    failed: list[dict[str, str]] = []
     try:
         for flow in read_mitm(src):
-            lines.append(record_line(record_from_flow(flow)))
+            try:
+                line = record_line(record_from_flow(flow))
+            except Exception as e:  # noqa: BLE001 - whatever one flow holds, it must not stop the others
+                # The flow stays in flows.mitm (the evidence); the session says which one was not indexed.
+                failed.append({"flow_id": str(flow.id), "error": f"{type(e).__name__}: {e}"[:300]})
+                continue
+            lines.append(line)
             indexed += 1
             if len(lines) >= BATCH:
                 flush()
@@ -53,4 +60,8 @@ def write_flow_index(session: Session) -> int:
             lambda m: m.setdefault("capture", {}).update({"index_note": note}), reason="index"
         )
     flush()
+    if failed:
+        session.update_meta(
+            lambda m: m.setdefault("capture", {}).update({"index_failed": failed}), reason="index-failed"
+        )
     return indexed

@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 import shlex
 import shutil
+import signal
 import subprocess
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -33,6 +34,10 @@ from analysis.schema import Canary
 from analysis.session import PCAP
 from analysis.session import Session
 from analysis.session.custody import sha256_file
+from analysis.session.processes import Watchdog
+from analysis.session.processes import die_with_parent
+from analysis.session.processes import register
+from analysis.session.seal import reserve_seal_space
 from analysis.session.seal import seal_session
 
 EXIT_WRITE_FAILED = 74  # addons/capture.py exits with this when evidence cannot be written
@@ -117,12 +122,20 @@ def default_bpf(proxy: Proxy, upstream: Upstream | None) -> str:
     return " or ".join([f"tcp port {p}" for p in ports] + ["udp port 53", "udp port 443"])
 
 
-def run_program(argv: list[str], env: dict[str, str], proxy: Proxy) -> tuple[int | None, str | None]:
-    """Run the program until it exits, Ctrl-C, or the proxy dies; returns (exit code, incomplete reason)."""
+def run_program(
+    argv: list[str], env: dict[str, str], proxy: Proxy, session: Session | None = None
+) -> tuple[int | None, str | None]:
+    """Run the program until it exits, Ctrl-C, or the proxy dies; returns (exit code, incomplete reason).
+
+    The program runs in its own process group (recorded in session.json when `session` is given), so
+    it and everything it starts is ended together, by us or by the watchdog if we die.
+    """
     try:
-        proc = subprocess.Popen(argv, env=env)
+        proc = subprocess.Popen(argv, env=env, preexec_fn=die_with_parent)
     except OSError as e:
         raise CaptureError(f"cannot run {argv[0]!r}: {e.strerror}") from None
+    if session is not None:
+        register(session, "app", proc.pid)
     try:
         while True:
             try:
@@ -130,21 +143,37 @@ def run_program(argv: list[str], env: dict[str, str], proxy: Proxy) -> tuple[int
             except subprocess.TimeoutExpired:
                 pass
             if not proxy.alive():
-                proc.terminate()
+                _terminate_group(proc)
                 _reap(proc)
                 return proc.returncode, f"mitmdump exited with code {proxy.process.returncode} during capture"
     except KeyboardInterrupt:
-        proc.terminate()
+        _terminate_group(proc)
         _reap(proc)
         return proc.returncode, None
+    finally:
+        if proc.poll() is None:  # an exception on our side: the program must not outlive the capture
+            _terminate_group(proc)
+            _reap(proc)
+
+
+def _terminate_group(proc: subprocess.Popen[bytes]) -> None:
+    try:
+        os.killpg(proc.pid, signal.SIGTERM)
+    except OSError:
+        proc.terminate()
 
 
 def _reap(proc: subprocess.Popen[bytes]) -> None:
+    """Wait for the program, then end what is left of its process group (children it started)."""
     try:
         proc.wait(5)
     except subprocess.TimeoutExpired:
         proc.kill()
         proc.wait()
+    try:
+        os.killpg(proc.pid, signal.SIGTERM)
+    except OSError:
+        pass  # the group is empty: nothing left
 
 
 # What runs the app while the proxy records: returns (exit code, reason the session is incomplete).
@@ -158,10 +187,14 @@ def record(session: Session, opts: CaptureOptions, run_app: AppRunner) -> Captur
     exit_code: int | None = None
     packets: PacketCapture | None = None
     proxy: Proxy | None = None
+    # Ends mitmdump, tcpdump and the app if this process dies (SIGKILL included) before the end below.
+    watchdog = Watchdog(session.path)
+    reserve_seal_space(session)  # a disk that fills during the capture still leaves room for the seal
     try:
         proxy = ProxyConfig(session.path, port=opts.port, confdir=opts.confdir, upstream=opts.upstream).start(
             session.path / "logs" / "mitmdump.log"
         )
+        register(session, "mitmdump", proxy.process.pid)
         facts = {
             "proxy": proxy.url,
             "proxy_pid": proxy.process.pid,
@@ -172,6 +205,8 @@ def record(session: Session, opts: CaptureOptions, run_app: AppRunner) -> Captur
             bpf = opts.pcap_filter if opts.pcap_filter is not None else default_bpf(proxy, opts.upstream)
             packets = start_tcpdump(session.path / PCAP, session.path / "logs" / "tcpdump.log",
                                     interface=opts.pcap_interface, bpf=bpf)  # fmt: skip
+            if packets.process is not None:
+                register(session, "tcpdump", packets.process.pid)
             pcap_facts = {"pcap_filter": bpf, **({"pcap_note": packets.note} if packets.note else {})}
             session.update_meta(lambda m: m["capture"].update(pcap_facts), reason="pcap")
         session.mark("app-start")
@@ -191,13 +226,23 @@ def record(session: Session, opts: CaptureOptions, run_app: AppRunner) -> Captur
             packets.stop()
             if (session.path / PCAP).exists():
                 session.record_file(PCAP, kind="pcap")
-        write_flow_index(session)
+        try:
+            write_flow_index(session)
+        except Exception as e:  # noqa: BLE001 - the seal must follow whatever the captured data holds
+            reason = reason or f"flows.jsonl could not be written ({type(e).__name__}: {e})"
+        watchdog.done()  # every child has been stopped in order
         if opts.before_seal is not None and reason is None:
             opts.before_seal(session)
-        seal = seal_session(
-            session, status="incomplete" if reason else "sealed", reason=reason, signing_key=opts.signing_key,
-            extra={"exit_code": exit_code},
-        )  # fmt: skip
+        try:
+            seal = seal_session(
+                session, status="incomplete" if reason else "sealed", reason=reason,
+                signing_key=opts.signing_key, extra={"exit_code": exit_code},
+            )  # fmt: skip
+        except OSError as e:
+            raise CaptureError(
+                f"{session.path}: cannot seal ({e.strerror or e}); free space, then "
+                f"`privlab seal {session.path} --incomplete 'disk full'`"
+            ) from None
     return CaptureResult(session, "incomplete" if reason else "sealed", reason, exit_code, seal)
 
 
@@ -217,7 +262,7 @@ def capture_host(cfg: HostCapture) -> CaptureResult:
         env = {**os.environ, **proxy_env(proxy), "PRIVLAB_SESSION": str(session.path), **cfg.extra_env}
         if cfg.frida:
             return run_under_frida(session, cfg.command, env, proxy)
-        return run_program(cfg.command, env, proxy)
+        return run_program(cfg.command, env, proxy, session)
 
     return record(session, cfg, run_app)
 

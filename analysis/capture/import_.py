@@ -46,6 +46,7 @@ from analysis.session.flows import read_range
 from analysis.session.flows import record_from_flow
 from analysis.session.flows import record_line
 from analysis.session.flows import use_workers
+from analysis.session.seal import seal_imported
 
 _ID_NAMESPACE = uuid.UUID("6f2b1c1e-7d1a-4c55-9a43-0c1b5a1d2e90")
 _CHUNK = 8 * 1024 * 1024
@@ -478,4 +479,10 @@ def import_capture(
         session.add_file(f"source/{src.name}", src.read_bytes(), kind="import-source-copy")
     for n, chunk in enumerate(flow_lines):
         session.append(FLOWS_JSONL, chunk, kind="flow-records", ref=f"import:{src.name}#{n}")
+    _seal(session, source_info)
     return ImportResult(session, fmt, count, warnings)
+
+
+def _seal(session: Session, source_info: dict[str, Any]) -> None:
+    """Sealed at import (the source's sha256 in the seal): later changes to the session are detected."""
+    seal_imported(session, source_info)

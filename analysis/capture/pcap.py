@@ -9,6 +9,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from analysis.session.processes import die_with_parent
+
 
 @dataclass
 class PacketCapture:
@@ -44,7 +46,11 @@ def start_tcpdump(
     err_path = log_path
     with open(err_path, "wb") as err:
         proc = subprocess.Popen(
-            cmd, stdout=subprocess.DEVNULL, stderr=err, stdin=subprocess.DEVNULL, start_new_session=True
+            cmd,
+            stdout=subprocess.DEVNULL,
+            stderr=err,
+            stdin=subprocess.DEVNULL,
+            preexec_fn=die_with_parent,  # own group; ends (flushing) if the capture process dies
         )
     deadline = time.monotonic() + settle
     # tcpdump prints "listening on ..." once the capture is open; wait for it so early packets are not lost.

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from analysis.device.ca import DEFAULT_CONFDIR
 from analysis.errors import CaptureError
+from analysis.session.processes import die_with_parent
 
 # The top-level `addons` package: a folder of the checkout, shipped as a package in the wheel (pyproject.toml).
 # Found through the import system, so an installed privlab never looks for a checkout.
@@ -145,7 +146,9 @@ class ProxyConfig:
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
             env=env,
-            start_new_session=True,  # Ctrl-C on the terminal must not reach it before we stop it in order
+            # Its own process group (Ctrl-C on the terminal must not reach it before we stop it in order),
+            # and SIGTERM (a clean shutdown for mitmdump) if the capture process dies.
+            preexec_fn=die_with_parent,
         )
         log.close()
         proxy = Proxy(proc, self.host, port, self.confdir, log_path)

@@ -22,11 +22,23 @@ err_console = Console(stderr=True, highlight=False)
 class PrivlabGroup(click.Group):
     """A click group that turns PrivlabError (and Ctrl-C) into one line instead of a traceback."""
 
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        ctx.meta["privlab.argv"] = list(args)  # for the one-line error, which names the input
+        return super().parse_args(ctx, args)
+
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
         except PrivlabError as e:
             err_console.print(f"[bold red]privlab: error:[/] {e}", soft_wrap=True)
+            sys.exit(2)
+        except (RecursionError, MemoryError, OverflowError) as e:
+            # Last line of defence against hostile input (nesting, sizes, numbers no reader expects).
+            what = {RecursionError: "is nested too deeply", MemoryError: "asks for more memory than there is",
+                    OverflowError: "holds a number too large"}[type(e)]  # fmt: skip
+            args = " ".join(ctx.meta.get("privlab.argv", []))[:300]
+            err_console.print(f"[bold red]privlab: error:[/] `privlab {args}`: the input {what} to process "
+                              f"({type(e).__name__})", soft_wrap=True)  # fmt: skip
             sys.exit(2)
         except KeyboardInterrupt:
             err_console.print("[yellow]privlab: interrupted[/]")

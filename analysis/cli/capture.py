@@ -19,6 +19,8 @@ from analysis.capture.summary import summarize
 from analysis.errors import CaptureError
 from analysis.session import Session
 from analysis.session import parse_condition
+from analysis.session.processes import end_command
+from analysis.session.processes import still_running
 from analysis.session.seal import generate_key
 from analysis.session.seal import seal_session
 
@@ -168,6 +170,14 @@ def seal(session: Path, reason: str | None, sign_key: Path | None) -> None:
     s = Session.open(session)
     if s.status != "open":
         raise CaptureError(f"{session}: session is {s.status}, not open")
+    running = still_running(s.meta)
+    if running:
+        # A seal made under a live writer is broken by its next write: end them first.
+        names = ", ".join(f"{p.name} (pid {p.pid})" for p in running)
+        raise CaptureError(
+            f"{session}: {names} still running and writing into the session; end them with "
+            f"`{end_command(running)}` (or wait for the capture to finish), then seal"
+        )
     write_flow_index(s)  # the index a crashed capture did not get to write
     doc = seal_session(s, status="incomplete" if reason else "sealed", reason=reason, signing_key=sign_key)
     console.print(

@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 from rich.console import Console
 
+from analysis.session.seal import load_public_key
 from analysis.session.verify import verify_session
 
 console = Console(highlight=False, soft_wrap=True)
@@ -18,6 +19,8 @@ console = Console(highlight=False, soft_wrap=True)
               help="The operator's ed25519 public key the seal must be signed with.")  # fmt: skip
 def verify(session: Path, pubkey: Path | None) -> None:
     """Re-hash every file, walk the custody chain and check the seal and its signature."""
+    if pubkey is not None:
+        load_public_key(pubkey)  # a key that cannot be read is a one-line error before any checking
     report = verify_session(session, pubkey=pubkey)
     for notice in report.notices:
         console.print(f"[yellow]note:[/] {notice}")

@@ -130,11 +130,12 @@ def write_charts(evidence: Any, out: Path, png: bool) -> Charts:
 def report_document(evidence: Any, charts: Charts, *, redact: bool, validation: Any) -> dict[str, Any]:
     """The one document every export renders (`document.build_document`), from the evidence."""
     from analysis.findings import table
+    from analysis.report.decode_coverage import add_decode_coverage
     from analysis.report.document import build_document
     from analysis.report.document import integrity
     from analysis.schema import DESTINATIONS
 
-    return build_document(
+    doc = build_document(
         evidence.findings,
         evidence.coverage,
         evidence.meta,
@@ -147,6 +148,9 @@ def report_document(evidence: Any, charts: Charts, *, redact: bool, validation: 
         generator=_generator(),
         capability=evidence.capability,
     )
+    # Bodies not fully searched (bombs, over-size, corrupt) and flows that could not be indexed, by flow.
+    add_decode_coverage(doc, evidence.tables, evidence.meta)
+    return doc
 
 
 def export(fmt: str, doc: dict[str, Any], charts: Charts, path: Path) -> Path:

@@ -265,8 +265,11 @@ def _destinations(df: pd.DataFrame, flow_dest: pd.DataFrame) -> list[dict[str, A
 
 def integrity(session_path: Path, seal: Mapping[str, Any] | None) -> dict[str, Any]:
     """The seal's statements, each file re-hashed now, and the signature checked."""
+    from analysis.session.standing import standing  # the verdict the report states on its first page
+
     if not seal:
-        return {"sealed": False, "files": [], "chain_head": None, "seal_sha256": None, "signature": None}
+        return {"sealed": False, "files": [], "chain_head": None, "seal_sha256": None, "signature": None,
+                "standing": standing(session_path)}  # fmt: skip
     files = []
     for name, info in sorted((seal.get("files") or {}).items()):
         p = session_path / name
@@ -294,6 +297,7 @@ def integrity(session_path: Path, seal: Mapping[str, Any] | None) -> dict[str, A
         "chain_head": _plain(seal.get("chain_head")),
         "seal_sha256": seal.get("seal_sha256"),
         "signature": signature,
+        "standing": standing(session_path),
     }
 
 

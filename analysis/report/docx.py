@@ -110,6 +110,15 @@ def title_section(d: Any, doc: Mapping[str, Any], charts_png: Mapping[str, bytes
     d.core_properties.author = "privlab"
     d.add_heading("Evidence report", 0)
     d.add_paragraph(f"privlab session {s['id']} · status {s['status']}")
+    st = doc["integrity"].get("standing") or {}
+    if st:  # the session's verdict comes first (analysis.session.standing)
+        d.add_paragraph().add_run(st["headline"]).bold = True
+        for line in [
+            *st["problems"],
+            *(f"Interruption: {n}" for n in st["interruptions"]),
+            *st["statements"],
+        ]:
+            d.add_paragraph(line, style="List Bullet")
     if not doc["redacted"]:
         d.add_paragraph(
             "Redaction was switched off for this report (--no-redact): captured credentials are shown as captured."

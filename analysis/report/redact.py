@@ -9,7 +9,10 @@ What is redacted:
   with token, session, secret, password, auth, api key or csrf in its name): the whole value;
 - `name=value` pairs (query strings, forms, cookies) and JSON `"name": "value"` members whose name is a
   credential: the value;
-- `Bearer`/`Basic` credentials, JSON Web Tokens, and `Cookie:`/`Authorization:` lines anywhere in text.
+- `Bearer`/`Basic` credentials, JSON Web Tokens, and `Cookie:`/`Authorization:` lines anywhere in text;
+- `key: value` and `key = value` with a credential name in any quoting (YAML and INI lines, Python-style
+  single-quoted dicts, XML attributes, JavaScript objects), XML elements named for a credential
+  (`<password>x</password>`), and credentials in prose ("the password is x", "PIN was 4711").
 
 What is kept: the matched data item itself (the `«…»` part of an excerpt). It is the evidence, a value
 the lab planted or the device returned, not a credential of the user; hiding it would hide the finding.
@@ -36,6 +39,20 @@ _HEADER_LINE = re.compile(
 )
 _PAIR = re.compile(r"(?P<key>[A-Za-z0-9_.\[\]-]{1,64})=(?P<value>[^&;\s\"'<>,]*)")
 _JSON_MEMBER = re.compile(r'(?P<key>"[^"\\]{1,64}")(?P<sep>\s*:\s*)(?P<value>"(?:[^"\\]|\\.)*"|[0-9.eE+-]+)')
+# `key: value` / `key = value` in any quoting: YAML and INI lines, Python-style single-quoted dicts,
+# XML/HTML attributes (`password="x"`), JavaScript objects. The key may be quoted either way.
+_KEY_VALUE = re.compile(
+    r"""(?P<key>(?<![\w-])(?P<q>['"]?)[A-Za-z_][\w.-]{0,63}(?P=q))(?P<sep>[ \t]*(?:=>|[:=])[ \t]*)"""
+    r"""(?P<value>'(?:[^'\\\n]|\\.)*'|"(?:[^"\\\n]|\\.)*"|[^\s,;}&<>'"\])]+)"""
+)
+# An XML element whose name is a credential: `<password>x</password>`, `<ns:token a="1">x</ns:token>`.
+_XML_ELEMENT = re.compile(r"<(?P<tag>[A-Za-z_][\w.:-]{0,63})(?P<attrs>[^<>]*)>(?P<value>[^<]*)</(?P=tag)\s*>")
+# Credentials written in prose: "my password is hunter2", "the PIN was 4711", "api key: abc".
+_PROSE = re.compile(
+    r"(?i)\b(?P<key>password|passwort|passwd|passphrase|passcode|pwd|pin|secret|token|api[ -]?key|"
+    r"access[ -]?key)(?P<sep>\s+(?:is|was|=|:)\s+|\s*[:=]\s*)"
+    r"""(?P<value>[^\s,;'"<>(){}\[\]]{3,})"""
+)
 _URLENC_JSON_MEMBER = re.compile(r"(?P<key>%22[^%]{1,64}%22)(?P<sep>%3A)(?P<value>%22.*?%22)", re.IGNORECASE)
 
 # Placeholder for protected spans (the matched data item) while redacting around them.
@@ -69,6 +86,21 @@ def redact_text(text: str) -> str:
         ),
         out,
     )
+    out = _XML_ELEMENT.sub(
+        lambda m: (
+            f"<{m.group('tag')}{m.group('attrs')}>{REDACTED}</{m.group('tag')}>"
+            if m.group("value").strip() and is_secret_name(m.group("tag").rsplit(":", 1)[-1])
+            else m.group(0)
+        ),
+        out,
+    )
+    out = _KEY_VALUE.sub(_redact_key_value, out)
+    out = _PROSE.sub(
+        lambda m: (
+            m.group(0) if m.group("value") == REDACTED else f"{m.group('key')}{m.group('sep')}{REDACTED}"
+        ),
+        out,
+    )
     out = _URLENC_JSON_MEMBER.sub(
         lambda m: (
             f"{m.group('key')}{m.group('sep')}%22{REDACTED}%22"
@@ -78,6 +110,16 @@ def redact_text(text: str) -> str:
         out,
     )
     return out
+
+
+def _redact_key_value(m: re.Match[str]) -> str:
+    key = m.group("key").strip("'\"")
+    value = m.group("value")
+    already = m.string.startswith(REDACTED, m.start("value") + (1 if value[:1] in "'\"" else 0))
+    if not is_secret_name(key) or already or not value.strip("'\"") or value.startswith("//"):
+        return m.group(0)  # not a credential name, nothing to hide, or a URL (`auth=https://...` aside)
+    quote = value[0] if value[0] in "'\"" else ""
+    return f"{m.group('key')}{m.group('sep')}{quote}{REDACTED}{quote}"
 
 
 def redact_headers(headers: Iterable[tuple[str, str]]) -> list[tuple[str, str]]:

@@ -39,10 +39,37 @@ def _addr(address: Any) -> tuple[str | None, int | None]:
     return str(address[0]), int(address[1])
 
 
+def display_text(value: str | bytes | None) -> str:
+    """The text form of a value taken from the network: valid UTF-8 as is, every other byte as `\\xNN`.
+
+    The app under test chooses these bytes (a `Content-Type` with 0xff, a method with a NUL) and must not
+    be able to break the chain with them: mitmproxy hands such text over with lone surrogates
+    (`surrogateescape`), which no UTF-8 writer accepts. The escape keeps every byte visible and
+    distinct (`\\xff` is not U+FFFD); the bytes themselves stay in `flows.mitm`, the evidence.
+    """
+    if value is None:
+        return ""
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "backslashreplace")
+    try:
+        value.encode("utf-8")
+        return value
+    except UnicodeEncodeError:
+        try:
+            raw = value.encode("utf-8", "surrogateescape")
+        except UnicodeEncodeError:  # a surrogate that no byte produced: keep its code units
+            raw = value.encode("utf-8", "surrogatepass")
+    return raw.decode("utf-8", "backslashreplace")
+
+
+def _opt_text(value: str | bytes | None) -> str | None:
+    return None if value is None else display_text(value)
+
+
 def _headers(headers: http.Headers | None) -> list[tuple[str, str]]:
     if headers is None:
         return []
-    return [(k.decode("utf-8", "replace"), v.decode("utf-8", "replace")) for k, v in headers.fields]
+    return [(display_text(k), display_text(v)) for k, v in headers.fields]
 
 
 def _bytes(content: bytes | str) -> bytes:
@@ -50,13 +77,42 @@ def _bytes(content: bytes | str) -> bytes:
     return content if isinstance(content, bytes) else content.encode("utf-8", "surrogateescape")
 
 
+# Timestamps and status codes come from the file (a HAR may say 1e308): what cannot be a time or a status
+# is not one. The latest time any table can hold is the end of year 9999.
+_LAST_TIME = 253402300799.0
+
+
+def _time(value: Any) -> float | None:
+    if not isinstance(value, (int, float)) or not (0.0 <= float(value) <= _LAST_TIME):
+        return None
+    return float(value)
+
+
+def _status(value: Any) -> int | None:
+    return int(value) if isinstance(value, int) and 0 <= value <= 999 else None
+
+
+def _impossible(req: http.Request, resp: http.Response | None) -> str | None:
+    """What a flow's source says that cannot be true (stated in the record's `error`)."""
+    bad = []
+    if _time(req.timestamp_start) is None:
+        bad.append(f"request time {req.timestamp_start!r}")
+    if resp is not None and resp.timestamp_end is not None and _time(resp.timestamp_end) is None:
+        bad.append(f"response time {resp.timestamp_end!r}")
+    if resp is not None and _status(resp.status_code) is None:
+        bad.append(f"status {str(resp.status_code)[:30]}")
+    return "source holds an impossible " + ", ".join(bad) if bad else None
+
+
 def record_from_flow(flow: http.HTTPFlow) -> FlowRecord:
     """The analysis-ready record of one HTTP(S) or WebSocket flow."""
     req = flow.request
     resp = flow.response
+    impossible = _impossible(req, resp)
     client_ip, client_port = _addr(flow.client_conn.peername)
     server_ip, server_port = _addr(flow.server_conn.peername)
-    split = urlsplit(req.pretty_url)
+    url = display_text(req.pretty_url)
+    split = urlsplit(url)
     ws: list[WebSocketMessage] = []
     if flow.websocket is not None:
         ws = [
@@ -67,30 +123,30 @@ def record_from_flow(flow: http.HTTPFlow) -> FlowRecord:
         ]
     return FlowRecord(
         flow_id=flow.id,
-        t_request=req.timestamp_start,
-        t_response=resp.timestamp_end if resp is not None else None,
+        t_request=_time(req.timestamp_start) or 0.0,  # an impossible time: the epoch, and `error` says so
+        t_response=_time(resp.timestamp_end) if resp is not None else None,
         client=f"{client_ip}:{client_port}" if client_ip else "",
         server_ip=server_ip,
         server_port=server_port,
-        sni=flow.server_conn.sni or flow.client_conn.sni,
-        host=req.pretty_host,
-        scheme=req.scheme,
-        http_version=req.http_version,
-        method=req.method,
-        url=req.pretty_url,
+        sni=_opt_text(flow.server_conn.sni or flow.client_conn.sni),
+        host=display_text(req.pretty_host),
+        scheme=display_text(req.scheme),
+        http_version=display_text(req.http_version),
+        method=display_text(req.method),
+        url=url,
         path=split.path,
         query=split.query,
-        status=resp.status_code if resp is not None else None,
+        status=_status(resp.status_code) if resp is not None else None,
         request_headers=_headers(req.headers),
         response_headers=_headers(resp.headers) if resp is not None else [],
         request_body_size=len(req.raw_content or b""),
         response_body_size=len(resp.raw_content or b"") if resp is not None else 0,
-        request_content_type=req.headers.get("content-type"),
-        response_content_type=resp.headers.get("content-type") if resp is not None else None,
+        request_content_type=_opt_text(req.headers.get("content-type")),
+        response_content_type=_opt_text(resp.headers.get("content-type")) if resp is not None else None,
         via="proxy",
-        error=flow.error.msg if flow.error else None,
-        phase=flow.metadata.get("privlab.phase"),
-        session_id=flow.metadata.get("privlab.session"),
+        error=_opt_text(flow.error.msg) if flow.error else impossible,
+        phase=_opt_text(flow.metadata.get("privlab.phase")),
+        session_id=_opt_text(flow.metadata.get("privlab.session")),
         request_body=req.raw_content or b"",
         websocket=ws,
     )
@@ -172,6 +228,15 @@ def read_mitm(path: Path) -> Iterator[http.HTTPFlow]:
             raise PrivlabError(f"{path}: not a readable mitmproxy flow file ({msg})") from None
         except (ValueError, KeyError, TypeError) as e:
             raise PrivlabError(f"{path}: not a mitmproxy flow file ({type(e).__name__}: {e})") from None
+        except RecursionError:
+            raise PrivlabError(
+                f"{path}: a record is nested too deeply to read (damaged or hostile file)"
+            ) from None
+        except (MemoryError, OverflowError):
+            # mitmproxy allocates what a length prefix says before reading: a huge prefix lands here.
+            raise PrivlabError(
+                f"{path}: a record's length prefix is larger than this machine can read (damaged or hostile file)"
+            ) from None
 
 
 # -- reading a session's flow files ------------------------------------------------------------
@@ -284,7 +349,15 @@ def mitm_records(path: Path, start: int = 0, end: int | None = None) -> Iterator
                     if not isinstance(state, dict):
                         raise ValueError("a record is not a flow")
                     flow = Flow.from_state(compat.migrate_flow(state))
-                except (ValueError, TypeError, IndexError, KeyError) as e:
+                except (
+                    ValueError,
+                    TypeError,
+                    IndexError,
+                    KeyError,
+                    RecursionError,
+                    MemoryError,
+                    OverflowError,
+                ) as e:
                     if done == 0 and start == 0:
                         yield from (record_from_flow(f) for f in read_mitm(path))
                         return

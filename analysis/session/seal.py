@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 import time
 from pathlib import Path
 from typing import Any
@@ -39,8 +40,8 @@ def evidence_files(path: Path) -> list[str]:
         rel = p.relative_to(path)
         if not p.is_file() or rel.parts[0] in NOT_EVIDENCE or rel.name == SEAL_JSON:
             continue
-        if rel.name.startswith(".") and rel.name.endswith(".tmp"):
-            continue
+        # Hidden temporaries are covered too: nothing writes them once a session is sealed, so one found
+        # later was put there by someone else, and one present at sealing is part of what was sealed.
         out.append(rel.as_posix())
     return out
 
@@ -53,8 +54,14 @@ def covered_lengths(chain_lines: list[bytes]) -> dict[str, int]:
             rec = json.loads(line)
         except ValueError:
             continue
-        if "offset" in rec and "file" in rec:
-            ends[rec["file"]] = max(ends.get(rec["file"], 0), int(rec["offset"]) + int(rec["length"]))
+        if (
+            isinstance(rec, dict)
+            and isinstance(rec.get("offset"), int)
+            and isinstance(rec.get("length"), int)
+        ):
+            ends[str(rec.get("file"))] = max(
+                ends.get(rec["file"], 0), int(rec["offset"]) + int(rec["length"])
+            )
     return ends
 
 
@@ -77,14 +84,21 @@ def load_private_key(path: Path) -> Ed25519PrivateKey:
 
 
 def load_public_key(path: Path) -> Ed25519PublicKey:
+    if path.is_dir():
+        raise PrivlabError(f"{path}: is a directory, not a public key file")
     try:
         data = path.read_bytes()
     except FileNotFoundError:
         raise PrivlabError(f"{path}: public key not found") from None
+    except OSError as e:
+        raise PrivlabError(f"{path}: cannot read the public key ({e.strerror})") from None
     try:
         key = serialization.load_pem_public_key(data)
-    except ValueError:
-        key = load_private_key(path).public_key()
+    except (ValueError, TypeError):
+        try:
+            key = load_private_key(path).public_key()
+        except (ValueError, TypeError):
+            raise PrivlabError(f"{path}: not a PEM ed25519 key") from None
     if not isinstance(key, Ed25519PublicKey):
         raise PrivlabError(f"{path}: not an ed25519 public key")
     return key
@@ -114,12 +128,38 @@ def generate_key(path: Path) -> str:
 def verify_signature(doc: dict[str, Any]) -> tuple[bool, str]:
     """Check the seal's embedded signature; returns (valid, public key hex)."""
     sig = doc.get("signature") or {}
+    if not isinstance(sig, dict):  # a hand-edited seal: a signature that is not an object does not verify
+        return False, ""
     try:
         pub = Ed25519PublicKey.from_public_bytes(bytes.fromhex(sig["public_key"]))
         pub.verify(base64.b64decode(sig["value"]), canonical(doc))
-    except (KeyError, ValueError, InvalidSignature):
+    except (KeyError, ValueError, TypeError, InvalidSignature):
         return False, str(sig.get("public_key", ""))
     return True, str(sig["public_key"])
+
+
+# Disk space kept back while a capture runs, so a full disk still leaves room to seal (session.json and
+# seal.json need a few KiB): written as real blocks at the start, deleted first thing when sealing.
+SEAL_RESERVE = ".seal-reserve"
+RESERVE_BYTES = 256 * 1024
+
+
+def reserve_seal_space(session: Session, size: int = RESERVE_BYTES) -> bool:
+    """Hold `size` bytes of disk for the seal; False when even that cannot be had (said, not fatal)."""
+    path = session.path / SEAL_RESERVE
+    try:
+        with open(path, "wb") as fh:
+            fh.write(b"\0" * size)
+            fh.flush()
+            os.fsync(fh.fileno())
+        return True
+    except OSError:
+        path.unlink(missing_ok=True)
+        return False
+
+
+def release_seal_space(session: Session) -> None:
+    (session.path / SEAL_RESERVE).unlink(missing_ok=True)
 
 
 def seal_session(
@@ -129,13 +169,18 @@ def seal_session(
     reason: str | None = None,
     signing_key: Path | None = None,
     extra: dict[str, Any] | None = None,
+    seal_fields: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """Close the session (status `sealed` or `incomplete`) and write `seal.json`."""
+    """Close the session (status `sealed` or `incomplete`) and write `seal.json`.
+
+    `seal_fields` go into seal.json itself (covered by its hash and signature), e.g. an import's source.
+    """
     if status not in ("sealed", "incomplete", "imported"):
         raise ValueError(status)
     if (session.path / SEAL_JSON).exists():
         raise SessionError(f"{session.path / SEAL_JSON}: session is already sealed")
     key = load_private_key(signing_key) if signing_key else None
+    release_seal_space(session)  # the space kept back for this moment (not evidence: never sealed)
     ended = time.time()
 
     def close(meta: dict[str, Any]) -> None:
@@ -170,6 +215,7 @@ def seal_session(
             "chain_torn_tail_bytes": len(torn),
             "uncovered": uncovered,
             "tools": tool_versions(),
+            **(seal_fields or {}),
         }
         doc["seal_sha256"] = sha256_hex(canonical(doc))
         if key is not None:
@@ -181,3 +227,12 @@ def seal_session(
             }
         (session.path / SEAL_JSON).write_text(json.dumps(doc, indent=2, sort_keys=True) + "\n")
     return doc
+
+
+def seal_imported(session: Session, source: dict[str, Any]) -> dict[str, Any]:
+    """Seal a session made by `privlab import` at once, the source file's name, size and sha256 in the seal.
+
+    An imported session was never sealed before, so any later change to it went unseen by `verify`.
+    """
+    keep = {k: source[k] for k in ("file", "sha256", "size", "format") if k in source}
+    return seal_session(session, status="imported", seal_fields={"import_source": keep})

@@ -75,6 +75,120 @@ def _range_sha256(path: Path, offset: int, length: int) -> str | None:
     return h.hexdigest()
 
 
+def _well_formed(records: list[dict[str, Any]], report: VerifyReport) -> list[dict[str, Any]]:
+    """The records whose file, offset and length have the types a writer gives them; the rest are problems.
+
+    A hand-edited chain (an offset written as a string) is a difference to report, not a crash.
+    """
+    out = []
+    for rec in records:
+        seq = rec.get("seq") if isinstance(rec.get("seq"), int) else None
+        if "file" in rec and not isinstance(rec["file"], str):
+            report.problems.append(
+                Problem(CUSTODY, "record names no file (file is not a string)", record=seq)
+            )
+            continue
+        if "offset" in rec:  # an appended segment (a "recovered" record has a length and no offset)
+            offset, length = rec.get("offset"), rec.get("length")
+            ok = (isinstance(offset, int) and isinstance(length, int) and not isinstance(offset, bool)
+                  and offset >= 0 and length >= 0)  # fmt: skip
+            if not ok or "file" not in rec:
+                report.problems.append(
+                    Problem(CUSTODY, "record's offset or length is not a byte count", record=seq,
+                            found=f"offset={offset!r} length={length!r}")
+                )  # fmt: skip
+                continue
+        out.append(rec)
+    return out
+
+
+def _as_dict(doc: dict[str, Any], key: str, report: VerifyReport) -> dict[str, Any]:
+    """A part of seal.json that must be an object; anything else is a problem and reads as empty."""
+    value = doc.get(key)
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        report.problems.append(Problem(SEAL_JSON, f"'{key}' is not an object ({type(value).__name__})"))
+        return {}
+    if key == "files":
+        bad = [n for n, v in value.items() if not isinstance(v, dict)]
+        for name in bad:
+            report.problems.append(Problem(SEAL_JSON, f"entry for {name!r} in 'files' is not an object"))
+        return {n: v for n, v in value.items() if isinstance(v, dict)}
+    return value
+
+
+def _unsigned_notice(doc: dict[str, Any], report: VerifyReport) -> None:
+    """What an unsigned seal can and cannot show (a consistent rewrite of everything is not detectable)."""
+    if "signature" not in doc:
+        report.notices.append(
+            f"{SEAL_JSON} is not signed: integrity depends on the seal hash being recorded elsewhere "
+            f"(seal_sha256 {str(doc.get('seal_sha256'))[:16]}…; compare it with the deposited copy)"
+        )
+
+
+def _seal_witnessed(path: Path, name: str) -> bool:
+    """True if there is no seal, or the seal recorded `name` exactly as it is now (it saw the damage)."""
+    try:
+        doc = json.loads((path / SEAL_JSON).read_bytes())
+    except OSError:
+        return True
+    except (ValueError, RecursionError):
+        return False
+    entry = (
+        doc.get("files", {}).get(name)
+        if isinstance(doc, dict) and isinstance(doc.get("files"), dict)
+        else None
+    )
+    p = path / name
+    return (
+        isinstance(entry, dict)
+        and entry.get("size") == p.stat().st_size
+        and entry.get("sha256") == sha256_file(p)
+    )
+
+
+def _interrupted_tail(path: Path, records: list[dict[str, Any]], report: VerifyReport) -> None:
+    """A last write torn by a power loss or crash is an interruption, not tampering.
+
+    After a power loss the custody record of the last write can be on disk while the bytes it describes
+    are not (the file ends inside that segment, or its tail reads as zeros). Only the final segment of a
+    file may be torn that way, and only before a seal that saw it; anything else stays a problem.
+    """
+    last: dict[str, dict[str, Any]] = {}
+    for rec in records:
+        if "offset" in rec and "file" in rec:
+            last[str(rec["file"])] = rec
+    kept = []
+    for problem in report.problems:
+        seg = last.get(problem.file)
+        torn = False
+        if seg is not None and problem.record == seg.get("seq") and "differ" in problem.message:
+            p = path / problem.file
+            size = p.stat().st_size if p.exists() else -1
+            start, end = int(seg["offset"]), int(seg["offset"]) + int(seg["length"])
+            if start <= size < end:
+                torn = True  # the file ends inside its last segment
+            elif size >= end:
+                with open(p, "rb") as fh:
+                    fh.seek(start)
+                    data = fh.read(end - start)
+                cut = len(data.rstrip(b"\0"))
+                # A zero-filled tail from a page boundary on (what a filesystem shows for blocks allocated
+                # but never written), not a flipped byte.
+                torn = size == end and len(data) - cut >= 512 and (start + cut) % 4096 == 0
+            torn = torn and _seal_witnessed(path, problem.file)
+        if torn:
+            report.notices.append(
+                f"{problem.file}: the last write (custody record {problem.record}) did not reach the disk in "
+                "full: an interruption (power loss or crash while writing), not a change; the bytes before it "
+                "are intact"
+            )
+        else:
+            kept.append(problem)
+    report.problems[:] = kept
+
+
 def _check_chain(session_id: str, lines: list[bytes], report: VerifyReport) -> list[dict[str, Any]]:
     """Walk the chain; returns the parsed records (unparseable ones skipped)."""
     records: list[dict[str, Any]] = []
@@ -83,7 +197,7 @@ def _check_chain(session_id: str, lines: list[bytes], report: VerifyReport) -> l
         try:
             rec = json.loads(line)
             parsed.append(rec if isinstance(rec, dict) else None)
-        except ValueError:
+        except (ValueError, RecursionError):
             parsed.append(None)
     prev_hash = genesis_prev(session_id)
     expected_seq = 0
@@ -191,7 +305,7 @@ def _read_seal(path: Path, report: VerifyReport) -> dict[str, Any] | None:
         doc = json.loads((path / SEAL_JSON).read_bytes())
         if not isinstance(doc, dict):
             raise ValueError("not an object")
-    except ValueError as e:
+    except (ValueError, RecursionError, OSError) as e:
         report.problems.append(Problem(SEAL_JSON, f"not valid JSON ({e})"))
         return None
     return doc
@@ -223,7 +337,7 @@ def _check_seal_session(doc: dict[str, Any], report: VerifyReport) -> None:
 
 def _check_sealed_files(path: Path, doc: dict[str, Any], report: VerifyReport) -> None:
     """Every file the seal lists is present with its size and sha256; no evidence file was added."""
-    listed: dict[str, Any] = doc.get("files") or {}
+    listed: dict[str, Any] = _as_dict(doc, "files", report)
     present = set(evidence_files(path))
     for name in sorted(set(listed) - present):
         report.problems.append(Problem(name, "file listed in the seal is missing"))
@@ -255,13 +369,13 @@ def _check_sealed_files(path: Path, doc: dict[str, Any], report: VerifyReport) -
 
 def _check_chain_head(doc: dict[str, Any], lines: list[bytes], report: VerifyReport) -> None:
     """The sealed chain head is still in the chain, unchanged, and nothing was appended after it."""
-    head = doc.get("chain_head") or {}
+    head = _as_dict(doc, "chain_head", report)
     head_seq = head.get("seq")
     by_seq: dict[int, bytes] = {}
     for line in lines:
         try:
             seq = json.loads(line).get("seq")
-        except (ValueError, AttributeError):
+        except (ValueError, AttributeError, RecursionError):
             continue
         if isinstance(seq, int):
             by_seq.setdefault(seq, line)
@@ -286,7 +400,7 @@ def _check_uncovered_tails(
     path: Path, doc: dict[str, Any], covered: dict[str, int], report: VerifyReport
 ) -> None:
     """Bytes after a file's last custody record: a notice when the seal lists them, else a problem."""
-    sealed_uncovered: dict[str, int] = doc.get("uncovered") or {}
+    sealed_uncovered: dict[str, int] = _as_dict(doc, "uncovered", report)
     for name, end in covered.items():
         p = path / name
         if not p.exists():
@@ -333,7 +447,8 @@ def _check_signature(doc: dict[str, Any], report: VerifyReport, pubkey: Path | N
 def _check_seal(
     path: Path, lines: list[bytes], covered: dict[str, int], report: VerifyReport, pubkey: Path | None
 ) -> None:
-    """seal.json against the folder: six independent checks, each adding its own problems."""
+    """seal.json against the folder: six independent checks, each adding its own problems, and a notice
+    when the seal is unsigned."""
     doc = _read_seal(path, report)
     if doc is None:
         return
@@ -343,6 +458,7 @@ def _check_seal(
     _check_chain_head(doc, lines, report)
     _check_uncovered_tails(path, doc, covered, report)
     _check_signature(doc, report, pubkey)
+    _unsigned_notice(doc, report)
 
 
 def verify_session(path: Path | str, pubkey: Path | None = None) -> VerifyReport:
@@ -378,8 +494,9 @@ def verify_session(path: Path | str, pubkey: Path | None = None) -> VerifyReport
             report.notices.append(f"{CUSTODY}: {msg}")
         else:
             report.notices.append(f"{CUSTODY}: {msg}; the records before it are checked")
-    records = _check_chain(session_id, lines, report)
+    records = _well_formed(_check_chain(session_id, lines, report), report)
     covered = _check_segments(session_path, records, report)
+    _interrupted_tail(session_path, records, report)
     _check_whole_files(session_path, records, report)
     report.files = len(evidence_files(session_path))
     if sealed:

@@ -1,0 +1,118 @@
+"""Peak memory (max RSS) of privlab commands on the inputs issue 18 found costly.
+
+Each command runs in its own process; its peak resident set is read from the kernel (`wait4`
+ru_maxrss, the child's own peak, children of the child included when they were waited for).
+Cases:
+- `analyze` of a session holding one 30 MB plain-text request body (issue: ~1.65 GB per worker);
+- `import` of a 0.9 MB `.zhar` (zlib HAR) that inflates to a large HAR (issue: 2.0 GB);
+- `privlab apk` of a ~1 MB APK whose classes.dex inflates about 150:1 (issue: 2.3 GB).
+Targets (issue 18): analyze under 2x the largest body + 300 MB per worker; no input under 10 MB makes
+any command exceed 1 GB.
+
+    PYTHONPATH=. .venv/bin/python benchmarks/bench_memory.py [--body-mb 30] [--workers 1]
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+import zipfile
+import zlib
+from pathlib import Path
+
+from mitmproxy import io as mitm_io
+from mitmproxy.test import tflow
+
+from analysis.session import Session
+from analysis.session.seal import seal_session
+
+PRIVLAB = [sys.executable, "-m", "analysis.cli"]
+
+
+def peak_rss(cmd: list[str], env: dict[str, str]) -> tuple[int, float, int]:
+    """(exit code, seconds, peak RSS in MB) of one command."""
+    t0 = time.monotonic()
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(proc.pid, 0)
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    return proc.returncode, time.monotonic() - t0, usage.ru_maxrss // 1024
+
+
+def session_with_body(root: Path, mb: int) -> Path:
+    s = Session.create(root, "bigbody")
+    flow = tflow.tflow(resp=True)
+    flow.request.method = "POST"
+    flow.request.headers["content-type"] = "text/plain"
+    line = b"device_id=1234567890 lorem ipsum dolor sit amet consectetur adipiscing elit\n"
+    flow.request.raw_content = (line * (mb * 1024 * 1024 // len(line) + 1))[: mb * 1024 * 1024]
+    buf = io.BytesIO()
+    mitm_io.FlowWriter(buf).add(flow)
+    s.append("flows.mitm", buf.getvalue(), kind="flow", ref=flow.id)
+    seal_session(s, status="sealed")
+    return s.path
+
+
+def zhar(root: Path) -> Path:
+    """A zlib HAR of about 0.9 MB that inflates to roughly 180 MB of JSON (one huge body text)."""
+    entry = {
+        "startedDateTime": "2024-01-01T00:00:00Z", "time": 1,
+        "request": {"method": "POST", "url": "http://a.example/x", "httpVersion": "HTTP/1.1", "headers": [],
+                    "queryString": [], "cookies": [], "headersSize": -1, "bodySize": 0,
+                    "postData": {"mimeType": "text/plain", "text": "a" * (180 * 1024 * 1024)}},
+        "response": {"status": 200, "statusText": "OK", "httpVersion": "HTTP/1.1", "headers": [], "cookies": [],
+                     "content": {"size": 0, "mimeType": "text/plain"}, "redirectURL": "", "headersSize": -1,
+                     "bodySize": 0},
+        "cache": {}, "timings": {"send": 0, "wait": 0, "receive": 0},
+    }  # fmt: skip
+    doc = json.dumps(
+        {"log": {"version": "1.2", "creator": {"name": "b", "version": "1"}, "entries": [entry]}}
+    )
+    path = root / "big.zhar"
+    path.write_bytes(zlib.compress(doc.encode(), 9))
+    return path
+
+
+def apk(root: Path) -> Path:
+    """An APK (zip) of ~1 MB whose classes.dex inflates about 150:1 (under the 200:1 bomb ratio)."""
+    rnd = os.urandom(1024 * 1024 // 150)
+    dex = b"dex\n035\0" + (rnd + bytes(1024 * 1024 - len(rnd))) * 150
+    path = root / "big.apk"
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr("AndroidManifest.xml", b"\x03\x00\x08\x00" + bytes(64))
+        z.writestr("classes.dex", dex)
+    return path
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--body-mb", type=int, default=30)
+    ap.add_argument("--workers", type=int, default=1)
+    args = ap.parse_args()
+    env = {**os.environ, "PRIVLAB_WORKERS": str(args.workers)}
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        env["PRIVLAB_STATE"] = str(root / "state")
+        cases = []
+        s = session_with_body(root / "caps", args.body_mb)
+        cases.append((f"analyze, one {args.body_mb} MB text body", PRIVLAB + ["analyze", str(s)],
+                      2 * args.body_mb + 300 * args.workers, (s / "flows.mitm").stat().st_size))  # fmt: skip
+        z = zhar(root)
+        cases.append((f"import .zhar ({z.stat().st_size / 1e6:.1f} MB)",
+                      PRIVLAB + ["import", str(z), "--out", str(root / "imp")], 1024, z.stat().st_size))  # fmt: skip
+        a = apk(root)
+        cases.append((f"apk ({a.stat().st_size / 1e6:.1f} MB, dex 150:1)",
+                      PRIVLAB + ["apk", str(a), "--out", str(root / "apkout")], 1024, a.stat().st_size))  # fmt: skip
+        print(f"{'case':45} {'exit':>4} {'s':>6} {'peak MB':>8} {'target MB':>9}  met")
+        for name, cmd, target, _size in cases:
+            code, secs, mb = peak_rss(cmd, env)
+            print(f"{name:45} {code:>4} {secs:6.1f} {mb:8d} {target:9d}  {'yes' if mb <= target else 'NO'}")
+
+
+if __name__ == "__main__":
+    main()
