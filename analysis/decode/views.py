@@ -71,6 +71,9 @@ _FORM = re.compile(rb"[A-Za-z_][\w.%\[\]-]{0,63}=[^&\s]*(?:&[A-Za-z_][\w.%\[\]-]
 _BOUNDARY = re.compile(r'boundary="?([^";]+)"?', re.I)
 _URL_TAIL = re.compile(rb"[?#]([^?#\s\"'<>]*)")
 _NAME_HOLDS_MORE = re.compile(rb"[%:/?=@{\[+]")
+# A name that is one run of base64 or hex with letters and digits (`TURBd01EQXdN...`) may be an encoded
+# value (base64 of base64 has no padding or symbol to give it away): decoded like a value too.
+_NAME_ENCODED = re.compile(rb"(?=[A-Za-z0-9_-]*[0-9])(?=[A-Za-z0-9_-]*[A-Za-z])[A-Za-z0-9_-]{16,}")
 _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _MIN_KEY = 6  # shorter JSON keys cannot hold a value worth finding
 
@@ -245,7 +248,7 @@ class MessageDecoder:
             return
         outer, self.in_name = self.in_name, True
         data = name.encode("utf-8", errors)
-        if len(name) > 32 or _NAME_HOLDS_MORE.search(data):
+        if len(name) > 32 or _NAME_HOLDS_MORE.search(data) or _NAME_ENCODED.fullmatch(data):
             self.value(data, part, chain, depth)
         else:
             self.emit(part, chain, data)
