@@ -8,6 +8,7 @@ empty view with the schema's columns, so a query never fails for want of data.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -68,23 +69,21 @@ def connect(catalogue: Path | str) -> duckdb.DuckDBPyConnection:
     return con
 
 
+def _run(sql: str, catalogue: Path | str, fetch: Callable[[duckdb.DuckDBPyConnection], Any]) -> Any:
+    con = connect(catalogue)
+    try:
+        return fetch(con)
+    except duckdb.Error as e:
+        raise PrivlabError(f"query failed: {str(e).splitlines()[0]}") from None
+    finally:
+        con.close()
+
+
 def query(sql: str, catalogue: Path | str) -> pd.DataFrame:
     """Run `sql` over the corpus and return the result as a DataFrame."""
-    con = connect(catalogue)
-    try:
-        return con.execute(sql).df()
-    except duckdb.Error as e:
-        raise PrivlabError(f"query failed: {str(e).splitlines()[0]}") from None
-    finally:
-        con.close()
+    return _run(sql, catalogue, lambda con: con.execute(sql).df())
 
 
-def query_arrow(sql: str, catalogue: Path | str) -> Any:
+def query_arrow(sql: str, catalogue: Path | str) -> pa.Table:
     """The same as `query`, as an Arrow table (for writing Parquet without a pandas round trip)."""
-    con = connect(catalogue)
-    try:
-        return con.sql(sql).to_arrow_table()
-    except duckdb.Error as e:
-        raise PrivlabError(f"query failed: {str(e).splitlines()[0]}") from None
-    finally:
-        con.close()
+    return _run(sql, catalogue, lambda con: con.sql(sql).to_arrow_table())

@@ -43,6 +43,7 @@ from cryptography.hazmat.primitives.ciphers import Cipher
 from cryptography.hazmat.primitives.ciphers import algorithms
 from cryptography.hazmat.primitives.ciphers import modes
 
+from analysis.decode.protobuf import encode_varint
 from analysis.decode.protobuf import parse_message
 from analysis.decode.text import is_printable_text
 
@@ -219,7 +220,7 @@ def protobuf_encode(fields: dict[int, object]) -> bytes:
     out = bytearray()
     for no, val in fields.items():
         if isinstance(val, bool | int):
-            out += _varint((no << 3) | 0) + _varint(int(val) & _M64)
+            out += encode_varint((no << 3) | 0) + encode_varint(int(val) & _M64)
             continue
         if isinstance(val, dict):
             data = protobuf_encode(val)
@@ -229,20 +230,8 @@ def protobuf_encode(fields: dict[int, object]) -> bytes:
             data = val
         else:
             raise TypeError(f"protobuf field {no}: {type(val).__name__} is not encodable")
-        out += _varint((no << 3) | 2) + _varint(len(data)) + data
+        out += encode_varint((no << 3) | 2) + encode_varint(len(data)) + data
     return bytes(out)
-
-
-def _varint(n: int) -> bytes:
-    out = bytearray()
-    while True:
-        b = n & 0x7F
-        n >>= 7
-        if n:
-            out.append(b | 0x80)
-        else:
-            out.append(b)
-            return bytes(out)
 
 
 # -- X-Khronos and X-Gorgon -------------------------------------------------------------------------

@@ -39,6 +39,18 @@ def _varint(buf: bytes, i: int) -> tuple[int, int]:
         shift += 7
 
 
+def encode_varint(n: int) -> bytes:
+    """A non-negative integer in protobuf's base-128 varint form (the writers' side of `_varint`)."""
+    out = bytearray()
+    while True:
+        b = n & 0x7F
+        n >>= 7
+        if not n:
+            out.append(b)
+            return bytes(out)
+        out.append(b | 0x80)
+
+
 def _fields(buf: bytes) -> list[tuple[int, int, object]] | None:
     out: list[tuple[int, int, object]] = []
     i = 0

@@ -36,6 +36,7 @@ from urllib.parse import urlsplit
 import httpx
 from mitmproxy.net import encoding as content_encoding
 
+from analysis.decode.protobuf import encode_varint
 from analysis.schema import PROBE_HEADER
 from analysis.schema import Canary
 from analysis.schema import PlantedPart
@@ -85,24 +86,12 @@ def js(obj: Any) -> bytes:
 # -- schemaless protobuf, enough to write what TikTok's pb endpoints look like ----------------------
 
 
-def _varint(n: int) -> bytes:
-    out = bytearray()
-    while True:
-        b = n & 0x7F
-        n >>= 7
-        if n:
-            out.append(b | 0x80)
-        else:
-            out.append(b)
-            return bytes(out)
-
-
 def pb_bytes(field_no: int, data: bytes) -> bytes:
-    return _varint(field_no << 3 | 2) + _varint(len(data)) + data
+    return encode_varint(field_no << 3 | 2) + encode_varint(len(data)) + data
 
 
-def pb_varint(field_no: int, n: int) -> bytes:
-    return _varint(field_no << 3) + _varint(n)
+def pbencode_varint(field_no: int, n: int) -> bytes:
+    return encode_varint(field_no << 3) + encode_varint(n)
 
 
 # -- the probes ----------------------------------------------------------------------------------
@@ -322,8 +311,8 @@ class Builder:
 
     def app_log_protobuf(self) -> None:
         v = self.v
-        inner = pb_bytes(1, v["imei"].encode()) + pb_varint(3, int(v["install_id"]))
-        body = pb_bytes(1, v["android_id"].encode()) + pb_bytes(2, inner) + pb_varint(4, 1)
+        inner = pb_bytes(1, v["imei"].encode()) + pbencode_varint(3, int(v["install_id"]))
+        body = pb_bytes(1, v["android_id"].encode()) + pb_bytes(2, inner) + pbencode_varint(4, 1)
         p = self.probe(
             "POST", "https://log-va.tiktokv.com/service/2/app_log_pb/",
             headers={"content-type": "application/x-protobuf"}, body=body,

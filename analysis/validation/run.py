@@ -6,6 +6,9 @@ import json
 import os
 import sys
 import tempfile
+from collections.abc import Callable
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from analysis.capture.host import CaptureResult
@@ -29,6 +32,28 @@ TWIN_READS = "twin_reads.json"
 CONTROL_APP_PACKAGE = "com.zhiliaoapp.musically"
 
 
+@contextmanager
+def lab_upstream() -> Iterator[tuple[Upstream, Path]]:
+    """A local upstream for TikTok-like hosts (and a scratch folder for ground truth), stopped on exit."""
+    with tempfile.TemporaryDirectory(prefix="privlab-upstream-") as tmp:
+        server = start_upstream(Path(tmp))
+        try:
+            yield Upstream(tls=server.tls, plain=server.plain, trusted_ca=server.cert), Path(tmp)
+        finally:
+            server.stop()
+
+
+def ground_truth_adder(*files: tuple[Path, str]) -> Callable[[Session], None]:
+    """A `before_seal` hook adding each (scratch file, session name) that the app wrote to the session."""
+
+    def add(session: Session) -> None:
+        for path, name in files:
+            if path.exists():
+                session.add_file(name, path.read_bytes(), kind="ground-truth")
+
+    return add
+
+
 def capture_control_app(
     root: Path,
     *,
@@ -42,45 +67,30 @@ def capture_control_app(
     steps: list[str] | None = None,
 ) -> CaptureResult:
     """Run the control app through a real mitmdump to a local upstream; the session gets its ground truth."""
-    with tempfile.TemporaryDirectory(prefix="privlab-upstream-") as tmp:
-        upstream = start_upstream(Path(tmp))
-        gt_path = Path(tmp) / GROUND_TRUTH
-
-        def add_ground_truth(session: Session) -> None:
-            if gt_path.exists():
-                session.add_file(GROUND_TRUTH, gt_path.read_bytes(), kind="ground-truth")
-
-        try:
-            cfg = HostCapture(
-                command=[
-                    sys.executable,
-                    "-m",
-                    "analysis.validation.control_app",
-                    "--ground-truth",
-                    str(gt_path),
-                ],
-                root=root,
-                name=name,
-                session_id=session_id,
-                pcap=pcap,
-                confdir=confdir,
-                upstream=Upstream(tls=upstream.tls, plain=upstream.plain, trusted_ca=upstream.cert),
-                canaries=list(CANARIES),
-                app={
-                    "package": CONTROL_APP_PACKAGE,
-                    "name": "privlab control app (host twin)",
-                    "control_app": True,
-                },
-                note="privlab control app: planted values in known encodings, for method validation",
-                signing_key=signing_key,
-                frida=frida,
-                before_seal=add_ground_truth,
-                conditions=dict(conditions or {}),
-                extra_env={STEPS_ENV: ",".join(steps)} if steps else {},
-            )
-            return capture_host(cfg)
-        finally:
-            upstream.stop()
+    with lab_upstream() as (upstream, tmp):
+        gt_path = tmp / GROUND_TRUTH
+        cfg = HostCapture(
+            command=[sys.executable, "-m", "analysis.validation.control_app", "--ground-truth", str(gt_path)],
+            root=root,
+            name=name,
+            session_id=session_id,
+            pcap=pcap,
+            confdir=confdir,
+            upstream=upstream,
+            canaries=list(CANARIES),
+            app={
+                "package": CONTROL_APP_PACKAGE,
+                "name": "privlab control app (host twin)",
+                "control_app": True,
+            },
+            note="privlab control app: planted values in known encodings, for method validation",
+            signing_key=signing_key,
+            frida=frida,
+            before_seal=ground_truth_adder((gt_path, GROUND_TRUTH)),
+            conditions=dict(conditions or {}),
+            extra_env={STEPS_ENV: ",".join(steps)} if steps else {},
+        )
+        return capture_host(cfg)
 
 
 def capture_twin_app(
@@ -100,40 +110,29 @@ def capture_twin_app(
     from analysis.validation import twin
 
     classes = twin.build()
-    with tempfile.TemporaryDirectory(prefix="privlab-upstream-") as tmp:
-        upstream = start_upstream(Path(tmp))
-        gt_path, reads_path = Path(tmp) / GROUND_TRUTH, Path(tmp) / TWIN_READS
-
-        def add_ground_truth(session: Session) -> None:
-            if gt_path.exists():
-                session.add_file(GROUND_TRUTH, gt_path.read_bytes(), kind="ground-truth")
-            if reads_path.exists():
-                session.add_file(TWIN_READS, reads_path.read_bytes(), kind="ground-truth")
-
-        try:
-            cfg = HostCapture(
-                command=twin.command(classes, twin.SDK_APP_MAIN, CANARIES, [str(gt_path), str(reads_path)]),
-                root=root,
-                name=name,
-                session_id=session_id,
-                pcap=pcap,
-                confdir=confdir,
-                upstream=Upstream(tls=upstream.tls, plain=upstream.plain, trusted_ca=upstream.cert),
-                canaries=list(CANARIES),
-                app={
-                    "package": CONTROL_APP_PACKAGE,
-                    "name": "privlab SDK app on the JVM device twin",
-                    "control_app": True,
-                    "runtime": "OpenJDK 17 HotSpot (device twin: Android's classes rebuilt in Java)",
-                },
-                note="privlab twin app: SDK-like code reads planted values through hooked APIs and sends them",
-                signing_key=signing_key,
-                frida=True,
-                before_seal=add_ground_truth,
-            )
-            return capture_host(cfg)
-        finally:
-            upstream.stop()
+    with lab_upstream() as (upstream, tmp):
+        gt_path, reads_path = tmp / GROUND_TRUTH, tmp / TWIN_READS
+        cfg = HostCapture(
+            command=twin.command(classes, twin.SDK_APP_MAIN, CANARIES, [str(gt_path), str(reads_path)]),
+            root=root,
+            name=name,
+            session_id=session_id,
+            pcap=pcap,
+            confdir=confdir,
+            upstream=upstream,
+            canaries=list(CANARIES),
+            app={
+                "package": CONTROL_APP_PACKAGE,
+                "name": "privlab SDK app on the JVM device twin",
+                "control_app": True,
+                "runtime": "OpenJDK 17 HotSpot (device twin: Android's classes rebuilt in Java)",
+            },
+            note="privlab twin app: SDK-like code reads planted values through hooked APIs and sends them",
+            signing_key=signing_key,
+            frida=True,
+            before_seal=ground_truth_adder((gt_path, GROUND_TRUTH), (reads_path, TWIN_READS)),
+        )
+        return capture_host(cfg)
 
 
 def capture_sample(root: Path, *, session_id: str | None = None, pcap: bool = True) -> CaptureResult:
@@ -146,13 +145,8 @@ def capture_sample(root: Path, *, session_id: str | None = None, pcap: bool = Tr
     from analysis.validation import twin
 
     classes = twin.build()
-    with tempfile.TemporaryDirectory(prefix="privlab-upstream-") as tmp:
-        upstream = start_upstream(Path(tmp))
-        gt_twin, gt_control, reads = (
-            Path(tmp) / "twin-gt.json",
-            Path(tmp) / "control-gt.json",
-            Path(tmp) / TWIN_READS,
-        )
+    with lab_upstream() as (upstream, tmp):
+        gt_twin, gt_control, reads = tmp / "twin-gt.json", tmp / "control-gt.json", tmp / TWIN_READS
         twin_cmd = twin.command(classes, twin.SDK_APP_MAIN, CANARIES, [str(gt_twin), str(reads)])
         control_cmd = [
             sys.executable,
@@ -170,7 +164,7 @@ def capture_sample(root: Path, *, session_id: str | None = None, pcap: bool = Tr
 
         cfg = HostCapture(
             command=twin_cmd, root=root, name="sample", session_id=session_id, pcap=pcap,
-            upstream=Upstream(tls=upstream.tls, plain=upstream.plain, trusted_ca=upstream.cert),
+            upstream=upstream,
             canaries=list(CANARIES),
             app={
                 "package": CONTROL_APP_PACKAGE,
@@ -191,12 +185,9 @@ def capture_sample(root: Path, *, session_id: str | None = None, pcap: bool = Tr
             session.mark("control-app-start")
             return run_program(control_cmd, env, proxy)
 
-        try:
-            session = Session.create(
-                root, cfg.name, mode="host", app=cfg.app, canaries=cfg.canaries, note=cfg.note,
-                extra={"capture": {"command": twin_cmd, "then": control_cmd, "pcap": pcap}},
-                session_id=session_id,
-            )  # fmt: skip
-            return record(session, cfg, run_both)
-        finally:
-            upstream.stop()
+        session = Session.create(
+            root, cfg.name, mode="host", app=cfg.app, canaries=cfg.canaries, note=cfg.note,
+            extra={"capture": {"command": twin_cmd, "then": control_cmd, "pcap": pcap}},
+            session_id=session_id,
+        )  # fmt: skip
+        return record(session, cfg, run_both)
