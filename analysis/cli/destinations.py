@@ -14,6 +14,7 @@ from analysis.attribute.destinations import DATA_PREFIX
 from analysis.attribute.destinations import build_destinations
 from analysis.attribute.entities import load_registry
 from analysis.attribute.geo import GeoDB
+from analysis.cli.terminal import table_console
 from analysis.errors import PrivlabError
 from analysis.ingest.packets import build_packets
 from analysis.session import PCAP
@@ -142,7 +143,7 @@ def destinations(
     csv_out: Path | None,
 ) -> None:
     """Print each host contacted: owner, parent, HQ, party, purpose, IPs with country and AS, jurisdiction."""
-    console = Console(highlight=False)  # made per call: picks up the terminal's current width
+    console = table_console()  # made per call: picks up the terminal's current width
     df = session_destinations(
         session,
         app_package=app_package,

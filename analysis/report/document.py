@@ -30,6 +30,9 @@ from analysis.report.redact import redact_segments
 from analysis.report.redact import redact_text
 from analysis.schema import SCHEMA_VERSION
 from analysis.session.custody import sha256_file
+from analysis.session.provenance import channels as provenance_channels
+from analysis.session.provenance import limits as provenance_limits
+from analysis.session.provenance import methodology as provenance_methodology
 
 FORMAT = "privlab-findings"
 VERSION = "1.0"
@@ -192,11 +195,22 @@ def _finding(f: Finding) -> dict[str, Any]:
 
 
 def _session(meta: Mapping[str, Any]) -> dict[str, Any]:
-    pairs = sorted(
-        ((epoch(m.get("t")), str(m.get("label", ""))) for m in meta.get("marks") or []),
-        key=lambda tl: (tl[0] or 0.0, tl[1]),
+    rows = sorted(
+        (m for m in meta.get("marks") or [] if isinstance(m, Mapping)),
+        key=lambda m: (epoch(m.get("t")) or 0.0, str(m.get("label", ""))),
     )
-    marks = [{"t": t, "label": label, "time_utc": iso(t)} for t, label in pairs]
+    marks = [
+        {
+            "t": epoch(m.get("t")),
+            "label": str(m.get("label", "")),
+            "time_utc": iso(epoch(m.get("t"))),
+            # An analyst's mark added after the capture is an assertion, shown as one (provenance.analyst_mark).
+            "by": str(m.get("by") or "operator"),
+            "asserted_utc": iso(epoch(m.get("asserted_at"))),
+            "note": str(m.get("note") or ""),
+        }
+        for m in rows
+    ]
     return {
         "id": meta.get("id"),
         "name": meta.get("name"),
@@ -212,6 +226,10 @@ def _session(meta: Mapping[str, Any]) -> dict[str, Any]:
         "tools": _plain(meta.get("tools") or {}),
         "note": meta.get("note") or "",
         "marks": marks,
+        # Imported sessions: what the evidence holds, from session.json's provenance record.
+        "channels": _plain(asdict(ch)) if (ch := provenance_channels(meta)) else None,
+        "provenance_methodology": provenance_methodology(meta),
+        "provenance_limits": provenance_limits(meta),
     }
 
 

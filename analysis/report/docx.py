@@ -140,12 +140,20 @@ def write_docx(doc: Mapping[str, Any], charts_png: Mapping[str, bytes], path: Pa
     _kv(d, s["tools"])
 
     d.add_heading("Methodology", 1)
-    d.add_paragraph(
-        "Frida recorded what the app read on the device; mitmproxy recorded what it sent; a packet capture "
-        "recorded what went around the proxy. Message parts were decoded recursively and searched for "
-        "planted values, values the hooks saw, and their encodings. Legal provisions are named to support "
-        "an expert's assessment; they are not legal conclusions."
-    )
+    for para in s.get("provenance_methodology") or []:
+        d.add_paragraph(para)
+    if s.get("provenance_methodology"):
+        d.add_paragraph(
+            "Message parts were decoded recursively and searched for planted values and their encodings. "
+            "Legal provisions are named to support an expert's assessment; they are not legal conclusions."
+        )
+    else:
+        d.add_paragraph(
+            "Frida recorded what the app read on the device; mitmproxy recorded what it sent; a packet capture "
+            "recorded what went around the proxy. Message parts were decoded recursively and searched for "
+            "planted values, values the hooks saw, and their encodings. Legal provisions are named to support "
+            "an expert's assessment; they are not legal conclusions."
+        )
     d.add_heading("Measured error rates", 2)
     view = validation_view(doc.get("validation"))
     if view is None:
