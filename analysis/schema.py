@@ -281,6 +281,7 @@ DESTINATIONS = pa.schema(
         ("bytes", pa.int64()),
         ("flows", pa.int64()),
         ("sources", pa.string()),  # registry facts + PSL + geolocation + registry-country + jurisdiction data
+        ("party_reason", pa.string()),  # the fact that made the party first/third/unknown (attribute.parties)
     ]
 )
 

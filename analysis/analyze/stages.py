@@ -35,6 +35,7 @@ from rich.progress import Progress
 from rich.progress import TextColumn
 from rich.progress import TimeRemainingColumn
 
+from analysis.attribute import parties
 from analysis.attribute.destinations import build_destinations
 from analysis.attribute.destinations import data_stamp
 from analysis.attribute.destinations import registry_stamp
@@ -280,14 +281,15 @@ def destinations_stage(ctx: StageContext) -> None:
         default_namer(),
         default_jurisdiction(),
     )
-    inputs = {**ctx.inputs(names), **data_stamp(registry, geo, namer, jurisdiction)}
+    first_party = parties.for_session(ctx.session.meta, ctx.path, registry, namer)
+    inputs = {**ctx.inputs(names), **data_stamp(registry, geo, namer, jurisdiction),
+              "first_party": first_party.describe()}  # fmt: skip
     if ctx.up_to_date(["destinations"], inputs):
         return
     packets_path = ctx.table_path("packets")
     packets = pq.read_table(packets_path).to_pandas() if packets_path.exists() and PCAP in names else None
-    app = (ctx.session.meta.get("app") or {}).get("package")
-    df = build_destinations(_flows_frame(ctx), packets, app, registry, geo, namer=namer,
-                            jurisdiction=jurisdiction)  # fmt: skip
+    df = build_destinations(_flows_frame(ctx), packets, first_party.package, registry, geo, namer=namer,
+                            jurisdiction=jurisdiction, first_party=first_party)  # fmt: skip
     ctx.write("destinations", pa.Table.from_pandas(df, schema=DESTINATIONS, preserve_index=False), inputs)
 
 

@@ -33,6 +33,9 @@ from analysis.attribute.entities import normalise_host
 from analysis.attribute.geo import GeoDB
 from analysis.attribute.jurisdiction import JurisdictionData
 from analysis.attribute.jurisdiction import default_jurisdiction
+from analysis.attribute.parties import FirstParty
+from analysis.attribute.parties import classify
+from analysis.attribute.parties import establish
 from analysis.ingest.packets import NO_PAYLOAD
 from analysis.schema import DESTINATIONS
 from analysis.schema import FLOWS
@@ -256,57 +259,48 @@ def data_stamp(
     return stamp
 
 
-def build_destinations(
-    flows: pd.DataFrame,
-    packets: pd.DataFrame | None,
-    app_package: str | None,
-    registry: Registry,
-    geo: GeoDB,
-    *,
-    namer: DomainNamer | None = None,
-    jurisdiction: JurisdictionData | None = None,
-) -> pd.DataFrame:
-    """The DESTINATIONS table: one row per host the app contacted (through the proxy or past it).
+# mitmproxy's own certificate page (http://mitm.it): the proxy answers it itself, nothing leaves the lab.
+PROXY_HOSTS = frozenset({"mitm.it"})
 
-    `flows` has the FLOWS columns (server_ip is the address the proxy connected to); `packets` the
-    PACKETS columns or None when the session has no pcap. Rows are ordered by bytes, then host.
-    """
-    namer = namer or default_namer()
-    jur = jurisdiction or default_jurisdiction()
-    dns = _dns_map(packets)
-    acc: dict[str, _HostAcc] = defaultdict(_HostAcc)
 
-    # 1. Flows: the host asked for, the server address the proxy used, bytes, paths.
-    if len(flows):
-        sizes = _flow_bytes(flows)
-        # Only the columns used here: turning header lists into Python objects costs seconds at 100k flows.
-        wanted = [c for c in ("host", "sni", "server_ip", "via", "path") if c in flows.columns]
-        for i, r in enumerate(_records(flows[wanted])):
-            name = _text(r.get("host")) or _text(r.get("sni")) or _text(r.get("server_ip"))
-            if not name:
-                continue
-            host = normalise_host(name)
-            a = acc[host]
-            a.flows += 1
-            a.bytes += int(sizes[i])
-            via = r.get("via") or "proxy"
-            if via != "pcap-only":
-                a.proxied = True
-            path = _text(r.get("path"))
-            if path:
-                a.paths.append(path)
-            ip = normalise_ip(_text(r.get("server_ip")))
-            if ip:
-                a.ips[ip].add("flow" if via != "pcap-only" else "pcap")
+def _hosts_from_flows(flows: pd.DataFrame, acc: dict[str, _HostAcc]) -> None:
+    """Each flow's host (the host asked for, the server address the proxy used), bytes and paths."""
+    if not len(flows):
+        return
+    sizes = _flow_bytes(flows)
+    # Only the columns used here: turning header lists into Python objects costs seconds at 100k flows.
+    wanted = [c for c in ("host", "sni", "server_ip", "via", "path") if c in flows.columns]
+    for i, r in enumerate(_records(flows[wanted])):
+        name = _text(r.get("host")) or _text(r.get("sni")) or _text(r.get("server_ip"))
+        if not name:
+            continue
+        host = normalise_host(name)
+        if host in PROXY_HOSTS:
+            continue
+        a = acc[host]
+        a.flows += 1
+        a.bytes += int(sizes[i])
+        via = r.get("via") or "proxy"
+        if via != "pcap-only":
+            a.proxied = True
+        path = _text(r.get("path"))
+        if path:
+            a.paths.append(path)
+        ip = normalise_ip(_text(r.get("server_ip")))
+        if ip:
+            a.ips[ip].add("flow" if via != "pcap-only" else "pcap")
 
-    # 2. The pcap: connections the proxy never saw become destinations of their own.
+
+def _hosts_from_pcap(
+    flows: pd.DataFrame, packets: pd.DataFrame | None, dns: dict[str, set[str]], acc: dict[str, _HostAcc]
+) -> None:
+    """Connections in the pcap the proxy never saw, named by SNI, HTTP Host or a DNS answer for the IP."""
     for r in _records(pcap_only_connections(flows, packets)):
         server_ip, _ = split_endpoint(r["dst"])
         name = _text(r["sni"]) or _text(r["http_host"])
         if name and ":" in name and not name.startswith("["):
             name = name.rsplit(":", 1)[0]  # CONNECT host:port
         if not name and server_ip:
-            # No SNI: name it by a DNS answer the device received for this address, if any.
             candidates = sorted(n for n, ips in dns.items() if server_ip in ips)
             name = candidates[0] if candidates else server_ip
         if not name:
@@ -316,56 +310,118 @@ def build_destinations(
         a.bytes += int(r["bytes"])
         if server_ip:
             a.ips[server_ip].add("pcap")
-    # 3. DNS answers for every host we have: the addresses the device was told to use.
+
+
+def _add_dns_answers(acc: dict[str, _HostAcc], dns: dict[str, set[str]]) -> None:
+    """The addresses the device was told to use for each host (DNS answers in the pcap)."""
     for host, a in acc.items():
         for ip in dns.get(host, ()):
             a.ips[ip].add("dns")
 
+
+def names_for_ips(acc: dict[str, _HostAcc], dns: dict[str, set[str]]) -> dict[str, list[str]]:
+    """ip -> host names the same session tied to it (a DNS answer, or a named host's flow or SNI)."""
+    out: dict[str, set[str]] = defaultdict(set)
+    for name, ips in dns.items():
+        for ip in ips:
+            out[ip].add(name)
+    for host, a in acc.items():
+        if not is_ip(host):
+            for ip in a.ips:
+                out[ip].add(host)
+    return {ip: sorted(names) for ip, names in out.items()}
+
+
+def _purpose(registry: Registry, host: str, paths: list[str], entity: Any) -> tuple[str, str | None]:
+    """(category, purpose): the endpoint roles of the paths seen (most frequent first), else the host's."""
+    roles: dict[str, int] = {}
+    categories: dict[str, int] = {}
+    # Each distinct path once, weighted by how often it was seen (100k flows hit few paths).
+    for path, seen in (Counter(paths) if paths else Counter({None: 1})).items():
+        ep = registry.endpoint_for(host, path)
+        if ep is not None:
+            roles[ep.purpose] = roles.get(ep.purpose, 0) + seen
+            categories[ep.category] = categories.get(ep.category, 0) + seen
+    fallback = entity.category if entity and entity.category != "conglomerate" else "unknown"
+    category = max(categories, key=lambda c: categories[c]) if categories else fallback
+    purpose = "; ".join(sorted(roles, key=lambda p: -roles[p])) if roles else None
+    return category, purpose
+
+
+def _entity_sources(registry: Registry, entity: Any, host: str) -> str:
+    """The registry citations behind the owner of `host` ("owner: ..."), or "" when unknown."""
+    if entity is None:
+        return ""
+    cited = [*entity.sources_of("legal_name"), *entity.sources_of("hq_country"), *entity.sources_of("parent")]
+    domain_facts = [
+        ids for fact, ids in entity.fact_sources if fact.startswith("domain:") and host.endswith(fact[7:])
+    ]
+    cited += [i for ids in domain_facts for i in ids]
+    if not cited:
+        cited = list(entity.sources)
+    return "owner: " + ", ".join(dict.fromkeys(registry.cite(i) for i in cited))
+
+
+def _sorted_ips(ips: Iterable[str]) -> list[str]:
+    return sorted(
+        ips,
+        key=lambda ip: (
+            (ipaddress.ip_address(ip).version, int(ipaddress.ip_address(ip))) if is_ip(ip) else (9, 0)
+        ),
+    )
+
+
+def build_destinations(
+    flows: pd.DataFrame,
+    packets: pd.DataFrame | None,
+    app_package: str | None,
+    registry: Registry,
+    geo: GeoDB,
+    *,
+    namer: DomainNamer | None = None,
+    jurisdiction: JurisdictionData | None = None,
+    first_party: FirstParty | None = None,
+) -> pd.DataFrame:
+    """The DESTINATIONS table: one row per host the app contacted (through the proxy or past it).
+
+    `flows` has the FLOWS columns (server_ip is the address the proxy connected to); `packets` the
+    PACKETS columns or None when the session has no pcap. `first_party` is the app's owner
+    (`parties.establish`); without it, it is established from `app_package` alone. Rows are ordered by
+    bytes, then host.
+    """
+    namer = namer or default_namer()
+    jur = jurisdiction or default_jurisdiction()
+    fp = first_party if first_party is not None else establish(registry, namer, package=app_package)
+    dns = _dns_map(packets)
+    acc: dict[str, _HostAcc] = defaultdict(_HostAcc)
+    _hosts_from_flows(flows, acc)
+    _hosts_from_pcap(flows, packets, dns, acc)
+    _add_dns_answers(acc, dns)
+    ip_names = names_for_ips(acc, dns)
+
     all_ips = sorted({ip for a in acc.values() for ip in a.ips})
     info = {i.ip: i for i in geo.lookup_many(all_ips)}
     label = sources_label(registry, geo, namer, jur)
-
     rows: list[dict[str, Any]] = []
     for host, a in acc.items():
         entity = registry.entity_for_host(host)
+        joined = None
+        if entity is None and is_ip(host):
+            # An IP-only host: the owner of a name the same session tied to this address, if any.
+            for name in ip_names.get(host, ()):
+                if (entity := registry.entity_for_host(name)) is not None:
+                    joined = name
+                    break
         root = registry.root(entity) if entity else None
-        # Purpose: the endpoint roles of the paths seen (most frequent first), else the host's own role.
-        roles: dict[str, int] = {}
-        categories: dict[str, int] = {}
-        # Each distinct path once, weighted by how often it was seen (100k flows hit few paths).
-        for path, seen in (Counter(a.paths) if a.paths else Counter({None: 1})).items():
-            ep = registry.endpoint_for(host, path)
-            if ep is not None:
-                roles[ep.purpose] = roles.get(ep.purpose, 0) + seen
-                categories[ep.category] = categories.get(ep.category, 0) + seen
-        fallback = entity.category if entity and entity.category != "conglomerate" else "unknown"
-        category = max(categories, key=lambda c: categories[c]) if categories else fallback
-        purpose = "; ".join(sorted(roles, key=lambda p: -roles[p])) if roles else ""
-        ips = sorted(
-            a.ips,
-            key=lambda ip: (
-                (ipaddress.ip_address(ip).version, ipaddress.ip_address(ip)) if is_ip(ip) else (9, ip)
-            ),
-        )  # type: ignore[arg-type]
+        category, purpose = _purpose(registry, joined or host, a.paths, entity)
+        ips = _sorted_ips(a.ips)
         geo_countries = [info[ip].country for ip in ips]
         j = jur.combine(geo_countries)
         hq_j = jur.classify(root.hq_country) if root and root.hq_country else None
-        entity_sources = ""
-        if entity is not None:
-            cited = [
-                *entity.sources_of("legal_name"),
-                *entity.sources_of("hq_country"),
-                *entity.sources_of("parent"),
-            ]
-            domain_facts = [
-                ids
-                for fact, ids in entity.fact_sources
-                if fact.startswith("domain:") and host.endswith(fact[7:])
-            ]
-            cited += [i for ids in domain_facts for i in ids]
-            if not cited:
-                cited = list(entity.sources)
-            entity_sources = "owner: " + ", ".join(dict.fromkeys(registry.cite(i) for i in cited))
+        party, reason = classify(fp, registry, namer, joined or host, entity)
+        if joined:
+            reason += f" (via {joined}, which this session resolved or connected to at this address)"
+        owner_sources = _entity_sources(registry, entity, joined or host)
         rows.append(
             {
                 "host": host,
@@ -374,9 +430,9 @@ def build_destinations(
                 "legal_name": (entity.legal_name or None) if entity else None,
                 "parent": root.name if root and entity and root.id != entity.id else None,
                 "hq_country": (entity.hq_country or None) if entity else None,
-                "party": registry.party(entity, app_package),
+                "party": party,
                 "category": category,
-                "purpose": purpose or None,
+                "purpose": purpose,
                 "ips": ips,
                 "ip_countries": geo_countries,
                 "ip_registered_countries": [info[ip].registered_country for ip in ips],
@@ -388,12 +444,14 @@ def build_destinations(
                 "via": "proxy" if a.proxied else "pcap-only",
                 "bytes": a.bytes,
                 "flows": a.flows,
-                "sources": " | ".join(x for x in (entity_sources, DATA_PREFIX + label) if x),
+                "sources": " | ".join(x for x in (owner_sources, DATA_PREFIX + label) if x),
+                "party_reason": reason,
             }
         )
     rows.sort(key=lambda r: (-r["bytes"], r["host"]))
     df = pd.DataFrame(rows, columns=DESTINATIONS.names)
     df.attrs["sources"] = label
+    df.attrs["first_party"] = fp.describe()
     return df
 
 

@@ -18,6 +18,7 @@ import json
 import re
 import uuid
 import zlib
+from collections.abc import Iterable
 from collections.abc import Iterator
 from dataclasses import dataclass
 from dataclasses import replace
@@ -499,8 +500,9 @@ def har_creator(path: Path) -> dict[str, str]:
         return {}
     if not isinstance(log, dict):
         return {}
-    creator = log.get("creator") if isinstance(log.get("creator"), dict) else {}
-    browser = log.get("browser") if isinstance(log.get("browser"), dict) else {}
+    c, b = log.get("creator"), log.get("browser")
+    creator: dict[str, Any] = c if isinstance(c, dict) else {}
+    browser: dict[str, Any] = b if isinstance(b, dict) else {}
     out = {
         "tool": str(creator.get("name") or "").strip(),
         "version": str(creator.get("version") or "").strip(),
@@ -592,18 +594,37 @@ def _line_facts(lines: list[bytes]) -> tuple[list[str], float | None, float | No
     return ids, (min(times) if times else None), (max(times) if times else None)
 
 
-def _check_ids(ids: list[str], path: Path) -> None:
-    seen: set[str] = set()
-    dups: list[str] = []
-    for fid in ids:
-        if fid in seen:
-            dups.append(fid)
-        seen.add(fid)
-    if dups:
-        raise PrivlabError(
-            f"{path}: {len(set(dups))} flow id(s) occur more than once (first: {dups[0]}); a flow id must "
-            "name one flow, so exhibits could not say which one is meant"
-        )
+def _latest_states(lines: list[bytes], path: Path, warnings: list[str]) -> tuple[list[bytes], int]:
+    """flows.jsonl chunks with one record per flow id: the last one, where the first one stood.
+
+    mitmproxy may save one flow twice (a WebSocket flow at its upgrade and again when it ends, with the
+    same id); the later record is the same flow in a later state. Two records with one id would make an
+    exhibit ambiguous, so the last state is kept and the import says so. The source file keeps both.
+    """
+    ids, _, _ = _line_facts(lines)
+    if len(set(ids)) == len(ids):
+        return lines, len(ids)
+    all_lines = [line for chunk in lines for line in chunk.splitlines(keepends=True)]
+    last: dict[str, bytes] = {}
+    for fid, line in zip(ids, all_lines, strict=True):
+        last[fid] = line
+    repeated = len(ids) - len(last)
+    warnings.append(
+        f"{path}: {repeated} record(s) repeat the id of an earlier flow (mitmproxy saved the same flow again "
+        f"in a later state); the last state of each of those flows is used, {len(last)} flows in all"
+    )
+    return list(_line_chunks(last.values())), len(last)
+
+
+def _line_chunks(lines: Iterable[bytes]) -> Iterator[bytes]:
+    buf = bytearray()
+    for line in lines:
+        buf += line
+        if len(buf) >= _CHUNK:
+            yield bytes(buf)
+            buf.clear()
+    if buf:
+        yield bytes(buf)
 
 
 def import_capture(
@@ -612,8 +633,14 @@ def import_capture(
     *,
     canaries: Path | str | None = None,
     app: str | None = None,
+    first_party: list[str] | tuple[str, ...] = (),
+    owner: str | None = None,
 ) -> ImportResult:
-    """Make an `imported` session folder from a .mitm, HAR or pcap file; the source is not changed."""
+    """Make an `imported` session folder from a .mitm, HAR or pcap file; the source is not changed.
+
+    `app` (package), `first_party` (the app's own domains) and `owner` (its company) are the analyst's
+    declarations, kept in session.json `app` for the first/third-party attribution.
+    """
     import time
 
     from analysis.session import tool_versions
@@ -636,9 +663,9 @@ def import_capture(
         else:
             records = pcap_records(src, source_sha, warnings)
         flow_lines, count = list(_jsonl_chunks(records)), len(records)
-    ids, first, last = _line_facts(flow_lines)
+    flow_lines, count = _latest_states(flow_lines, src, warnings)
+    _, first, last = _line_facts(flow_lines)
     packets: int | None = None
-    _check_ids(ids, src)
     if fmt == "pcap":
         packets, first, last = pcap_time_range(src)
         creator = pcap_creator(src)
@@ -684,7 +711,8 @@ def import_capture(
         Path(out),
         f"import-{src.stem}",
         mode="import",
-        app={"package": app} if app else None,
+        app={k: v for k, v in (("package", app), ("first_party", list(first_party)), ("owner", owner)) if v}
+        or None,
         canaries=planted,
         status="imported",
         extra=extra,

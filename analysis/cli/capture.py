@@ -20,10 +20,10 @@ from analysis.capture.proxy import Upstream
 from analysis.capture.summary import summarize
 from analysis.errors import CaptureError
 from analysis.session import Session
-from analysis.session.seal import generate_key
-from analysis.session.seal import seal_session
 from analysis.session.provenance import analyst_mark
 from analysis.session.provenance import parse_time
+from analysis.session.seal import generate_key
+from analysis.session.seal import seal_session
 
 console = Console(highlight=False, soft_wrap=True)
 

@@ -12,8 +12,10 @@ from rich.table import Table
 
 from analysis.attribute.destinations import DATA_PREFIX
 from analysis.attribute.destinations import build_destinations
+from analysis.attribute.domains import default_namer
 from analysis.attribute.entities import load_registry
 from analysis.attribute.geo import GeoDB
+from analysis.attribute.parties import for_session
 from analysis.cli.terminal import table_console
 from analysis.errors import PrivlabError
 from analysis.ingest.packets import build_packets
@@ -29,6 +31,8 @@ def session_destinations(
     geoip_file: Path | None = None,
     rir_files: Sequence[Path] = (),
     progress: bool = False,
+    first_party: Sequence[str] = (),
+    owner: str | None = None,
 ) -> pd.DataFrame:
     """The destinations of a session: derived/destinations.parquet when present and no database was
     overridden, else built now from the session's flows and (if any) its pcap."""
@@ -36,7 +40,7 @@ def session_destinations(
 
     session = Session.open(session_dir)
     tables = load_session(session.path)
-    overridden = bool(registry_files or geoip_file or rir_files or app_package)
+    overridden = bool(registry_files or geoip_file or rir_files or app_package or first_party or owner)
     if tables.destinations is not None and not overridden:
         return tables.destinations
     packets = tables.packets
@@ -52,13 +56,19 @@ def session_destinations(
             Console(stderr=True).print(
                 f"[yellow]warning:[/] {pcap}: {why}; used the {packets.attrs['frames']} packets before it"
             )
-    package = app_package or (session.meta.get("app") or {}).get("package")
+    registry = load_registry(registry_files)
+    namer = default_namer()
+    fp = for_session(
+        session.meta,
+        session.path,
+        registry,
+        namer,
+        package=app_package,
+        declared_domains=first_party,
+        declared_owner=owner,
+    )
     return build_destinations(
-        tables.flows,
-        packets,
-        package,
-        load_registry(registry_files),
-        GeoDB(geoip_file, rir_files),
+        tables.flows, packets, fp.package, registry, GeoDB(geoip_file, rir_files), namer=namer, first_party=fp
     )
 
 
@@ -129,6 +139,14 @@ RIR_HELP = "RIR delegated-*-extended files for the registered country instead of
     type=EXISTING_FILE,
     help="Extra entity data: a registry .toml or an Exodus / X-Ray / Disconnect / DuckDuckGo list (repeatable).",
 )
+@click.option(
+    "--first-party",
+    "first_party",
+    multiple=True,
+    metavar="DOMAIN",
+    help="A domain of the app's own (repeat); default: session.json, the APK, the package name.",
+)
+@click.option("--owner", default=None, metavar="COMPANY", help="The company that owns the app.")
 @click.option("--geoip", "geoip_file", type=EXISTING_FILE, help=GEOIP_HELP)
 @click.option("--rir", "rir_files", multiple=True, type=EXISTING_FILE, help=RIR_HELP)
 @click.option(
@@ -141,6 +159,8 @@ def destinations(
     geoip_file: Path | None,
     rir_files: tuple[Path, ...],
     csv_out: Path | None,
+    first_party: tuple[str, ...],
+    owner: str | None,
 ) -> None:
     """Print each host contacted: owner, parent, HQ, party, purpose, IPs with country and AS, jurisdiction."""
     console = table_console()  # made per call: picks up the terminal's current width
@@ -151,6 +171,8 @@ def destinations(
         geoip_file=geoip_file,
         rir_files=rir_files,
         progress=True,
+        first_party=first_party,
+        owner=owner,
     )
     if df.empty:
         console.print("no destinations (the session has no flows and no pcap connections)")
@@ -158,8 +180,16 @@ def destinations(
     console.print(destinations_table(df))
     third = int((df["party"] == "third").sum())
     pcap_only = int((df["via"] == "pcap-only").sum())
+    if df.attrs.get("first_party"):
+        console.print(str(df.attrs["first_party"]), soft_wrap=True)
+    if "party_reason" in df.columns:
+        for host, reason in zip(
+            df["host"][df["party"] == "unknown"], df["party_reason"][df["party"] == "unknown"], strict=True
+        ):
+            console.print(f"[yellow]unknown party[/] {host}: {_cell(reason)}", soft_wrap=True)
+    first = int((df["party"] == "first").sum())
     console.print(
-        f"{len(df)} hosts; {third} third-party; {pcap_only} seen only in the pcap (not via the proxy)"
+        f"{len(df)} hosts; {first} first-party; {third} third-party; {pcap_only} seen only in the pcap (not via the proxy)"
     )
     label = df.attrs.get("sources") or str(df["sources"].iloc[0]).rsplit(DATA_PREFIX, 1)[-1]
     console.print(f"[dim]sources: {label}[/]", soft_wrap=True)

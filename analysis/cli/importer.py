@@ -33,9 +33,24 @@ console = Console(highlight=False, soft_wrap=True)
 @click.option(
     "--app", default=None, metavar="PACKAGE", help="The app's package name, recorded in session.json."
 )
-def import_cmd(source: Path, out: Path, canaries: Path | None, app: str | None) -> None:
+@click.option(
+    "--first-party",
+    "first_party",
+    multiple=True,
+    metavar="DOMAIN",
+    help="A domain of the app's own (repeat for several); its hosts are first party.",
+)
+@click.option("--owner", default=None, metavar="COMPANY", help="The company that owns the app.")
+def import_cmd(
+    source: Path,
+    out: Path,
+    canaries: Path | None,
+    app: str | None,
+    first_party: tuple[str, ...],
+    owner: str | None,
+) -> None:
     """Turn a capture made elsewhere into a session folder the same analysis runs on."""
-    result = import_capture(source, out, canaries=canaries, app=app)
+    result = import_capture(source, out, canaries=canaries, app=app, first_party=first_party, owner=owner)
     for w in result.warnings:
         console.print(f"[yellow]warning:[/] {w}")
     prov = result.session.meta.get("provenance", {})

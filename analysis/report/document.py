@@ -251,6 +251,7 @@ def _destinations(df: pd.DataFrame, flow_dest: pd.DataFrame) -> list[dict[str, A
                 "parent": _plain(r.parent),
                 "hq_country": _plain(r.hq_country),
                 "party": _plain(r.party),
+                "party_reason": _plain(getattr(r, "party_reason", None)),
                 "category": _plain(r.category),
                 "ips": [str(x) for x in _list(r.ips)],
                 "ip_countries": [str(x) for x in _list(r.ip_countries)],
