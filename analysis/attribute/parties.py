@@ -45,11 +45,18 @@ class FirstParty:
 
     @property
     def known(self) -> bool:
-        return self.owner is not None or bool(self.domains)
+        """Whether anything identifies the app: an owner, its domains, or at least its package.
+
+        A package alone is enough to call a known SDK vendor third party: the registry would have named
+        the vendor as the package's publisher (`app_packages`, code prefix) if it were.
+        """
+        return self.owner is not None or bool(self.domains) or bool(self.package)
 
     def describe(self) -> str:
         """One line: the owner and domains, and the basis of each."""
         who = self.owner.name if self.owner else (self.owner_name or "not established")
+        if self.owner is None and self.owner_name is None and self.package:
+            who = f"{self.package}, publisher not in the registry"
         doms = ", ".join(self.domains) or "none"
         return f"first party: {who}; domains {doms} ({'; '.join(self.basis) or 'no basis'})"
 
@@ -163,7 +170,12 @@ def classify(
         return "first", f"owned by {entity.name}, the app's owner ({fp.owner.name})"
     if entity is not None:
         owner = fp.owner.name if fp.owner else fp.owner_name or ", ".join(fp.domains)
-        return "third", f"owned by {entity.name} ({entity.category}), not the app's owner ({owner})"
+        if owner:
+            return "third", f"owned by {entity.name} ({entity.category}), not the app's owner ({owner})"
+        return (
+            "third",
+            f"owned by {entity.name} ({entity.category}), which the registry does not name as publisher of {fp.package}",
+        )
     if is_ip(h):
         return "unknown", "an IP address with no host name in the session and no owner in the registry"
     return "unknown", f"{dom} is not in the entity registry and not one of the app's domains"

@@ -322,7 +322,16 @@ def har_records(path: Path, source_sha: str, warnings: list[str]) -> list[FlowRe
     out = []
     for n, entry in enumerate(entries):
         try:
-            out.append(har_record(entry if isinstance(entry, dict) else {}, _flow_id(source_sha, n)))
+            rec = har_record(entry if isinstance(entry, dict) else {}, _flow_id(source_sha, n))
+            out.append(rec)
+            encoded = any(k.lower() == "content-encoding" for k, _ in rec.request_headers)
+            if not encoded and rec.request_body_size != len(rec.request_body):
+                # The exporter's text does not give back the bytes it says were sent: say so, keep both.
+                warnings.append(
+                    f"{path}: entry {n} ({rec.url[:80]}): the body text gives {len(rec.request_body)} bytes, "
+                    f"the HAR states bodySize {rec.request_body_size}; the exporter did not keep this body "
+                    "byte for byte"
+                )
         except (ValueError, TypeError, KeyError) as e:
             warnings.append(f"{path}: entry {n} skipped ({e})")
     return out
@@ -508,6 +517,8 @@ def har_creator(path: Path) -> dict[str, str]:
         "version": str(creator.get("version") or "").strip(),
         "detail": f"HAR {log.get('version') or '(no version)'}",
     }
+    if creator.get("comment"):
+        out["detail"] += f", {str(creator['comment']).strip()}"
     if browser.get("name"):
         out["detail"] += f", browser {browser.get('name')} {browser.get('version') or ''}".rstrip()
     return out if out["tool"] else {}
