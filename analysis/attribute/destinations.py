@@ -12,7 +12,6 @@ what a pinned or QUIC-only client sent past the proxy. `pcap_only_flows` lists t
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import ipaddress
 from collections import Counter
@@ -25,6 +24,12 @@ from typing import Any
 
 import pandas as pd
 
+from analysis.attribute.connections import _conn_seen_by_proxy
+from analysis.attribute.connections import _flow_keys
+from analysis.attribute.connections import connection_table
+from analysis.attribute.connections import dns_names
+from analysis.attribute.connections import normalise_ip
+from analysis.attribute.connections import split_endpoint
 from analysis.attribute.domains import DomainNamer
 from analysis.attribute.domains import default_namer
 from analysis.attribute.domains import is_ip
@@ -42,36 +47,6 @@ from analysis.schema import FLOWS
 from analysis.schema import PACKETS
 
 
-def split_endpoint(text: str | None) -> tuple[str | None, int | None]:
-    """("ip", port) of "1.2.3.4:443", "[::1]:443" or "::1:443" (normalised; IPv4-mapped IPv6 -> IPv4)."""
-    if not text:
-        return None, None
-    s = str(text).strip()
-    if s.startswith("["):
-        host, _, rest = s[1:].partition("]")
-        port_text = rest.lstrip(":")
-    else:
-        host, _, port_text = s.rpartition(":")
-        if not host:
-            host, port_text = s, ""
-    return normalise_ip(host), (int(port_text) if port_text.isdigit() else None)
-
-
-@functools.lru_cache(maxsize=65536)  # the same few server addresses recur on every flow
-def normalise_ip(ip: str | None) -> str | None:
-    """Canonical text of an address ("::ffff:1.2.3.4" -> "1.2.3.4"); non-addresses returned stripped."""
-    if ip is None:
-        return None
-    s = str(ip).strip().strip("[]")
-    try:
-        addr = ipaddress.ip_address(s.split("%", 1)[0])
-    except ValueError:
-        return s or None
-    if isinstance(addr, ipaddress.IPv6Address) and addr.ipv4_mapped is not None:
-        return str(addr.ipv4_mapped)
-    return str(addr)
-
-
 def _text(v: Any) -> str | None:
     if v is None or (isinstance(v, float) and pd.isna(v)) or v is pd.NA:
         return None
@@ -86,25 +61,9 @@ class _HostAcc:
     ips: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))  # ip -> evidence kinds
     flows: int = 0
     bytes: int = 0
+    sent: int = 0  # request bodies of flows; bytes the device sent on connections seen only in the pcap
     paths: list[str] = field(default_factory=list)
     proxied: bool = False
-
-
-def _dns_map(packets: pd.DataFrame | None) -> dict[str, set[str]]:
-    """name -> IPs from DNS responses (the addresses the device was given), following CNAMEs."""
-    out: dict[str, set[str]] = defaultdict(set)
-    if packets is None or packets.empty:
-        return out
-    dns = packets[(packets["proto"] == "dns") & (packets["dns_response"] == True)]  # noqa: E712
-    for qname, answers in zip(dns["dns_qname"], dns["dns_answers"], strict=True):
-        name = _text(qname)
-        if not name or answers is None:
-            continue
-        for a in answers:
-            a = str(a)
-            if is_ip(a):
-                out[name.lower()].add(normalise_ip(a) or a)
-    return out
 
 
 def _pcap_connections(packets: pd.DataFrame | None) -> pd.DataFrame:
@@ -115,39 +74,9 @@ def _pcap_connections(packets: pd.DataFrame | None) -> pd.DataFrame:
     return packets[packets["proto"].isin(["tcp", "udp"]) & (packets["app"] != "dns") & ~empty]
 
 
-def _flow_keys(
-    flows: pd.DataFrame,
-) -> tuple[set[tuple[str | None, int | None]], set[tuple[str | None, int | None]], set[str]]:
-    clients = {split_endpoint(c) for c in flows["client"]} if len(flows) else set()
-    servers = (
-        {
-            (normalise_ip(_text(ip)), int(p) if pd.notna(p) else None)
-            for ip, p in zip(flows["server_ip"], flows["server_port"], strict=True)
-        }
-        if len(flows)
-        else set()
-    )
-    hosts: set[str] = set()
-    for h, s in zip(flows.get("host", []), flows.get("sni", []), strict=True):
-        for v in (_text(h), _text(s)):
-            if v:
-                hosts.add(normalise_host(v))
-    return clients, servers, hosts
-
-
 def _records(df: pd.DataFrame) -> list[dict[str, Any]]:
     """Rows as plain dicts (typed as Any: pandas cells are heterogeneous)."""
     return [{str(k): v for k, v in row.items()} for row in df.to_dict("records")]
-
-
-def _conn_seen_by_proxy(
-    row: dict[str, Any],
-    clients: set[tuple[str | None, int | None]],
-    servers: set[tuple[str | None, int | None]],
-) -> bool:
-    """A pcap connection the proxy handled: its client end is a flow's client (capture on the device
-    side of the proxy) or its server end is a flow's server (capture on the upstream side)."""
-    return split_endpoint(row["src"]) in clients or split_endpoint(row["dst"]) in servers
 
 
 def pcap_only_connections(flows: pd.DataFrame, packets: pd.DataFrame | None) -> pd.DataFrame:
@@ -193,8 +122,9 @@ def pcap_only_flows(flows: pd.DataFrame, packets: pd.DataFrame | None) -> pd.Dat
                 "status": None,
                 "request_headers": [],
                 "response_headers": [],
-                "request_body_size": 0,
-                "response_body_size": 0,
+                # On-the-wire bytes each way: what the device sent and received on it (not HTTP bodies).
+                "request_body_size": int(r["bytes_up"]) if pd.notna(r.get("bytes_up")) else int(r["bytes"]),
+                "response_body_size": int(r["bytes_down"]) if pd.notna(r.get("bytes_down")) else 0,
                 "request_content_type": None,
                 "response_content_type": None,
                 "via": "pcap-only",
@@ -268,6 +198,11 @@ def _hosts_from_flows(flows: pd.DataFrame, acc: dict[str, _HostAcc]) -> None:
     if not len(flows):
         return
     sizes = _flow_bytes(flows)
+    sent = (
+        [int(v) for v in flows["request_body_size"].fillna(0)]
+        if "request_body_size" in flows
+        else [0] * len(flows)
+    )
     # Only the columns used here: turning header lists into Python objects costs seconds at 100k flows.
     wanted = [c for c in ("host", "sni", "server_ip", "via", "path") if c in flows.columns]
     for i, r in enumerate(_records(flows[wanted])):
@@ -280,6 +215,7 @@ def _hosts_from_flows(flows: pd.DataFrame, acc: dict[str, _HostAcc]) -> None:
         a = acc[host]
         a.flows += 1
         a.bytes += int(sizes[i])
+        a.sent += int(sent[i])
         via = r.get("via") or "proxy"
         if via != "pcap-only":
             a.proxied = True
@@ -291,23 +227,16 @@ def _hosts_from_flows(flows: pd.DataFrame, acc: dict[str, _HostAcc]) -> None:
             a.ips[ip].add("flow" if via != "pcap-only" else "pcap")
 
 
-def _hosts_from_pcap(
-    flows: pd.DataFrame, packets: pd.DataFrame | None, dns: dict[str, set[str]], acc: dict[str, _HostAcc]
-) -> None:
-    """Connections in the pcap the proxy never saw, named by SNI, HTTP Host or a DNS answer for the IP."""
-    for r in _records(pcap_only_connections(flows, packets)):
-        server_ip, _ = split_endpoint(r["dst"])
-        name = _text(r["sni"]) or _text(r["http_host"])
-        if name and ":" in name and not name.startswith("["):
-            name = name.rsplit(":", 1)[0]  # CONNECT host:port
-        if not name and server_ip:
-            candidates = sorted(n for n, ips in dns.items() if server_ip in ips)
-            name = candidates[0] if candidates else server_ip
-        if not name:
+def _hosts_from_pcap(conns: pd.DataFrame, acc: dict[str, _HostAcc]) -> None:
+    """Connections in the pcap the proxy never saw (`connection_table`), by the name each was for."""
+    for r in _records(conns[~conns["seen_by_proxy"].astype(bool)]) if len(conns) else []:
+        server_ip, _ = split_endpoint(r["server"])
+        host = str(r["name"])
+        if host in PROXY_HOSTS:
             continue
-        host = normalise_host(name)
         a = acc[host]
-        a.bytes += int(r["bytes"])
+        a.bytes += int(r["bytes_up"]) + int(r["bytes_down"])
+        a.sent += int(r["bytes_up"])
         if server_ip:
             a.ips[server_ip].add("pcap")
 
@@ -392,10 +321,10 @@ def build_destinations(
     namer = namer or default_namer()
     jur = jurisdiction or default_jurisdiction()
     fp = first_party if first_party is not None else establish(registry, namer, package=app_package)
-    dns = _dns_map(packets)
+    dns = dns_names(packets)
     acc: dict[str, _HostAcc] = defaultdict(_HostAcc)
     _hosts_from_flows(flows, acc)
-    _hosts_from_pcap(flows, packets, dns, acc)
+    _hosts_from_pcap(connection_table(flows, packets), acc)
     _add_dns_answers(acc, dns)
     ip_names = names_for_ips(acc, dns)
 
@@ -446,6 +375,7 @@ def build_destinations(
                 "flows": a.flows,
                 "sources": " | ".join(x for x in (owner_sources, DATA_PREFIX + label) if x),
                 "party_reason": reason,
+                "bytes_sent": a.sent,
             }
         )
     rows.sort(key=lambda r: (-r["bytes"], r["host"]))

@@ -87,7 +87,7 @@ def destinations_table(df: pd.DataFrame) -> Table:
     """A rich table of a DESTINATIONS frame."""
     table = Table(header_style="bold", show_lines=False)
     for col in ("host", "domain", "entity (legal name)", "parent", "HQ", "party", "category: purpose",
-                "IPs: geo/registered country, AS", "jurisdiction", "bytes", "flows", "via"):  # fmt: skip
+                "IPs: geo/registered country, AS", "jurisdiction", "bytes", "sent", "flows", "via"):  # fmt: skip
         table.add_column(col, overflow="fold")
     for r in df.to_dict("records"):
         ips = []
@@ -116,6 +116,8 @@ def destinations_table(df: pd.DataFrame) -> Table:
             "\n".join(ips) or "-",
             jur,
             f"{int(r['bytes']):,}",
+            # Bytes the device sent (request bodies; on-the-wire bytes up for pcap-only connections).
+            f"{int(r['bytes_sent']):,}" if "bytes_sent" in r and pd.notna(r["bytes_sent"]) else "-",
             str(int(r["flows"])),
             _cell(r["via"]),
         )

@@ -243,7 +243,12 @@ def write_docx(doc: Mapping[str, Any], charts_png: Mapping[str, bytes], path: Pa
     d.add_heading("Coverage", 1)
     c = doc["coverage"]
     for line in (
-        f"Flows: {c['flows_total']} ({c['flows_decrypted']} decrypted, {c['flows_pcap_only']} pcap only)",
+        f"Flows: {c['flows_total']} ({c['flows_decrypted']} decrypted, {c['flows_with_error']} with an error)",
+        (
+            f"Seen only in the packet capture: {c['pcap_only_connections']} of {c['pcap_connections']} connections"
+            if c["pcap_present"]
+            else "Seen only in the packet capture: no packet capture"
+        ),
         f"Failed TLS handshakes: {c['tls_failures']}",
         f"QUIC packets not intercepted: {c['quic_packets']}",
         f"Hook modules attached: {', '.join(c['hook_modules_attached']) or 'none'}",

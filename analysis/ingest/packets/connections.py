@@ -44,6 +44,8 @@ class _Conn:
     client: tuple[bytes, int]
     server: tuple[bytes, int]
     nbytes: int = 0
+    up: int = 0  # on-the-wire bytes client -> server
+    t_last: float = 0.0
     packets: int = 0
     payload: int = 0  # TCP/UDP payload bytes, both directions
     app: str = ""
@@ -167,7 +169,10 @@ class PacketParser:
         conn = self._conn(t, "tcp", src, sport, dst, dport, initiator_is_src)
         conn.nbytes += wirelen
         conn.packets += 1
+        conn.t_last = t
         from_client = (src, sport) == conn.client
+        if from_client:
+            conn.up += wirelen
         payload_off = l4 + ((d[l4 + 12] >> 4) * 4)
         seq = int.from_bytes(d[l4 + 4 : l4 + 8], "big")
         if flags & 0x02 and from_client and conn.cnext is None:
@@ -320,6 +325,9 @@ class PacketParser:
             conn_key_is_new = True
         conn.nbytes += wirelen
         conn.packets += 1
+        conn.t_last = t
+        if (src, sport) == conn.client:
+            conn.up += wirelen
         conn.payload += len(payload)
         if sport in _DNS_PORTS or dport in _DNS_PORTS:
             conn.app = "dns"
@@ -443,6 +451,9 @@ class PacketParser:
                     "http_host": conn.http_host,
                     "quic_version": conn.quic_version,
                     "bytes": conn.nbytes,
+                    "bytes_up": conn.up,
+                    "bytes_down": conn.nbytes - conn.up,
+                    "t_last": conn.t_last or conn.t,
                     "packets": conn.packets,
                     "note": "; ".join(conn.notes),
                 }
@@ -558,6 +569,11 @@ def rows_to_frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
     df = pd.DataFrame.from_records(rows, columns=columns) if rows else pd.DataFrame(columns=columns)
     # Whole microseconds (the Arrow schema's unit): float seconds carry sub-microsecond noise.
     df["t"] = pd.to_datetime((df["t"].astype("float64") * 1e6).round().astype("int64"), unit="us", utc=True)
+    # Connection rows only: the last packet's time and the bytes each way (events leave them empty).
+    last = df["t_last"].astype("float64")
+    df["t_last"] = pd.to_datetime((last * 1e6).round().astype("Int64"), unit="us", utc=True)
+    for col in ("bytes_up", "bytes_down"):
+        df[col] = df[col].astype("Int64")
     for col in ("bytes", "packets"):
         df[col] = df[col].fillna(0).astype("int64")
     for col in ("app", "note"):
