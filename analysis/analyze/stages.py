@@ -19,6 +19,7 @@ import json
 import os
 from collections.abc import Callable
 from collections.abc import Iterator
+from collections.abc import Sequence
 from contextlib import contextmanager
 from dataclasses import asdict
 from dataclasses import dataclass
@@ -97,6 +98,7 @@ class StageContext:
     force: bool = False
     engine: str = "auto"
     progress: Progress | None = None
+    registry_files: tuple[Path, ...] = ()  # `--registry`: extra entity lists, after the curated registry
     written: list[str] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
@@ -241,7 +243,7 @@ def hook_events_stage(ctx: StageContext) -> None:
     src = hooks_source(ctx.path)
     if src is None:
         return
-    registry = load_registry()
+    registry = load_registry(ctx.registry_files)
     inputs = {**ctx.inputs([src.name]), **registry_stamp(registry)}
     if ctx.up_to_date(["hook_events"], inputs):
         return
@@ -270,20 +272,28 @@ def _flows_frame(ctx: StageContext) -> pd.DataFrame:
     return flows_table(ctx.records()).to_pandas()
 
 
+def _extra_lists_stamp(ctx: StageContext) -> dict[str, str]:
+    # `--registry` files are part of a destinations table's inputs (a .toml extra is merged as curated
+    # data and is not among the registry's imported lists, so the registry stamp alone misses it).
+    from analysis.session.custody import sha256_file
+
+    return {f"registry:{p.name}": sha256_file(p) for p in ctx.registry_files}
+
+
 def destinations_stage(ctx: StageContext) -> None:
     """`destinations`: who received each host's traffic, the IPs contacted, their countries, jurisdiction."""
     names = [n for n in (ctx.flow_source_name(), PCAP if (ctx.path / PCAP).exists() else None) if n]
     if not names:
         return
     registry, geo, namer, jurisdiction = (
-        load_registry(),
+        load_registry(ctx.registry_files),
         default_geodb(),
         default_namer(),
         default_jurisdiction(),
     )
     first_party = parties.for_session(ctx.session.meta, ctx.path, registry, namer)
     inputs = {**ctx.inputs(names), **data_stamp(registry, geo, namer, jurisdiction),
-              "first_party": first_party.describe()}  # fmt: skip
+              **_extra_lists_stamp(ctx), "first_party": first_party.describe()}  # fmt: skip
     if ctx.up_to_date(["destinations"], inputs):
         return
     packets_path = ctx.table_path("packets")
@@ -409,8 +419,12 @@ def analyze(
     engine: str = "auto",
     show_progress: bool = True,
     console: Console | None = None,
+    registry_files: Sequence[Path] = (),
 ) -> AnalysisResult:
-    """Run every stage on a session folder; stages with up-to-date tables are skipped."""
+    """Run every stage on a session folder; stages with up-to-date tables are skipped.
+
+    `registry_files` are entity lists loaded after the curated registry (`privlab ... --registry`).
+    """
     session = Session.open(path)
     progress = Progress(
         TextColumn("{task.description}"),
@@ -421,7 +435,8 @@ def analyze(
         transient=True,
         disable=not show_progress,
     )
-    ctx = StageContext(session, force=force, engine=engine, progress=progress if show_progress else None)
+    ctx = StageContext(session, force=force, engine=engine, progress=progress if show_progress else None,
+                       registry_files=tuple(Path(p) for p in registry_files))  # fmt: skip
     with progress:
         for stage in STAGES:
             stage(ctx)

@@ -24,9 +24,16 @@ console = Console(highlight=False)
     show_default=True,
     help="Multi-pattern search engine (both give identical detections).",
 )
-def analyze(session: Path, force: bool, engine: str) -> None:
+@click.option(
+    "--registry",
+    "registry_files",
+    multiple=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="An extra entity list (registry .toml, Tracker Radar, Exodus, X-Ray, Disconnect JSON); repeatable.",
+)
+def analyze(session: Path, force: bool, engine: str, registry_files: tuple[Path, ...]) -> None:
     """Decode every request, detect planted and read values, write derived/*.parquet."""
-    result = run_analysis(session, force=force, engine=engine)
+    result = run_analysis(session, force=force, engine=engine, registry_files=registry_files)
     for w in result.warnings:
         console.print(f"[yellow]warning:[/] {w}")
     if result.written:

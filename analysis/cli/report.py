@@ -41,8 +41,20 @@ console = Console(highlight=False, soft_wrap=True)
     type=click.Path(path_type=Path),
     help=f"Stored `privlab validate` record to quote [default: {DEFAULT_VALIDATION} if present].",
 )
+@click.option(
+    "--registry",
+    "registry_files",
+    multiple=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="An extra entity list to attribute hosts with (as for `privlab analyze --registry`); repeatable.",
+)
 def report(
-    session: Path, formats: str, out_dir: Path | None, no_redact: bool, validation_path: Path | None
+    session: Path,
+    formats: str,
+    out_dir: Path | None,
+    no_redact: bool,
+    validation_path: Path | None,
+    registry_files: tuple[Path, ...],
 ) -> None:
     """Write the evidence report of a session and print where each file is."""
     fmts = parse_formats(formats)  # fail on a typo before any analysis runs
@@ -52,7 +64,14 @@ def report(
     validation = load_validation(validation_path or DEFAULT_VALIDATION)
     from analysis.analyze.load import load_session  # imports the whole analysis stack: after the checks
 
-    tables = load_session(session)
+    if registry_files:
+        # Attribute with the extra lists first; reading back without a refresh keeps that attribution.
+        from analysis.analyze.stages import analyze as run_analysis
+
+        run_analysis(session, registry_files=registry_files, show_progress=False)
+        tables = load_session(session, refresh=False)
+    else:
+        tables = load_session(session)
     written = build_report(
         session, tables, fmts, out_dir, redact=not no_redact, validation=validation, progress=True
     )

@@ -13,6 +13,7 @@ from analysis.findings.access import ACCESS_CATEGORIES
 from analysis.findings.access import _access_findings
 from analysis.findings.access import _hooks
 from analysis.findings.coverage import _coverage
+from analysis.findings.coverage import registry_coverage
 from analysis.findings.frames import _columns
 from analysis.findings.frames import _epochs
 from analysis.findings.frames import _pylist
@@ -150,6 +151,7 @@ def build_findings(
         f.summary = summary_sentence(f)
 
     coverage = _coverage(flows, detections, hooks, packets, session_meta, canaries, tls_failures, transitions)
+    registry_coverage(coverage, table(tables, "destinations", DESTINATIONS))
     return findings, coverage
 
 

@@ -44,7 +44,17 @@ def _coverage(
         c.pcap_connections = len(conns)
         quic = conns[conns["app"].isin(["quic", "gquic"])]
         c.quic_packets = int(quic["packets"].sum()) if len(quic) else 0  # all packets, not Initials
-        c.quic_hosts = sorted({str(n) for n in quic["name"] if str(n)})
+        hosts = {str(n) for n in quic["name"] if str(n)}
+        # QUIC Initials of a table with no connection row for them (a table built by hand or cut short):
+        # their own packets, at least one each, so a QUIC event never goes uncounted.
+        have = set(zip(quic["client"], quic["server"], strict=True))
+        for r in packets[proto == "quic"].to_dict("records"):
+            if (r.get("src"), r.get("dst")) not in have:
+                n = r.get("packets")
+                c.quic_packets += int(n) if n is not None and not pd.isna(n) and int(n) > 0 else 1
+                if r.get("sni") is not None and not pd.isna(r.get("sni")):
+                    hosts.add(str(r["sni"]))
+        c.quic_hosts = sorted(hosts)
         only = conns[~conns["seen_by_proxy"].astype(bool)] if len(conns) else conns
         c.pcap_only_connections = len(only)
         sent: Counter[str] = Counter()
@@ -145,3 +155,18 @@ def hook_modules(frida: Any) -> tuple[list[str], list[tuple[str, str]], bool]:
                 if isinstance(m, Mapping):
                     status_of(str(m.get("name", m.get("module", "?"))), m)
     return sorted(attached), sorted(failed.items()), True
+
+
+def registry_coverage(c: Coverage, destinations: pd.DataFrame) -> None:
+    """How many of the session's hosts the entity registry attributes, and which stay unknown."""
+    if not len(destinations):
+        return
+    known = destinations["entity"].notna() & (destinations["entity"].astype(str) != "")
+    c.registry_hosts = len(destinations)
+    c.registry_hosts_attributed = int(known.sum())
+    c.registry_unattributed = sorted(str(h) for h in destinations.loc[~known, "host"])
+    if c.registry_unattributed:
+        c.notes.append(
+            f"The entity registry attributes {c.registry_hosts_attributed} of {c.registry_hosts} host(s); "
+            f"{len(c.registry_unattributed)} stay unknown (a list can be added with --registry)."
+        )

@@ -137,6 +137,10 @@ class Coverage:
     pcap_connections: int = 0
     pcap_only_connections: int = 0
     pcap_only_hosts: list[tuple[str, int]] = field(default_factory=list)  # (host, bytes sent)
+    # The entity registry's coverage of the session's destinations (registry_coverage).
+    registry_hosts: int = 0
+    registry_hosts_attributed: int = 0
+    registry_unattributed: list[str] = field(default_factory=list)
     hook_events: int = 0
     hook_events_attributed: int = 0
     hook_modules_attached: list[str] = field(default_factory=list)
