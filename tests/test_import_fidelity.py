@@ -199,20 +199,21 @@ def test_mark_an_imported_session_as_an_analyst(tmp_path: Path) -> None:
     assert refused.exit_code != 0 and "--at" in refused.output
     ok = runner.invoke(
         main,
-        ["mark", str(s.path), "consent-accepted", "--at", "2023-09-10T04:50:00Z", "--note", "video 12:03"],
+        ["mark", str(s.path), "consent-accepted", "--at", "2023-09-10T04:39:00Z", "--note", "video 12:03"],
     )
     assert ok.exit_code == 0, ok.output
     meta = Session.open(s.path).meta
     (mark,) = meta["marks"]
-    assert mark["t"] == 1694321400.0 and mark["by"] == "analyst" and mark["note"] == "video 12:03"
+    assert mark["t"] == 1694320740.0 and mark["by"] == "analyst" and mark["note"] == "video 12:03"
     last = json.loads((s.path / "custody.jsonl").read_text().splitlines()[-1])
     assert last["file"] == "session.json" and "video 12:03" in last["ref"]
-    # Findings split by phase: the e-mail in the 04:39:45 chrome-sync request is before the mark.
+    # Findings split by phase: the e-mail in the 04:39:45 chrome-sync request is after the 04:39:00 mark
+    # (before the fix every imported finding was "before-consent" and the mark was refused).
     from analysis.analyze.stages import analyze
 
     analyze(s.path, show_progress=False)
     findings = load_session(s.path, refresh=False).findings
-    assert set(findings["phase"]) == {"before-consent"}
+    assert set(findings["phase"]) == {"after-consent"}
     rel = runner.invoke(main, ["mark", str(s.path), "consent-withdrawn", "--at", "+60"])
     assert rel.exit_code == 0 and Session.open(s.path).meta["marks"][1]["t"] == pytest.approx(
         1694320742.923315
@@ -289,6 +290,11 @@ def test_report_of_an_imported_session_states_its_provenance(tmp_path: Path) -> 
     if shutil.which("pdftotext") is None:
         pytest.fail("pdftotext (poppler-utils) is needed to read the PDF's text")
     s = import_capture(FLOWS / "diff_data.har", tmp_path).session
+    marked = CliRunner().invoke(
+        main,
+        ["mark", str(s.path), "consent-accepted", "--at", "2023-09-10T04:39:00Z", "--note", "frame 12:03"],
+    )
+    assert marked.exit_code == 0, marked.output
     out = CliRunner().invoke(main, ["report", str(s.path), "--format", "html,pdf"])
     assert out.exit_code == 0, out.output
     html = (s.path / "report" / "report.html").read_text()
@@ -306,4 +312,5 @@ def test_report_of_an_imported_session_states_its_provenance(tmp_path: Path) -> 
         assert "not recorded by privlab" in text and "no Frida hook recording" in text
         for claim in _CLAIMS:
             assert claim not in text, claim
+        assert "an analyst's assertion" in text and "frame 12:03" in text  # the mark, shown as what it is
     assert re.search(r"<dt>Started \(UTC\)</dt><dd>2023-09-10T04:38:02", html)  # not the import time
