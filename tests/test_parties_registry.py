@@ -116,3 +116,66 @@ def test_registry_option_on_analyze_and_report_and_the_coverage_line(tmp_path: P
         ["www.vskills.in"],
     )
     assert "Hosts the entity registry attributes" in (s.path / "report" / "report.html").read_text()
+
+
+# -- the first party, from each source in turn ------------------------------------------------------------
+
+
+def _fp(**kw: object):  # type: ignore[no-untyped-def]
+    from analysis.attribute.domains import default_namer
+    from analysis.attribute.parties import establish
+
+    return establish(load_registry(), default_namer(), **kw)  # type: ignore[arg-type]
+
+
+def _party(fp: object, host: str) -> tuple[str, str]:
+    from analysis.attribute.domains import default_namer
+    from analysis.attribute.parties import classify
+
+    reg = load_registry()
+    return classify(fp, reg, default_namer(), host, reg.entity_for_host(host))  # type: ignore[arg-type]
+
+
+def test_first_party_from_the_registry_publisher() -> None:
+    fp = _fp(package="com.zhiliaoapp.musically")
+    assert fp.owner is not None and fp.owner.name == "TikTok"
+    assert _party(fp, "api16-normal-c-useast1a.tiktokv.com")[0] == "first"
+    assert _party(fp, "api16-access-sg.pangle.io")[0] == "first"  # ByteDance's own, by ownership
+    party, why = _party(fp, "graph.facebook.com")
+    assert party == "third" and "Meta" in why and "TikTok" in why
+
+
+def test_first_party_from_the_package_name_and_the_apks_certificate() -> None:
+    static = {
+        "app": {"package": "com.spotify.music"},
+        "signing": {"certificates": [{"subject": "CN=Spotify, OU=Spotify, O=Spotify AB, C=SE"}]},
+    }
+    fp = _fp(static=static)
+    assert fp.package == "com.spotify.music" and fp.domains == ("spotify.com",)
+    assert fp.owner_name == "Spotify AB"
+    assert any("certificate" in b for b in fp.basis) and any("spotify.com" in b for b in fp.basis)
+    assert _party(fp, "spclient.wg.spotify.com") == ("first", "spotify.com is the app's own domain")
+    assert _party(fp, "app-measurement.com")[0] == "third"
+    party, why = _party(fp, "api.example-unknown.net")
+    assert party == "unknown" and "not in the entity registry" in why
+
+
+def test_declared_owner_in_the_registry() -> None:
+    fp = _fp(package="com.example.shop", declared_owner="Alibaba")
+    assert fp.owner is not None and fp.owner.name == "Alibaba"
+    assert _party(fp, "g.alicdn.com")[0] == "first"
+    assert _party(fp, "sessions.bugsnag.com")[0] == "third"
+    assert "example.com" not in fp.domains  # "example" is not a company's name
+
+
+def test_ip_only_host_joined_through_a_pcap_sni() -> None:
+    # The proxy saw a request to a bare IP; the pcap saw a TLS connection to that IP with an SNI.
+    flows = _flows([{"flow_id": "a", "host": "34.120.5.9", "server_ip": "34.120.5.9", "path": "/v1/e"}])
+    packets = rows_to_frame([
+        {"t": 1.7e9, "t_last": 1.7e9 + 2, "proto": "tcp", "src": "10.0.2.16:41000", "dst": "34.120.5.9:443",
+         "app": "tls", "sni": "api2.amplitude.com", "bytes": 5000, "bytes_up": 3000, "bytes_down": 2000,
+         "packets": 12, "note": ""},
+    ])  # fmt: skip
+    dest = build_destinations(flows, packets, "tld.sample.app", load_registry(), default_geodb())
+    row = dest[dest["host"] == "34.120.5.9"].iloc[0]
+    assert row["entity"] == "Amplitude" and "via api2.amplitude.com" in row["party_reason"]

@@ -248,9 +248,18 @@ def _add_dns_answers(acc: dict[str, _HostAcc], dns: dict[str, set[str]]) -> None
             a.ips[ip].add("dns")
 
 
-def names_for_ips(acc: dict[str, _HostAcc], dns: dict[str, set[str]]) -> dict[str, list[str]]:
-    """ip -> host names the same session tied to it (a DNS answer, or a named host's flow or SNI)."""
+def names_for_ips(
+    acc: dict[str, _HostAcc], dns: dict[str, set[str]], conns: pd.DataFrame | None = None
+) -> dict[str, list[str]]:
+    """ip -> host names the same session tied to it (a DNS answer, a named host's flow, or the TLS/QUIC
+    SNI or HTTP Host of any pcap connection to it, the proxy's included)."""
     out: dict[str, set[str]] = defaultdict(set)
+    if conns is not None and len(conns):
+        named = conns[conns["name_source"].isin(["sni", "quic-sni", "http-host"])]
+        for server, name in zip(named["server"], named["name"], strict=True):
+            ip, _ = split_endpoint(str(server))
+            if ip:
+                out[ip].add(str(name))
     for name, ips in dns.items():
         for ip in ips:
             out[ip].add(name)
@@ -324,9 +333,10 @@ def build_destinations(
     dns = dns_names(packets)
     acc: dict[str, _HostAcc] = defaultdict(_HostAcc)
     _hosts_from_flows(flows, acc)
-    _hosts_from_pcap(connection_table(flows, packets), acc)
+    conns = connection_table(flows, packets)
+    _hosts_from_pcap(conns, acc)
     _add_dns_answers(acc, dns)
-    ip_names = names_for_ips(acc, dns)
+    ip_names = names_for_ips(acc, dns, conns)
 
     all_ips = sorted({ip for a in acc.values() for ip in a.ips})
     info = {i.ip: i for i in geo.lookup_many(all_ips)}
