@@ -312,9 +312,9 @@ def har_record(entry: dict[str, Any], flow_id: str) -> FlowRecord:
     return rec
 
 
-def har_records(path: Path, source_sha: str, warnings: list[str]) -> list[FlowRecord]:
-    """Records of a HAR file's entries."""
-    doc = _har_json(path)
+def har_records(path: Path, source_sha: str, warnings: list[str], doc: Any = None) -> list[FlowRecord]:
+    """Records of a HAR file's entries (`doc`: the file already parsed, so a large HAR is read once)."""
+    doc = _har_json(path) if doc is None else doc
     log = doc.get("log") if isinstance(doc, dict) else None
     entries = log.get("entries") if isinstance(log, dict) else None
     if not isinstance(entries, list):
@@ -501,10 +501,10 @@ def _file_chunks(path: Path) -> Iterator[bytes]:
             yield chunk
 
 
-def har_creator(path: Path) -> dict[str, str]:
+def har_creator(path: Path, doc: Any = None) -> dict[str, str]:
     """The HAR's `log.creator` (and `log.browser`) as `{tool, version, detail}`; empty when absent."""
     try:
-        log = _har_json(path).get("log")
+        log = (_har_json(path) if doc is None else doc).get("log")
     except (PrivlabError, AttributeError):
         return {}
     if not isinstance(log, dict):
@@ -663,6 +663,7 @@ def import_capture(
     planted: list[Canary] = load_canaries(Path(canaries)) if canaries else []
     source_sha = sha256_file(src)
     warnings: list[str] = []
+    har_doc: Any = None
     # The flows.jsonl lines are made before the folder exists: a failure leaves nothing behind.
     if fmt == "mitm" and use_workers(src):
         flow_lines, count = mitm_jsonl_parallel(src, warnings)
@@ -670,7 +671,8 @@ def import_capture(
         if fmt == "mitm":
             records = mitm_records(src, warnings)
         elif fmt == "har":
-            records = har_records(src, source_sha, warnings)
+            har_doc = _har_json(src)
+            records = har_records(src, source_sha, warnings, har_doc)
         else:
             records = pcap_records(src, source_sha, warnings)
         flow_lines, count = list(_jsonl_chunks(records)), len(records)
@@ -681,7 +683,7 @@ def import_capture(
         packets, first, last = pcap_time_range(src)
         creator = pcap_creator(src)
     else:
-        creator = har_creator(src) if fmt == "har" else mitm_creator(src)
+        creator = har_creator(src, har_doc) if fmt == "har" else mitm_creator(src)
     imported_at = time.time()
     source_info = {
         "file": src.name,
