@@ -96,3 +96,24 @@ def test_every_connection_packet_is_counted_once(name: str) -> None:
 
     assert int(rows["packets"].sum()) == len(rdpcap(str(PCAPS / name)))
     assert (rows["bytes_up"] + rows["bytes_down"] == rows["bytes"]).all()
+
+
+def test_cleartext_http_in_an_imported_pcap_is_counted_once(tmp_path: Path) -> None:
+    # A pcap import turns cleartext HTTP into flows (`via = "pcap-only"`): that connection was seen only
+    # in the pcap (not by a proxy), and its bytes are the flow's, not counted a second time.
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).parent))
+    from test_import import _http_pcap
+
+    src = tmp_path / "http.pcap"
+    _http_pcap(src, ng=False)
+    s = import_capture(src, tmp_path / "out").session
+    analyze(s.path, show_progress=False)
+    tables = load_session(s.path, refresh=False)
+    dest = tables.destinations
+    assert list(dest["host"]) == ["log.example"]
+    row = dest.iloc[0]
+    assert (row["flows"], row["bytes"], row["bytes_sent"]) == (1, 27, 27)  # the 27-byte JSON body, once
+    c = evidence_from_tables(s.path, tables).coverage
+    assert (c.pcap_connections, c.pcap_only_connections) == (1, 1)

@@ -39,6 +39,7 @@ CONNECTIONS = pa.schema(
         ("bytes_up", pa.int64()),  # on-the-wire bytes the device sent
         ("bytes_down", pa.int64()),
         ("seen_by_proxy", pa.bool_()),
+        ("as_flow", pa.bool_()),  # its cleartext HTTP became flows (pcap import): counted there, not twice
     ]
 )
 
@@ -135,7 +136,14 @@ def connection_table(flows: pd.DataFrame, packets: pd.DataFrame | None) -> pd.Da
     conns = conns[~conns["note"].fillna("").str.contains(NO_PAYLOAD, regex=False)]
     if conns.empty:
         return pd.DataFrame(columns=CONNECTIONS.names)
-    clients, servers, _ = _flow_keys(flows)
+    # Only the proxy's flows say the proxy saw a connection; a flow made from a pcap's cleartext HTTP
+    # (`via = "pcap-only"`) is that connection's content, not a sighting by the proxy.
+    via = flows["via"].fillna("proxy").astype(str) if len(flows) and "via" in flows else None
+    proxied = flows[via != "pcap-only"] if via is not None else flows
+    clients, servers, _ = _flow_keys(proxied)
+    as_flow = (
+        {split_endpoint(c) for c in flows.loc[via == "pcap-only", "client"]} if via is not None else set()
+    )
     by_ip: dict[str, list[str]] = defaultdict(list)
     for qname, ips in sorted(dns_names(packets).items()):
         for ip in ips:
@@ -170,6 +178,7 @@ def connection_table(flows: pd.DataFrame, packets: pd.DataFrame | None) -> pd.Da
                 "bytes_up": up,
                 "bytes_down": total - up,
                 "seen_by_proxy": _conn_seen_by_proxy(r, clients, servers),
+                "as_flow": split_endpoint(r["src"]) in as_flow,
             }
         )
     df = pd.DataFrame(rows, columns=CONNECTIONS.names)

@@ -229,7 +229,8 @@ def _hosts_from_flows(flows: pd.DataFrame, acc: dict[str, _HostAcc]) -> None:
 
 def _hosts_from_pcap(conns: pd.DataFrame, acc: dict[str, _HostAcc]) -> None:
     """Connections in the pcap the proxy never saw (`connection_table`), by the name each was for."""
-    for r in _records(conns[~conns["seen_by_proxy"].astype(bool)]) if len(conns) else []:
+    keep = ~conns["seen_by_proxy"].astype(bool) & ~conns["as_flow"].astype(bool) if len(conns) else None
+    for r in _records(conns[keep]) if keep is not None else []:
         server_ip, _ = split_endpoint(r["server"])
         host = str(r["name"])
         if host in PROXY_HOSTS:
