@@ -314,3 +314,20 @@ def test_report_of_an_imported_session_states_its_provenance(tmp_path: Path) -> 
             assert claim not in text, claim
         assert "an analyst's assertion" in text and "frame 12:03" in text  # the mark, shown as what it is
     assert re.search(r"<dt>Started \(UTC\)</dt><dd>2023-09-10T04:38:02", html)  # not the import time
+
+
+def test_report_of_a_capture_without_frida_claims_no_frida(sample_session: Path, tmp_path: Path) -> None:
+    # The committed sample is a host capture with a packet capture, sealed, without a Frida agent: its
+    # methodology said "three recorders ... a Frida agent recorded what the app read".
+    import re
+
+    meta = json.loads((sample_session / "session.json").read_text())
+    assert "frida" not in meta and meta["capture"]["pcap"] and meta["status"] == "sealed"
+    out = CliRunner().invoke(
+        main, ["report", str(sample_session), "--format", "html", "--out", str(tmp_path)]
+    )
+    assert out.exit_code == 0, out.output
+    text = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", (tmp_path / "report.html").read_text()))
+    assert "two recorders ran side by side" in text and "a packet capture recorded" in text
+    assert "a Frida agent recorded" not in text and "No Frida agent ran" in text
+    assert "the session was sealed at the end" in text

@@ -226,8 +226,8 @@ def _session(meta: Mapping[str, Any]) -> dict[str, Any]:
         "tools": _plain(meta.get("tools") or {}),
         "note": meta.get("note") or "",
         "marks": marks,
-        # Imported sessions: what the evidence holds, from session.json's provenance record.
-        "channels": _plain(asdict(ch)) if (ch := provenance_channels(meta)) else None,
+        # What the evidence holds (imports: session.json's provenance record; captures: the recorders that ran).
+        "channels": _plain(asdict(provenance_channels(meta))),
         "provenance_methodology": provenance_methodology(meta),
         "provenance_limits": provenance_limits(meta),
     }

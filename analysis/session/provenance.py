@@ -48,13 +48,25 @@ def provenance(meta: Mapping[str, Any]) -> Mapping[str, Any] | None:
     return p if isinstance(p, Mapping) else None
 
 
-def channels(meta: Mapping[str, Any]) -> Channels | None:
-    """The channels an imported session holds (None: privlab's own capture, see the session's files)."""
+def channels(meta: Mapping[str, Any]) -> Channels:
+    """The recorders a session's evidence comes from.
+
+    Imported: the provenance record. Captured by privlab: the proxy always; Frida when the run recorded
+    its agent (`frida` in session.json); a packet capture when one was asked for and started (no
+    `pcap_note`); the seal when the session is sealed (or sealed as incomplete).
+    """
     p = provenance(meta)
-    if p is None:
-        return None
-    c = p.get("channels") or {}
-    return Channels(*(bool(c.get(k)) for k in CHANNELS))
+    if p is not None:
+        c = p.get("channels") or {}
+        return Channels(*(bool(c.get(k)) for k in CHANNELS))
+    cap = meta.get("capture") or {}
+    cap = cap if isinstance(cap, Mapping) else {}
+    return Channels(
+        proxy_flows=True,
+        frida=bool(meta.get("frida")),
+        pcap=bool(cap.get("pcap")) and not cap.get("pcap_note"),
+        privlab_seal=meta.get("status") in ("sealed", "incomplete"),
+    )
 
 
 def made_by(meta: Mapping[str, Any]) -> str:
@@ -76,8 +88,8 @@ def methodology(meta: Mapping[str, Any]) -> list[str]:
     """
     p = provenance(meta)
     ch = channels(meta)
-    if p is None or ch is None:
-        return []
+    if p is None:
+        return captured_methodology(meta, ch)
     src = p.get("source") or {}
     t = p.get("capture_time") or {}
     have = []
@@ -111,11 +123,40 @@ def methodology(meta: Mapping[str, Any]) -> list[str]:
     return [" ".join(first)]
 
 
+def captured_methodology(meta: Mapping[str, Any], ch: Channels) -> list[str]:
+    """The methodology of a session privlab recorded, naming only the recorders that ran."""
+    where = "on the device described above" if meta.get("mode") == "device" else "as described above"
+    ran = [
+        "mitmproxy recorded what it sent over HTTP(S) after decrypting it with a lab certificate authority"
+    ]
+    if ch.frida:
+        ran.insert(
+            0,
+            "a Frida agent recorded what the app read on the device (with Java stack traces, "
+            "attributed to an SDK)",
+        )
+    if ch.pcap:
+        ran.append("a packet capture recorded what went around the proxy (DNS, TLS server names, QUIC)")
+    count = {1: "one recorder", 2: "two recorders", 3: "three recorders"}[len(ran)]
+    text = f"The app ran {where} while {count} ran side by side: " + "; ".join(ran) + "."
+    if not ch.frida:
+        text += " No Frida agent ran: no read on the device is in evidence."
+    if not ch.pcap:
+        text += " No packet capture ran: traffic that went around the proxy is not covered."
+    text += " Every byte recorded was hashed into a custody chain as it was written"
+    text += (
+        ", and the session was sealed at the end (see the integrity appendix)."
+        if ch.privlab_seal
+        else "; the session has not been sealed."
+    )
+    return [text]
+
+
 def limits(meta: Mapping[str, Any]) -> list[str]:
     """Extra limits of the method for an imported session (empty for privlab's own captures)."""
-    ch = channels(meta)
-    if ch is None:
+    if provenance(meta) is None:
         return []
+    ch = channels(meta)
     out = [
         f"The traffic was recorded by {made_by(meta)}, not by privlab: what that tool left out "
         "(flows it did not intercept, bodies it truncated or re-encoded) is not in evidence."
