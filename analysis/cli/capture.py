@@ -146,7 +146,7 @@ def capture(host_command: str | None, serial: str | None, app: str, duration: st
 )
 @click.option("--note", default="", help="Why the analyst places the mark there (kept in custody).")
 def mark(session: Path, label: str, at: str | None, note: str) -> None:
-    """Add a phase mark (e.g. consent-accepted): now to a running session, or --at TIME to any session.
+    """Add a phase mark (e.g. consent-accepted): now to a running session, or --at TIME to an unsealed one.
 
     A mark with --at (or on an imported session) is recorded as the analyst's assertion, with the time it
     was made and the note, and the report shows it as such.
