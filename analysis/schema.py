@@ -192,6 +192,10 @@ PACKETS = pa.schema(
         ("bytes", pa.int64()),  # on-the-wire bytes (original length, even when the capture truncated it)
         ("packets", pa.int64()),
         ("note", pa.string()),  # e.g. "truncated by snaplen", "gQUIC, not IETF QUIC", "malformed DNS"
+        # Connection rows (tcp/udp) only, null on event rows: last packet, on-the-wire bytes each way.
+        ("t_last", TIME),
+        ("bytes_up", pa.int64()),  # initiator -> responder (what the app sent)
+        ("bytes_down", pa.int64()),
     ]
 )
 
@@ -273,6 +277,10 @@ DESTINATIONS = pa.schema(
             "endpoint_purpose",
             pa.string(),
         ),  # ByteDance endpoint purposes of the paths seen (bytedance_endpoints.toml)
+        ("party_reason", pa.string()),  # the fact that made the party first/third/unknown (attribute.parties)
+        # Request bodies of the host's flows plus on-the-wire bytes the device sent on connections to it
+        # seen only in the pcap (attribute.connections): the report's "bytes sent" and the CLI's agree.
+        ("bytes_sent", pa.int64()),
     ]
 )
 

@@ -175,6 +175,11 @@ def test_unknown_app_and_empty_inputs(reg: Registry, geo: GeoDB) -> None:
     flows = _flows([{"flow_id": "a", "client": "1.2.3.4:1", "server_ip": "127.0.0.1", "server_port": 443,
                      "host": "graph.facebook.com"}])  # fmt: skip
     dest = build_destinations(flows, None, "org.example.unknown", reg, geo)
-    assert list(dest["party"]) == ["unknown"] and list(dest["entity"]) == ["Meta"]
+    # Issue 13: a known SDK vendor the registry does not name as the app's publisher is third party
+    # (it was "unknown" before); the reason says which app and why.
+    assert list(dest["party"]) == ["third"] and list(dest["entity"]) == ["Meta"]
+    assert "org.example.unknown" in dest["party_reason"].iloc[0]
+    nobody = build_destinations(flows, None, None, reg, geo)
+    assert list(nobody["party"]) == ["unknown"] and "not established" in nobody["party_reason"].iloc[0]
     empty = build_destinations(_flows([]), None, TIKTOK, reg, geo)
     assert empty.empty and list(empty.columns) == DESTINATIONS.names

@@ -19,6 +19,7 @@ import json
 import os
 from collections.abc import Callable
 from collections.abc import Iterator
+from collections.abc import Sequence
 from contextlib import contextmanager
 from dataclasses import asdict
 from dataclasses import dataclass
@@ -41,6 +42,7 @@ from rich.text import Text
 
 from analysis.analyze.manifest import reject_untrusted
 from analysis.analyze.manifest import write_manifest
+from analysis.attribute import parties
 from analysis.attribute.bytedance_layers import layers_rows
 from analysis.attribute.destinations import build_destinations
 from analysis.attribute.destinations import data_stamp
@@ -117,6 +119,7 @@ class StageContext:
     force: bool = False
     engine: str = "auto"
     progress: Progress | None = None
+    registry_files: tuple[Path, ...] = ()  # `--registry`: extra entity lists, after the curated registry
     written: list[str] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
@@ -269,7 +272,7 @@ def hook_events_stage(ctx: StageContext) -> None:
     src = hooks_source(ctx.path)
     if src is None:
         return
-    registry = load_registry()
+    registry = load_registry(ctx.registry_files)
     inputs = {**ctx.inputs([src.name]), **registry_stamp(registry)}
     if ctx.up_to_date(["hook_events"], inputs):
         return
@@ -298,6 +301,14 @@ def _flows_frame(ctx: StageContext) -> pd.DataFrame:
     return flows_table(ctx.records()).to_pandas()
 
 
+def _extra_lists_stamp(ctx: StageContext) -> dict[str, str]:
+    # `--registry` files are part of a destinations table's inputs (a .toml extra is merged as curated
+    # data and is not among the registry's imported lists, so the registry stamp alone misses it).
+    from analysis.session.custody import sha256_file
+
+    return {f"registry:{p.name}": sha256_file(p) for p in ctx.registry_files}
+
+
 def destinations_of(
     session: Session,
     flows: pd.DataFrame,
@@ -307,15 +318,25 @@ def destinations_of(
     *,
     namer: DomainNamer | None = None,
     jurisdiction: JurisdictionData | None = None,
+    first_party: parties.FirstParty | None = None,
     app_package: str | None = None,
+    declared_domains: Sequence[str] = (),
+    declared_owner: str | None = None,
 ) -> pd.DataFrame:
     """The destinations stage's table for these flows and packets with these databases.
 
     `destinations_stage` calls it with the default databases and writes the result; `privlab
-    destinations --registry/--geoip/--rir/--app` calls it with others for a view that is never written.
+    destinations --registry/--geoip/--rir/--app/--first-party/--owner` calls it with others for a view
+    that is never written. The first party is the session's own unless one is given or declared.
     """
-    app = app_package or (session.meta.get("app") or {}).get("package")
-    return build_destinations(flows, packets, app, registry, geo, namer=namer, jurisdiction=jurisdiction)
+    namer = namer or default_namer()
+    if first_party is None:
+        first_party = parties.for_session(
+            session.meta, session.path, registry, namer, package=app_package,
+            declared_domains=declared_domains, declared_owner=declared_owner,
+        )  # fmt: skip
+    return build_destinations(flows, packets, first_party.package, registry, geo, namer=namer,
+                              jurisdiction=jurisdiction, first_party=first_party)  # fmt: skip
 
 
 def destinations_stage(ctx: StageContext) -> None:
@@ -324,18 +345,20 @@ def destinations_stage(ctx: StageContext) -> None:
     if not names:
         return
     registry, geo, namer, jurisdiction = (
-        load_registry(),
+        load_registry(ctx.registry_files),
         default_geodb(),
         default_namer(),
         default_jurisdiction(),
     )
-    inputs = {**ctx.inputs(names), **data_stamp(registry, geo, namer, jurisdiction)}
+    first_party = parties.for_session(ctx.session.meta, ctx.path, registry, namer)
+    inputs = {**ctx.inputs(names), **data_stamp(registry, geo, namer, jurisdiction),
+              **_extra_lists_stamp(ctx), "first_party": first_party.describe()}  # fmt: skip
     if ctx.up_to_date(["destinations"], inputs):
         return
     packets_path = ctx.table_path("packets")
     packets = pq.read_table(packets_path).to_pandas() if packets_path.exists() and PCAP in names else None
     df = destinations_of(ctx.session, _flows_frame(ctx), packets, registry, geo, namer=namer,
-                         jurisdiction=jurisdiction)  # fmt: skip
+                         jurisdiction=jurisdiction, first_party=first_party)  # fmt: skip
     ctx.write("destinations", pa.Table.from_pandas(df, schema=DESTINATIONS, preserve_index=False), inputs)
 
 
@@ -536,8 +559,12 @@ def analyze(
     engine: str = "auto",
     show_progress: bool = True,
     console: Console | None = None,
+    registry_files: Sequence[Path] = (),
 ) -> AnalysisResult:
-    """Run every stage on a session folder; stages with up-to-date tables are skipped."""
+    """Run every stage on a session folder; stages with up-to-date tables are skipped.
+
+    `registry_files` are entity lists loaded after the curated registry (`privlab ... --registry`).
+    """
     session = Session.open(path)
     progress = Progress(
         TextColumn("{task.description}"),
@@ -549,7 +576,8 @@ def analyze(
         transient=True,
         disable=not show_progress,
     )
-    ctx = StageContext(session, force=force, engine=engine, progress=progress if show_progress else None)
+    ctx = StageContext(session, force=force, engine=engine, progress=progress if show_progress else None,
+                       registry_files=tuple(Path(p) for p in registry_files))  # fmt: skip
     ctx.warnings.extend(reject_untrusted(session))  # derived files are checked, not trusted
     with progress:
         for stage in STAGES:

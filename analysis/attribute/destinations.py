@@ -12,7 +12,6 @@ what a pinned or QUIC-only client sent past the proxy. `pcap_only_flows` lists t
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import ipaddress
 from collections import Counter
@@ -26,6 +25,12 @@ from typing import Any
 import pandas as pd
 
 from analysis.attribute.bytedance_endpoints import endpoint_purpose
+from analysis.attribute.connections import _conn_seen_by_proxy
+from analysis.attribute.connections import _flow_keys
+from analysis.attribute.connections import connection_table
+from analysis.attribute.connections import dns_names
+from analysis.attribute.connections import normalise_ip
+from analysis.attribute.connections import split_endpoint
 from analysis.attribute.domains import DomainNamer
 from analysis.attribute.domains import default_namer
 from analysis.attribute.domains import is_ip
@@ -34,40 +39,13 @@ from analysis.attribute.entities import normalise_host
 from analysis.attribute.geo import GeoDB
 from analysis.attribute.jurisdiction import JurisdictionData
 from analysis.attribute.jurisdiction import default_jurisdiction
+from analysis.attribute.parties import FirstParty
+from analysis.attribute.parties import classify
+from analysis.attribute.parties import establish
 from analysis.ingest.packets import NO_PAYLOAD
 from analysis.schema import DESTINATIONS
 from analysis.schema import FLOWS
 from analysis.schema import PACKETS
-
-
-def split_endpoint(text: str | None) -> tuple[str | None, int | None]:
-    """("ip", port) of "1.2.3.4:443", "[::1]:443" or "::1:443" (normalised; IPv4-mapped IPv6 -> IPv4)."""
-    if not text:
-        return None, None
-    s = str(text).strip()
-    if s.startswith("["):
-        host, _, rest = s[1:].partition("]")
-        port_text = rest.lstrip(":")
-    else:
-        host, _, port_text = s.rpartition(":")
-        if not host:
-            host, port_text = s, ""
-    return normalise_ip(host), (int(port_text) if port_text.isdigit() else None)
-
-
-@functools.lru_cache(maxsize=65536)  # the same few server addresses recur on every flow
-def normalise_ip(ip: str | None) -> str | None:
-    """Canonical text of an address ("::ffff:1.2.3.4" -> "1.2.3.4"); non-addresses returned stripped."""
-    if ip is None:
-        return None
-    s = str(ip).strip().strip("[]")
-    try:
-        addr = ipaddress.ip_address(s.split("%", 1)[0])
-    except ValueError:
-        return s or None
-    if isinstance(addr, ipaddress.IPv6Address) and addr.ipv4_mapped is not None:
-        return str(addr.ipv4_mapped)
-    return str(addr)
 
 
 def _text(v: Any) -> str | None:
@@ -84,25 +62,9 @@ class _HostAcc:
     ips: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))  # ip -> evidence kinds
     flows: int = 0
     bytes: int = 0
+    sent: int = 0  # request bodies of flows; bytes the device sent on connections seen only in the pcap
     paths: list[str] = field(default_factory=list)
     proxied: bool = False
-
-
-def _dns_map(packets: pd.DataFrame | None) -> dict[str, set[str]]:
-    """name -> IPs from DNS responses (the addresses the device was given), following CNAMEs."""
-    out: dict[str, set[str]] = defaultdict(set)
-    if packets is None or packets.empty:
-        return out
-    dns = packets[(packets["proto"] == "dns") & (packets["dns_response"] == True)]  # noqa: E712
-    for qname, answers in zip(dns["dns_qname"], dns["dns_answers"], strict=True):
-        name = _text(qname)
-        if not name or answers is None:
-            continue
-        for a in answers:
-            a = str(a)
-            if is_ip(a):
-                out[name.lower()].add(normalise_ip(a) or a)
-    return out
 
 
 def _pcap_connections(packets: pd.DataFrame | None) -> pd.DataFrame:
@@ -113,39 +75,9 @@ def _pcap_connections(packets: pd.DataFrame | None) -> pd.DataFrame:
     return packets[packets["proto"].isin(["tcp", "udp"]) & (packets["app"] != "dns") & ~empty]
 
 
-def _flow_keys(
-    flows: pd.DataFrame,
-) -> tuple[set[tuple[str | None, int | None]], set[tuple[str | None, int | None]], set[str]]:
-    clients = {split_endpoint(c) for c in flows["client"]} if len(flows) else set()
-    servers = (
-        {
-            (normalise_ip(_text(ip)), int(p) if pd.notna(p) else None)
-            for ip, p in zip(flows["server_ip"], flows["server_port"], strict=True)
-        }
-        if len(flows)
-        else set()
-    )
-    hosts: set[str] = set()
-    for h, s in zip(flows.get("host", []), flows.get("sni", []), strict=True):
-        for v in (_text(h), _text(s)):
-            if v:
-                hosts.add(normalise_host(v))
-    return clients, servers, hosts
-
-
 def _records(df: pd.DataFrame) -> list[dict[str, Any]]:
     """Rows as plain dicts (typed as Any: pandas cells are heterogeneous)."""
     return [{str(k): v for k, v in row.items()} for row in df.to_dict("records")]
-
-
-def _conn_seen_by_proxy(
-    row: dict[str, Any],
-    clients: set[tuple[str | None, int | None]],
-    servers: set[tuple[str | None, int | None]],
-) -> bool:
-    """A pcap connection the proxy handled: its client end is a flow's client (capture on the device
-    side of the proxy) or its server end is a flow's server (capture on the upstream side)."""
-    return split_endpoint(row["src"]) in clients or split_endpoint(row["dst"]) in servers
 
 
 def pcap_only_connections(flows: pd.DataFrame, packets: pd.DataFrame | None) -> pd.DataFrame:
@@ -191,8 +123,9 @@ def pcap_only_flows(flows: pd.DataFrame, packets: pd.DataFrame | None) -> pd.Dat
                 "status": None,
                 "request_headers": [],
                 "response_headers": [],
-                "request_body_size": 0,
-                "response_body_size": 0,
+                # On-the-wire bytes each way: what the device sent and received on it (not HTTP bodies).
+                "request_body_size": int(r["bytes_up"]) if pd.notna(r.get("bytes_up")) else int(r["bytes"]),
+                "response_body_size": int(r["bytes_down"]) if pd.notna(r.get("bytes_down")) else 0,
                 "request_content_type": None,
                 "response_content_type": None,
                 "via": "pcap-only",
@@ -257,6 +190,127 @@ def data_stamp(
     return stamp
 
 
+# mitmproxy's own certificate page (http://mitm.it): the proxy answers it itself, nothing leaves the lab.
+PROXY_HOSTS = frozenset({"mitm.it"})
+
+
+def _hosts_from_flows(flows: pd.DataFrame, acc: dict[str, _HostAcc]) -> None:
+    """Each flow's host (the host asked for, the server address the proxy used), bytes and paths."""
+    if not len(flows):
+        return
+    sizes = _flow_bytes(flows)
+    sent = (
+        [int(v) for v in flows["request_body_size"].fillna(0)]
+        if "request_body_size" in flows
+        else [0] * len(flows)
+    )
+    # Only the columns used here: turning header lists into Python objects costs seconds at 100k flows.
+    wanted = [c for c in ("host", "sni", "server_ip", "via", "path") if c in flows.columns]
+    for i, r in enumerate(_records(flows[wanted])):
+        name = _text(r.get("host")) or _text(r.get("sni")) or _text(r.get("server_ip"))
+        if not name:
+            continue
+        host = normalise_host(name)
+        if host in PROXY_HOSTS:
+            continue
+        a = acc[host]
+        a.flows += 1
+        a.bytes += int(sizes[i])
+        a.sent += int(sent[i])
+        via = r.get("via") or "proxy"
+        if via != "pcap-only":
+            a.proxied = True
+        path = _text(r.get("path"))
+        if path:
+            a.paths.append(path)
+        ip = normalise_ip(_text(r.get("server_ip")))
+        if ip:
+            a.ips[ip].add("flow" if via != "pcap-only" else "pcap")
+
+
+def _hosts_from_pcap(conns: pd.DataFrame, acc: dict[str, _HostAcc]) -> None:
+    """Connections in the pcap the proxy never saw (`connection_table`), by the name each was for."""
+    keep = ~conns["seen_by_proxy"].astype(bool) & ~conns["as_flow"].astype(bool) if len(conns) else None
+    for r in _records(conns[keep]) if keep is not None else []:
+        server_ip, _ = split_endpoint(r["server"])
+        host = str(r["name"])
+        if host in PROXY_HOSTS:
+            continue
+        a = acc[host]
+        a.bytes += int(r["bytes_up"]) + int(r["bytes_down"])
+        a.sent += int(r["bytes_up"])
+        if server_ip:
+            a.ips[server_ip].add("pcap")
+
+
+def _add_dns_answers(acc: dict[str, _HostAcc], dns: dict[str, set[str]]) -> None:
+    """The addresses the device was told to use for each host (DNS answers in the pcap)."""
+    for host, a in acc.items():
+        for ip in dns.get(host, ()):
+            a.ips[ip].add("dns")
+
+
+def names_for_ips(
+    acc: dict[str, _HostAcc], dns: dict[str, set[str]], conns: pd.DataFrame | None = None
+) -> dict[str, list[str]]:
+    """ip -> host names the same session tied to it (a DNS answer, a named host's flow, or the TLS/QUIC
+    SNI or HTTP Host of any pcap connection to it, the proxy's included)."""
+    out: dict[str, set[str]] = defaultdict(set)
+    if conns is not None and len(conns):
+        named = conns[conns["name_source"].isin(["sni", "quic-sni", "http-host"])]
+        for server, name in zip(named["server"], named["name"], strict=True):
+            ip, _ = split_endpoint(str(server))
+            if ip:
+                out[ip].add(str(name))
+    for name, ips in dns.items():
+        for ip in ips:
+            out[ip].add(name)
+    for host, a in acc.items():
+        if not is_ip(host):
+            for ip in a.ips:
+                out[ip].add(host)
+    return {ip: sorted(names) for ip, names in out.items()}
+
+
+def _purpose(registry: Registry, host: str, paths: list[str], entity: Any) -> tuple[str, str | None]:
+    """(category, purpose): the endpoint roles of the paths seen (most frequent first), else the host's."""
+    roles: dict[str, int] = {}
+    categories: dict[str, int] = {}
+    # Each distinct path once, weighted by how often it was seen (100k flows hit few paths).
+    for path, seen in (Counter(paths) if paths else Counter({None: 1})).items():
+        ep = registry.endpoint_for(host, path)
+        if ep is not None:
+            roles[ep.purpose] = roles.get(ep.purpose, 0) + seen
+            categories[ep.category] = categories.get(ep.category, 0) + seen
+    fallback = entity.category if entity and entity.category != "conglomerate" else "unknown"
+    category = max(categories, key=lambda c: categories[c]) if categories else fallback
+    purpose = "; ".join(sorted(roles, key=lambda p: -roles[p])) if roles else None
+    return category, purpose
+
+
+def _entity_sources(registry: Registry, entity: Any, host: str) -> str:
+    """The registry citations behind the owner of `host` ("owner: ..."), or "" when unknown."""
+    if entity is None:
+        return ""
+    cited = [*entity.sources_of("legal_name"), *entity.sources_of("hq_country"), *entity.sources_of("parent")]
+    domain_facts = [
+        ids for fact, ids in entity.fact_sources if fact.startswith("domain:") and host.endswith(fact[7:])
+    ]
+    cited += [i for ids in domain_facts for i in ids]
+    if not cited:
+        cited = list(entity.sources)
+    return "owner: " + ", ".join(dict.fromkeys(registry.cite(i) for i in cited))
+
+
+def _sorted_ips(ips: Iterable[str]) -> list[str]:
+    return sorted(
+        ips,
+        key=lambda ip: (
+            (ipaddress.ip_address(ip).version, int(ipaddress.ip_address(ip))) if is_ip(ip) else (9, 0)
+        ),
+    )
+
+
 def build_destinations(
     flows: pd.DataFrame,
     packets: pd.DataFrame | None,
@@ -266,107 +320,49 @@ def build_destinations(
     *,
     namer: DomainNamer | None = None,
     jurisdiction: JurisdictionData | None = None,
+    first_party: FirstParty | None = None,
 ) -> pd.DataFrame:
     """The DESTINATIONS table: one row per host the app contacted (through the proxy or past it).
 
     `flows` has the FLOWS columns (server_ip is the address the proxy connected to); `packets` the
-    PACKETS columns or None when the session has no pcap. Rows are ordered by bytes, then host.
+    PACKETS columns or None when the session has no pcap. `first_party` is the app's owner
+    (`parties.establish`); without it, it is established from `app_package` alone. Rows are ordered by
+    bytes, then host.
     """
     namer = namer or default_namer()
     jur = jurisdiction or default_jurisdiction()
-    dns = _dns_map(packets)
+    fp = first_party if first_party is not None else establish(registry, namer, package=app_package)
+    dns = dns_names(packets)
     acc: dict[str, _HostAcc] = defaultdict(_HostAcc)
-
-    # 1. Flows: the host asked for, the server address the proxy used, bytes, paths.
-    if len(flows):
-        sizes = _flow_bytes(flows)
-        # Only the columns used here: turning header lists into Python objects costs seconds at 100k flows.
-        wanted = [c for c in ("host", "sni", "server_ip", "via", "path") if c in flows.columns]
-        for i, r in enumerate(_records(flows[wanted])):
-            name = _text(r.get("host")) or _text(r.get("sni")) or _text(r.get("server_ip"))
-            if not name:
-                continue
-            host = normalise_host(name)
-            a = acc[host]
-            a.flows += 1
-            a.bytes += int(sizes[i])
-            via = r.get("via") or "proxy"
-            if via != "pcap-only":
-                a.proxied = True
-            path = _text(r.get("path"))
-            if path:
-                a.paths.append(path)
-            ip = normalise_ip(_text(r.get("server_ip")))
-            if ip:
-                a.ips[ip].add("flow" if via != "pcap-only" else "pcap")
-
-    # 2. The pcap: connections the proxy never saw become destinations of their own.
-    for r in _records(pcap_only_connections(flows, packets)):
-        server_ip, _ = split_endpoint(r["dst"])
-        name = _text(r["sni"]) or _text(r["http_host"])
-        if name and ":" in name and not name.startswith("["):
-            name = name.rsplit(":", 1)[0]  # CONNECT host:port
-        if not name and server_ip:
-            # No SNI: name it by a DNS answer the device received for this address, if any.
-            candidates = sorted(n for n, ips in dns.items() if server_ip in ips)
-            name = candidates[0] if candidates else server_ip
-        if not name:
-            continue
-        host = normalise_host(name)
-        a = acc[host]
-        a.bytes += int(r["bytes"])
-        if server_ip:
-            a.ips[server_ip].add("pcap")
-    # 3. DNS answers for every host we have: the addresses the device was told to use.
-    for host, a in acc.items():
-        for ip in dns.get(host, ()):
-            a.ips[ip].add("dns")
+    _hosts_from_flows(flows, acc)
+    conns = connection_table(flows, packets)
+    _hosts_from_pcap(conns, acc)
+    _add_dns_answers(acc, dns)
+    ip_names = names_for_ips(acc, dns, conns)
 
     all_ips = sorted({ip for a in acc.values() for ip in a.ips})
     info = {i.ip: i for i in geo.lookup_many(all_ips)}
     label = sources_label(registry, geo, namer, jur)
-
     rows: list[dict[str, Any]] = []
     for host, a in acc.items():
         entity = registry.entity_for_host(host)
+        joined = None
+        if entity is None and is_ip(host):
+            # An IP-only host: the owner of a name the same session tied to this address, if any.
+            for name in ip_names.get(host, ()):
+                if (entity := registry.entity_for_host(name)) is not None:
+                    joined = name
+                    break
         root = registry.root(entity) if entity else None
-        # Purpose: the endpoint roles of the paths seen (most frequent first), else the host's own role.
-        roles: dict[str, int] = {}
-        categories: dict[str, int] = {}
-        # Each distinct path once, weighted by how often it was seen (100k flows hit few paths).
-        for path, seen in (Counter(a.paths) if a.paths else Counter({None: 1})).items():
-            ep = registry.endpoint_for(host, path)
-            if ep is not None:
-                roles[ep.purpose] = roles.get(ep.purpose, 0) + seen
-                categories[ep.category] = categories.get(ep.category, 0) + seen
-        fallback = entity.category if entity and entity.category != "conglomerate" else "unknown"
-        category = max(categories, key=lambda c: categories[c]) if categories else fallback
-        purpose = "; ".join(sorted(roles, key=lambda p: -roles[p])) if roles else ""
-        ips = sorted(
-            a.ips,
-            key=lambda ip: (
-                (ipaddress.ip_address(ip).version, ipaddress.ip_address(ip)) if is_ip(ip) else (9, ip)
-            ),
-        )  # type: ignore[arg-type]
+        category, purpose = _purpose(registry, joined or host, a.paths, entity)
+        ips = _sorted_ips(a.ips)
         geo_countries = [info[ip].country for ip in ips]
         j = jur.combine(geo_countries)
         hq_j = jur.classify(root.hq_country) if root and root.hq_country else None
-        entity_sources = ""
-        if entity is not None:
-            cited = [
-                *entity.sources_of("legal_name"),
-                *entity.sources_of("hq_country"),
-                *entity.sources_of("parent"),
-            ]
-            domain_facts = [
-                ids
-                for fact, ids in entity.fact_sources
-                if fact.startswith("domain:") and host.endswith(fact[7:])
-            ]
-            cited += [i for ids in domain_facts for i in ids]
-            if not cited:
-                cited = list(entity.sources)
-            entity_sources = "owner: " + ", ".join(dict.fromkeys(registry.cite(i) for i in cited))
+        party, reason = classify(fp, registry, namer, joined or host, entity)
+        if joined:
+            reason += f" (via {joined}, which this session resolved or connected to at this address)"
+        owner_sources = _entity_sources(registry, entity, joined or host)
         rows.append(
             {
                 "host": host,
@@ -375,9 +371,9 @@ def build_destinations(
                 "legal_name": (entity.legal_name or None) if entity else None,
                 "parent": root.name if root and entity and root.id != entity.id else None,
                 "hq_country": (entity.hq_country or None) if entity else None,
-                "party": registry.party(entity, app_package),
+                "party": party,
                 "category": category,
-                "purpose": purpose or None,
+                "purpose": purpose,
                 "ips": ips,
                 "ip_countries": geo_countries,
                 "ip_registered_countries": [info[ip].registered_country for ip in ips],
@@ -389,16 +385,19 @@ def build_destinations(
                 "via": "proxy" if a.proxied else "pcap-only",
                 "bytes": a.bytes,
                 "flows": a.flows,
-                "sources": " | ".join(x for x in (entity_sources, DATA_PREFIX + label) if x),
                 "endpoint_purpose": "; ".join(  # ByteDance endpoints: attribute/bytedance_endpoints.py
                     dict.fromkeys(p for path in sorted(set(a.paths)) if (p := endpoint_purpose(host, path)))
                 )
                 or None,
+                "sources": " | ".join(x for x in (owner_sources, DATA_PREFIX + label) if x),
+                "party_reason": reason,
+                "bytes_sent": a.sent,
             }
         )
     rows.sort(key=lambda r: (-r["bytes"], r["host"]))
     df = pd.DataFrame(rows, columns=DESTINATIONS.names)
     df.attrs["sources"] = label
+    df.attrs["first_party"] = fp.describe()
     return df
 
 

@@ -26,11 +26,20 @@ console = Console(highlight=False)
     help="Multi-pattern search engine (both give identical detections).",
 )
 @click.option(
+    "--registry",
+    "registry_files",
+    multiple=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="An extra entity list (registry .toml, Tracker Radar, Exodus, X-Ray, Disconnect JSON); repeatable.",
+)
+@click.option(
     "--quiet", is_flag=True, help="No progress bars (they are never drawn when output is not a terminal)."
 )
-def analyze(session: Path, force: bool, engine: str, quiet: bool) -> None:
+def analyze(session: Path, force: bool, engine: str, registry_files: tuple[Path, ...], quiet: bool) -> None:
     """Decode every request, detect planted and read values, write derived/*.parquet."""
-    result = run_analysis(session, force=force, engine=engine, show_progress=not quiet)
+    result = run_analysis(
+        session, force=force, engine=engine, registry_files=registry_files, show_progress=not quiet
+    )
     for w in result.warnings:
         console.print(f"[yellow]warning:[/] {w}")
     if result.written:

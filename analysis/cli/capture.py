@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC
+from datetime import datetime
 from pathlib import Path
 
 import click
@@ -21,6 +23,8 @@ from analysis.session import Session
 from analysis.session import parse_condition
 from analysis.session.processes import end_command
 from analysis.session.processes import still_running
+from analysis.session.provenance import analyst_mark
+from analysis.session.provenance import parse_time
 from analysis.session.seal import generate_key
 from analysis.session.seal import seal_session
 
@@ -141,13 +145,35 @@ def capture(host_command: str | None, serial: str | None, app: str, duration: st
 @click.command()
 @click.argument("session", type=click.Path(path_type=Path))
 @click.argument("label")
-def mark(session: Path, label: str) -> None:
-    """Add a phase mark (e.g. consent-accepted) to a running session."""
+@click.option(
+    "--at",
+    "at",
+    default=None,
+    metavar="TIME",
+    help="When it happened (ISO 8601, epoch seconds or +SECONDS after the start): an analyst's assertion.",
+)
+@click.option("--note", default="", help="Why the analyst places the mark there (kept in custody).")
+def mark(session: Path, label: str, at: str | None, note: str) -> None:
+    """Add a phase mark (e.g. consent-accepted): now to a running session, or --at TIME to an unsealed one.
+
+    A mark with --at (or on an imported session) is recorded as the analyst's assertion, with the time it
+    was made and the note, and the report shows it as such.
+    """
     s = Session.open(session)
-    if s.status != "open":
-        raise CaptureError(f"{session}: session is {s.status}; marks can only be added while it is open")
-    m = s.mark(label)
-    console.print(f"marked {label!r} at {m['t']:.3f} in {s.id}")
+    if at is None and s.status == "open":
+        m = s.mark(label)
+        console.print(f"marked {label!r} at {m['t']:.3f} in {s.id}")
+        return
+    if at is None:
+        raise CaptureError(
+            f"{session}: session is {s.status}; give the time of the mark with --at TIME (and --note WHY)"
+        )
+    t = parse_time(at, s.meta.get("created"))
+    m = analyst_mark(s, label, t, note)
+    console.print(
+        f"marked {label!r} at {datetime.fromtimestamp(m['t'], UTC).isoformat()} in {s.id} "
+        "(analyst's assertion, recorded in custody)"
+    )
 
 
 @click.command()

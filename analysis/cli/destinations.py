@@ -7,12 +7,12 @@ from pathlib import Path
 
 import click
 import pandas as pd
-from rich.console import Console
 from rich.table import Table
 
 from analysis.attribute.destinations import DATA_PREFIX
 from analysis.attribute.entities import load_registry
 from analysis.attribute.geo import GeoDB
+from analysis.cli.terminal import table_console
 from analysis.errors import PrivlabError
 from analysis.findings.frames import empty_frame
 from analysis.findings.frames import frame_rows
@@ -27,6 +27,8 @@ def session_destinations(
     registry_files: Sequence[Path] = (),
     geoip_file: Path | None = None,
     rir_files: Sequence[Path] = (),
+    first_party: Sequence[str] = (),
+    owner: str | None = None,
 ) -> pd.DataFrame:
     """The destinations of a session: derived/destinations.parquet as `privlab analyze` wrote it, or,
     when a database or the app is overridden, the destinations stage's own computation with those
@@ -36,7 +38,7 @@ def session_destinations(
 
     session = Session.open(session_dir)
     tables = load_session(session.path)
-    overridden = bool(registry_files or geoip_file or rir_files or app_package)
+    overridden = bool(registry_files or geoip_file or rir_files or app_package or first_party or owner)
     if not overridden:
         return tables.destinations if tables.destinations is not None else empty_frame(DESTINATIONS)
     return destinations_of(
@@ -46,6 +48,8 @@ def session_destinations(
         load_registry(registry_files),
         GeoDB(geoip_file, rir_files),
         app_package=app_package,
+        declared_domains=first_party,
+        declared_owner=owner,
     )
 
 
@@ -57,7 +61,7 @@ def destinations_table(df: pd.DataFrame) -> Table:
     """A rich table of a DESTINATIONS frame."""
     table = Table(header_style="bold", show_lines=False)
     for col in ("host", "domain", "entity (legal name)", "parent", "HQ", "party", "category: purpose",
-                "IPs: geo/registered country, AS", "jurisdiction", "bytes", "flows", "via"):  # fmt: skip
+                "IPs: geo/registered country, AS", "jurisdiction", "bytes", "sent", "flows", "via"):  # fmt: skip
         table.add_column(col, overflow="fold")
     for r in frame_rows(df, DESTINATIONS):
         ips = []
@@ -83,6 +87,8 @@ def destinations_table(df: pd.DataFrame) -> Table:
             "\n".join(ips) or "-",
             jur,
             f"{int(r['bytes']):,}",
+            # Bytes the device sent (request bodies; on-the-wire bytes up for pcap-only connections).
+            f"{int(r['bytes_sent']):,}" if "bytes_sent" in r and pd.notna(r["bytes_sent"]) else "-",
             str(int(r["flows"])),
             _cell(r["via"]),
         )
@@ -106,6 +112,14 @@ RIR_HELP = "RIR delegated-*-extended files for the registered country instead of
     type=EXISTING_FILE,
     help="Extra entity data: a registry .toml or an Exodus / X-Ray / Disconnect / DuckDuckGo list (repeatable).",
 )
+@click.option(
+    "--first-party",
+    "first_party",
+    multiple=True,
+    metavar="DOMAIN",
+    help="A domain of the app's own (repeat); default: session.json, the APK, the package name.",
+)
+@click.option("--owner", default=None, metavar="COMPANY", help="The company that owns the app.")
 @click.option("--geoip", "geoip_file", type=EXISTING_FILE, help=GEOIP_HELP)
 @click.option("--rir", "rir_files", multiple=True, type=EXISTING_FILE, help=RIR_HELP)
 @click.option(
@@ -118,15 +132,19 @@ def destinations(
     geoip_file: Path | None,
     rir_files: tuple[Path, ...],
     csv_out: Path | None,
+    first_party: tuple[str, ...],
+    owner: str | None,
 ) -> None:
     """Print each host contacted: owner, parent, HQ, party, purpose, IPs with country and AS, jurisdiction."""
-    console = Console(highlight=False)  # made per call: picks up the terminal's current width
+    console = table_console()  # made per call: picks up the terminal's current width
     df = session_destinations(
         session,
         app_package=app_package,
         registry_files=registry_files,
         geoip_file=geoip_file,
         rir_files=rir_files,
+        first_party=first_party,
+        owner=owner,
     )
     if df.empty:
         console.print("no destinations (the session has no flows and no pcap connections)")
@@ -134,8 +152,16 @@ def destinations(
     console.print(destinations_table(df))
     third = int((df["party"] == "third").sum())
     pcap_only = int((df["via"] == "pcap-only").sum())
+    if df.attrs.get("first_party"):
+        console.print(str(df.attrs["first_party"]), soft_wrap=True)
+    if "party_reason" in df.columns:
+        for host, reason in zip(
+            df["host"][df["party"] == "unknown"], df["party_reason"][df["party"] == "unknown"], strict=True
+        ):
+            console.print(f"[yellow]unknown party[/] {host}: {_cell(reason)}", soft_wrap=True)
+    first = int((df["party"] == "first").sum())
     console.print(
-        f"{len(df)} hosts; {third} third-party; {pcap_only} seen only in the pcap (not via the proxy)"
+        f"{len(df)} hosts; {first} first-party; {third} third-party; {pcap_only} seen only in the pcap (not via the proxy)"
     )
     label = df.attrs.get("sources") or str(df["sources"].iloc[0]).rsplit(DATA_PREFIX, 1)[-1]
     console.print(f"[dim]sources: {label}[/]", soft_wrap=True)

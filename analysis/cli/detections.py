@@ -6,10 +6,10 @@ from pathlib import Path
 
 import click
 import pandas as pd
-from rich.console import Console
 from rich.table import Table
 
 from analysis.analyze.load import load_session
+from analysis.cli.terminal import table_console
 from analysis.findings.frames import frame_rows
 from analysis.schema import DETECTIONS
 from analysis.vocabulary import DetectionMethod
@@ -29,15 +29,22 @@ def detections_table(detections: pd.DataFrame, flows: pd.DataFrame, limit: int |
         host = hosts.get(flow_id) or (flow_id if flow_id.startswith("hook:") else "")
         table.add_row(
             str(d["data_type"]),
-            str(d["canary_id"] or "-"),
+            _cell(d["canary_id"]),
             str(host),
             str(d["part"]),
             str(d["encoding"]),
             str(d["method"]),
-            f"{d['confidence']:.2f}",
+            "-" if pd.isna(d["confidence"]) else f"{d['confidence']:.2f}",
             str(d["excerpt"])[:90],
         )
     return table
+
+
+def _cell(value: object) -> str:
+    # A pattern hit has no canary: the column is null (NaN once in pandas), shown as "-", never "nan".
+    if value is None or (isinstance(value, float) and pd.isna(value)) or value == "":
+        return "-"
+    return str(value)
 
 
 @click.command()
@@ -51,7 +58,7 @@ def detections_table(detections: pd.DataFrame, flows: pd.DataFrame, limit: int |
 @click.option("--limit", type=int, default=None, help="Show at most this many rows.")
 def detections(session: Path, method: str, limit: int | None) -> None:
     """Print what was found where: data type, canary, host, part and encoding chain."""
-    console = Console(highlight=False)
+    console = table_console()
     tables = load_session(session)
     found = tables.detections
     if method != "all":

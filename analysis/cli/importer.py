@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from datetime import UTC
+from datetime import datetime
 from pathlib import Path
 
 import click
 from rich.console import Console
 
 from analysis.capture.import_ import import_capture
+from analysis.session.provenance import made_by
 
-console = Console(highlight=False)
+console = Console(highlight=False, soft_wrap=True)
 
 
 @click.command(name="import")
@@ -30,14 +33,51 @@ console = Console(highlight=False)
 @click.option(
     "--app", default=None, metavar="PACKAGE", help="The app's package name, recorded in session.json."
 )
-def import_cmd(source: Path, out: Path, canaries: Path | None, app: str | None) -> None:
+@click.option(
+    "--first-party",
+    "first_party",
+    multiple=True,
+    metavar="DOMAIN",
+    help="A domain of the app's own (repeat for several); its hosts are first party.",
+)
+@click.option("--owner", default=None, metavar="COMPANY", help="The company that owns the app.")
+def import_cmd(
+    source: Path,
+    out: Path,
+    canaries: Path | None,
+    app: str | None,
+    first_party: tuple[str, ...],
+    owner: str | None,
+) -> None:
     """Turn a capture made elsewhere into a session folder the same analysis runs on."""
-    result = import_capture(source, out, canaries=canaries, app=app)
+    result = import_capture(source, out, canaries=canaries, app=app, first_party=first_party, owner=owner)
     for w in result.warnings:
         console.print(f"[yellow]warning:[/] {w}")
-    console.print(
-        f"imported {result.flows} flows from {source} ({result.source_format}) into {result.session.path}"
+    prov = result.session.meta.get("provenance", {})
+    span = prov.get("capture_time", {})
+    when = (
+        f", captured {_utc(span.get('first'))} to {_utc(span.get('last'))}"
+        if span.get("first") is not None
+        else ""
     )
+    if result.source_format == "pcap":
+        # A pcap's encrypted traffic is not flows: say what the file holds, not "0 flows".
+        console.print(
+            f"imported {source} (pcap, {result.packets} packets{when}) into {result.session.path}: "
+            f"{result.flows} cleartext HTTP request(s) became flows; run `privlab analyze` for the "
+            "per-connection table (DNS, TLS and QUIC names, bytes each way)"
+        )
+    else:
+        console.print(
+            f"imported {result.flows} flows from {source} ({result.source_format}, made by "
+            f"{made_by(result.session.meta)}{when}) into {result.session.path}"
+        )
+
+
+def _utc(t: float | None) -> str:
+    if t is None:
+        return "unknown"
+    return datetime.fromtimestamp(t, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
 commands = [import_cmd]

@@ -41,8 +41,20 @@ console = Console(highlight=False, soft_wrap=True)
     type=click.Path(path_type=Path),
     help=f"Stored `privlab validate` record to quote [default: {DEFAULT_VALIDATION} if present].",
 )
+@click.option(
+    "--registry",
+    "registry_files",
+    multiple=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="An extra entity list to attribute hosts with (as for `privlab analyze --registry`); repeatable.",
+)
 def report(
-    session: Path, formats: str, out_dir: Path | None, no_redact: bool, validation_path: Path | None
+    session: Path,
+    formats: str,
+    out_dir: Path | None,
+    no_redact: bool,
+    validation_path: Path | None,
+    registry_files: tuple[Path, ...],
 ) -> None:
     """Write the evidence report of a session and print where each file is."""
     fmts = parse_formats(formats)  # fail on a typo before any analysis runs
@@ -50,9 +62,18 @@ def report(
     if validation_path is not None and not validation_path.exists():
         raise PrivlabError(f"{validation_path}: validation record not found (run `privlab validate`)")
     validation = load_validation(validation_path or DEFAULT_VALIDATION)
-    # The report reads what `privlab analyze` wrote to derived/ (running it first when stale).
+    # The report reads what `privlab analyze` wrote to derived/ (running it first when stale). With
+    # `--registry`, analyze runs with the extra lists first and the report reads that without a refresh
+    # (a refresh without the lists would attribute again without them).
+    source = None
+    if registry_files:
+        from analysis.analyze.evidence import read_evidence
+        from analysis.analyze.stages import analyze as run_analysis
+
+        run_analysis(session, registry_files=registry_files, show_progress=False)
+        source = read_evidence(session)
     written = build_report(
-        session, None, fmts, out_dir, redact=not no_redact, validation=validation, progress=True
+        session, source, fmts, out_dir, redact=not no_redact, validation=validation, progress=True
     )
     for key in sorted(written, key=lambda k: (k.startswith("chart:"), k)):
         console.print(f"{key:<28} {written[key]}")

@@ -16,6 +16,7 @@ from analysis.findings.access import _hooks
 from analysis.findings.app_events import event_clause
 from analysis.findings.app_events import finding_purpose
 from analysis.findings.coverage import _coverage
+from analysis.findings.coverage import registry_coverage
 from analysis.findings.frames import _columns
 from analysis.findings.frames import _epochs
 from analysis.findings.frames import _pylist
@@ -36,6 +37,7 @@ from analysis.findings.transmissions import _group_order
 from analysis.findings.transmissions import _renumber
 from analysis.findings.transmissions import _transmission
 from analysis.findings.transmissions import flow_custody
+from analysis.findings.transmissions import imported_flow_custody
 from analysis.findings.transmissions import summary_sentence
 from analysis.schema import APP_EVENTS
 from analysis.schema import BYTEDANCE_LAYERS
@@ -46,6 +48,7 @@ from analysis.schema import HOOK_EVENTS
 from analysis.schema import PACKETS
 from analysis.schema import Canary
 from analysis.session import CUSTODY
+from analysis.session import FLOWS_JSONL
 from analysis.session import TLS_FAILURES_JSONL
 from analysis.session import Session
 from analysis.session import read_jsonl_records
@@ -155,6 +158,7 @@ def build_findings(
 
     coverage = _coverage(flows, detections, hooks, packets, session_meta, canaries, tls_failures, transitions)
     coverage.notes.extend(coverage_notes(table(tables, "bytedance_layers", BYTEDANCE_LAYERS)))
+    registry_coverage(coverage, table(tables, "destinations", DESTINATIONS))
     return findings, coverage
 
 
@@ -166,10 +170,15 @@ def findings_frame(findings: Sequence[Finding]) -> pd.DataFrame:
 def session_findings(session: Session, tables: Any) -> tuple[list[Finding], Coverage]:
     """`build_findings` with what it needs read from the session folder (meta, canaries, custody)."""
     custody = session.path / CUSTODY
+    lines = custody.read_bytes().splitlines() if custody.exists() else []
+    hashes = flow_custody(lines)
+    if session.status == "imported":
+        # Imported flows are covered chunk by chunk (capture/import_.py), not one record a flow.
+        hashes = {**imported_flow_custody(lines, session.path / FLOWS_JSONL), **hashes}
     return build_findings(
         tables,
         session.meta,
         canaries=session.canaries(),
         tls_failures=read_jsonl_records(session.path / TLS_FAILURES_JSONL),
-        flow_hashes=flow_custody(custody.read_bytes().splitlines() if custody.exists() else []),
+        flow_hashes=hashes,
     )

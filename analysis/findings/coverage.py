@@ -9,6 +9,7 @@ from typing import Any
 
 import pandas as pd
 
+from analysis.attribute.connections import connection_table
 from analysis.findings.access import _Hook
 from analysis.findings.model import Coverage
 from analysis.schema import Canary
@@ -38,9 +39,28 @@ def _coverage(
     c.pcap_present = len(packets) > 0
     if len(packets):
         proto = packets["proto"].astype(str)
-        quic = packets[proto == "quic"]
-        c.quic_packets = len(quic)
-        c.quic_hosts = sorted({str(s) for s in quic["sni"].dropna()})
+        # Every number about pcap connections comes from the one connection table (destinations too).
+        conns = connection_table(flows, packets)
+        c.pcap_connections = len(conns)
+        quic = conns[conns["app"].isin(["quic", "gquic"])]
+        c.quic_packets = int(quic["packets"].sum()) if len(quic) else 0  # all packets, not Initials
+        hosts = {str(n) for n in quic["name"] if str(n)}
+        # QUIC Initials of a table with no connection row for them (a table built by hand or cut short):
+        # their own packets, at least one each, so a QUIC event never goes uncounted.
+        have = set(zip(quic["client"], quic["server"], strict=True))
+        for r in packets[proto == "quic"].to_dict("records"):
+            if (r.get("src"), r.get("dst")) not in have:
+                n = r.get("packets")
+                c.quic_packets += int(n) if n is not None and not pd.isna(n) and int(n) > 0 else 1
+                if r.get("sni") is not None and not pd.isna(r.get("sni")):
+                    hosts.add(str(r["sni"]))
+        c.quic_hosts = sorted(hosts)
+        only = conns[~conns["seen_by_proxy"].astype(bool)] if len(conns) else conns
+        c.pcap_only_connections = len(only)
+        sent: Counter[str] = Counter()
+        for name, up in zip(only["name"], only["bytes_up"], strict=True):
+            sent[str(name)] += int(up)
+        c.pcap_only_hosts = sorted(sent.items(), key=lambda kv: (-kv[1], kv[0]))
         seen = {str(s).lower() for s in flows["sni"].dropna()} | {
             str(s).lower() for s in flows["host"].dropna()
         }
@@ -70,16 +90,20 @@ def _coverage(
         c.notes.append("No packet capture was analysed: traffic that bypassed the proxy is not covered.")
     if not c.frida_recorded:
         c.notes.append("The session does not record which hook modules attached: access coverage is unknown.")
-    if c.flows_pcap_only:
+    if c.pcap_only_connections:
         c.notes.append(
-            f"{c.flows_pcap_only} connection(s) were seen only in the pcap; their content is unknown."
+            f"{c.pcap_only_connections} connection(s) to {len(c.pcap_only_hosts)} host(s) were seen only in "
+            "the pcap; their content is unknown."
         )
     if c.tls_failures:
         c.notes.append(
             f"{c.tls_failures} TLS handshake(s) failed (likely certificate pinning): what they carried is unknown."
         )
     if c.quic_packets:
-        c.notes.append(f"{c.quic_packets} QUIC packet(s) were not intercepted: their content is unknown.")
+        c.notes.append(
+            f"{c.quic_packets} QUIC packet(s) on {len(quic)} connection(s) were not intercepted: "
+            "their content is unknown."
+        )
     return c
 
 
@@ -131,3 +155,18 @@ def hook_modules(frida: Any) -> tuple[list[str], list[tuple[str, str]], bool]:
                 if isinstance(m, Mapping):
                     status_of(str(m.get("name", m.get("module", "?"))), m)
     return sorted(attached), sorted(failed.items()), True
+
+
+def registry_coverage(c: Coverage, destinations: pd.DataFrame) -> None:
+    """How many of the session's hosts the entity registry attributes, and which stay unknown."""
+    if not len(destinations):
+        return
+    known = destinations["entity"].notna() & (destinations["entity"].astype(str) != "")
+    c.registry_hosts = len(destinations)
+    c.registry_hosts_attributed = int(known.sum())
+    c.registry_unattributed = sorted(str(h) for h in destinations.loc[~known, "host"])
+    if c.registry_unattributed:
+        c.notes.append(
+            f"The entity registry attributes {c.registry_hosts_attributed} of {c.registry_hosts} host(s); "
+            f"{len(c.registry_unattributed)} stay unknown (a list can be added with --registry)."
+        )

@@ -133,6 +133,15 @@ class Coverage:
     quic_hosts: list[str] = field(default_factory=list)
     pcap_tls_hosts_not_decrypted: list[str] = field(default_factory=list)
     pcap_present: bool = False
+    # From attribute.connections.connection_table: connections that carried data, those the proxy never
+    # saw, the hosts they were for with the bytes the device sent on them (most first).
+    pcap_connections: int = 0
+    pcap_only_connections: int = 0
+    pcap_only_hosts: list[tuple[str, int]] = field(default_factory=list)  # (host, bytes sent)
+    # The entity registry's coverage of the session's destinations (registry_coverage).
+    registry_hosts: int = 0
+    registry_hosts_attributed: int = 0
+    registry_unattributed: list[str] = field(default_factory=list)
     hook_events: int = 0
     hook_events_attributed: int = 0
     hook_modules_attached: list[str] = field(default_factory=list)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections import Counter
 from collections.abc import Callable
 from collections.abc import Iterable
@@ -11,6 +12,7 @@ from collections.abc import Sequence
 from dataclasses import asdict
 from dataclasses import dataclass
 from dataclasses import field
+from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
@@ -97,6 +99,63 @@ def flow_custody(custody_lines: Iterable[bytes | str]) -> dict[str, dict[str, An
             str(rec["ref"]),
             {k: rec.get(k) for k in ("seq", "file", "offset", "length", "sha256")},
         )
+    return out
+
+
+_JSONL_ID = re.compile(rb'^\{"flow_id":"([^"]*)"')
+
+
+def imported_flow_custody(
+    custody_lines: Iterable[bytes | str], jsonl: Path, flows: set[str] | None = None
+) -> dict[str, dict[str, Any]]:
+    """flow id -> where an imported flow's record lies in flows.jsonl, and the custody record covering it.
+
+    An import appends flows.jsonl in large chunks, each under one custody record (kind `flow-records`),
+    not one record a flow as a live capture does; without this every exhibit of an imported session
+    said "no custody record" although its bytes are covered. The line's own offset, length and sha256
+    let a reader check the exhibit against the file; `seq` names the chunk's record. `flows` limits the
+    scan's output to the flows asked for.
+    """
+    import hashlib
+
+    chunks: list[tuple[int, int, int]] = []  # (offset, end, seq) of each flows.jsonl record
+    for line in custody_lines:
+        try:
+            rec = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(rec, dict) and rec.get("kind") == "flow-records" and rec.get("file") == jsonl.name:
+            off, length = rec.get("offset"), rec.get("length")
+            if isinstance(off, int) and isinstance(length, int):
+                chunks.append((off, off + length, int(rec.get("seq", -1))))
+    if not chunks or not jsonl.exists():
+        return {}
+    chunks.sort()
+    out: dict[str, dict[str, Any]] = {}
+    k = 0
+    offset = 0
+    with open(jsonl, "rb") as fh:
+        for raw in fh:
+            start, offset = offset, offset + len(raw)
+            m = _JSONL_ID.match(raw)
+            if m is None:
+                continue
+            fid = m.group(1).decode()
+            if flows is not None and fid not in flows:
+                continue
+            while k < len(chunks) and chunks[k][1] <= start:
+                k += 1
+            if k < len(chunks) and chunks[k][0] <= start and offset <= chunks[k][1]:
+                out.setdefault(
+                    fid,
+                    {
+                        "seq": chunks[k][2],
+                        "file": jsonl.name,
+                        "offset": start,
+                        "length": len(raw),
+                        "sha256": hashlib.sha256(raw).hexdigest(),
+                    },
+                )
     return out
 
 

@@ -32,6 +32,9 @@ from analysis.report.redact import redact_text
 from analysis.schema import DESTINATIONS
 from analysis.schema import SCHEMA_VERSION
 from analysis.session.custody import sha256_file
+from analysis.session.provenance import channels as provenance_channels
+from analysis.session.provenance import limits as provenance_limits
+from analysis.session.provenance import methodology as provenance_methodology
 
 FORMAT = "privlab-findings"
 VERSION = "1.0"
@@ -194,11 +197,22 @@ def _finding(f: Finding) -> dict[str, Any]:
 
 
 def _session(meta: Mapping[str, Any]) -> dict[str, Any]:
-    pairs = sorted(
-        ((epoch(m.get("t")), str(m.get("label", ""))) for m in meta.get("marks") or []),
-        key=lambda tl: (tl[0] or 0.0, tl[1]),
+    rows = sorted(
+        (m for m in meta.get("marks") or [] if isinstance(m, Mapping)),
+        key=lambda m: (epoch(m.get("t")) or 0.0, str(m.get("label", ""))),
     )
-    marks = [{"t": t, "label": label, "time_utc": iso(t)} for t, label in pairs]
+    marks = [
+        {
+            "t": epoch(m.get("t")),
+            "label": str(m.get("label", "")),
+            "time_utc": iso(epoch(m.get("t"))),
+            # An analyst's mark added after the capture is an assertion, shown as one (provenance.analyst_mark).
+            "by": str(m.get("by") or "operator"),
+            "asserted_utc": iso(epoch(m.get("asserted_at"))),
+            "note": str(m.get("note") or ""),
+        }
+        for m in rows
+    ]
     return {
         "id": meta.get("id"),
         "name": meta.get("name"),
@@ -214,6 +228,10 @@ def _session(meta: Mapping[str, Any]) -> dict[str, Any]:
         "tools": _plain(meta.get("tools") or {}),
         "note": meta.get("note") or "",
         "marks": marks,
+        # What the evidence holds (imports: session.json's provenance record; captures: the recorders that ran).
+        "channels": _plain(asdict(provenance_channels(meta))),
+        "provenance_methodology": provenance_methodology(meta),
+        "provenance_limits": provenance_limits(meta),
     }
 
 
@@ -227,10 +245,16 @@ def _destinations(df: pd.DataFrame, flow_dest: pd.DataFrame) -> list[dict[str, A
     for r in frame_rows(df, DESTINATIONS):  # plain values: None for a missing cell, lists as lists
         host = str(r["host"]).lower()
         n_flows, n_bytes = counts.get(host, [0, 0])
+        # The destinations table's own count when it has one: it adds what the device sent on
+        # connections seen only in the pcap, so the report and `privlab destinations` agree.
+        table_sent = getattr(r, "bytes_sent", None)
+        if table_sent is not None and not pd.isna(table_sent):
+            n_bytes = int(table_sent)
         out.append(
             {
                 "host": host,
                 **{k: r[k] for k in ("etld1", "entity", "parent", "hq_country", "party", "category")},
+                "party_reason": r.get("party_reason"),
                 "ips": [str(x) for x in r["ips"] or []],
                 "ip_countries": [str(x) for x in r["ip_countries"] or []],
                 "asn": [str(x) for x in r["asn"] or []],

@@ -158,12 +158,21 @@ def session_section(d: Any, doc: Mapping[str, Any], charts_png: Mapping[str, byt
 def methodology_section(d: Any, doc: Mapping[str, Any], charts_png: Mapping[str, bytes]) -> None:
     """How the evidence was gathered, and the method's measured error rates."""
     d.add_heading("Methodology", 1)
-    d.add_paragraph(
-        "Frida recorded what the app read on the device; mitmproxy recorded what it sent; a packet capture "
-        "recorded what went around the proxy. Message parts were decoded recursively and searched for "
-        "planted values, values the hooks saw, and their encodings. Legal provisions are named to support "
-        "an expert's assessment; they are not legal conclusions."
-    )
+    s = doc["session"]
+    for para in s.get("provenance_methodology") or []:
+        d.add_paragraph(para)
+    if s.get("provenance_methodology"):
+        d.add_paragraph(
+            "Message parts were decoded recursively and searched for planted values and their encodings. "
+            "Legal provisions are named to support an expert's assessment; they are not legal conclusions."
+        )
+    else:
+        d.add_paragraph(
+            "Frida recorded what the app read on the device; mitmproxy recorded what it sent; a packet capture "
+            "recorded what went around the proxy. Message parts were decoded recursively and searched for "
+            "planted values, values the hooks saw, and their encodings. Legal provisions are named to support "
+            "an expert's assessment; they are not legal conclusions."
+        )
     d.add_heading("Measured error rates", 2)
     view = validation_view(doc.get("validation"))
     if view is None:
@@ -278,7 +287,12 @@ def coverage_section(d: Any, doc: Mapping[str, Any], charts_png: Mapping[str, by
     d.add_heading("Coverage", 1)
     c = doc["coverage"]
     for line in (
-        f"Flows: {c['flows_total']} ({c['flows_decrypted']} decrypted, {c['flows_pcap_only']} pcap only)",
+        f"Flows: {c['flows_total']} ({c['flows_decrypted']} decrypted, {c['flows_with_error']} with an error)",
+        (
+            f"Seen only in the packet capture: {c['pcap_only_connections']} of {c['pcap_connections']} connections"
+            if c["pcap_present"]
+            else "Seen only in the packet capture: no packet capture"
+        ),
         f"Failed TLS handshakes: {c['tls_failures']}",
         f"QUIC packets not intercepted: {c['quic_packets']}",
         f"Hook modules attached: {', '.join(c['hook_modules_attached']) or 'none'}",

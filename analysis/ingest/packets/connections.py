@@ -1,27 +1,8 @@
-"""pcap -> the PACKETS table: DNS, TLS ClientHello SNI, QUIC Initial SNI, and every connection.
-
-One streaming pass with scapy's `RawPcapReader` (pcap and pcapng, never loaded whole) and hand parsing
-of the link, IP, TCP and UDP headers, DNS, TLS and QUIC: full scapy dissection is ~100x slower, and
-only the link types this module does not know are handed to scapy, packet by packet.
-
-- DNS (UDP/TCP 53 and mDNS 5353): one row per message, with question and answers; a message cut by the
-  capture's snaplen keeps the answers read before the cut.
-- TLS: the client's first bytes of every TCP connection are reassembled in sequence order (out-of-order
-  segments and retransmissions handled) until the ClientHello is complete, on any port; an HTTP
-  `CONNECT host:port` in front of it (an explicit proxy) is read and skipped; plain HTTP gives the Host.
-- QUIC v1/v2: client Initial packets are decrypted with the RFC 9001 initial secrets (aioquic), CRYPTO
-  frames are joined by offset across Initials of the same destination connection id, and the
-  ClientHello's SNI is read. gQUIC (Q0xx) and unknown versions are labelled, never decrypted.
-- Connections (`tcp` / `udp` rows): initiator -> responder, bytes and packets over both directions, the
-  SNI / HTTP host found in them.
-
-Nothing here reads flows: joining pcap connections with the proxy's flows (and listing what the proxy
-never saw) is `analysis.attribute.destinations`' job.
-"""
+"""Connections: one pass over the frames, every TCP/UDP connection with its packets and bytes each way,
+the TLS/QUIC/HTTP names found in it, and the DNS, TLS and QUIC events; reading pcap/pcapng files."""
 
 from __future__ import annotations
 
-import re
 import socket
 import struct
 from collections.abc import Iterator
@@ -33,407 +14,24 @@ from typing import Any
 import pandas as pd
 
 from analysis.errors import PrivlabError
+from analysis.ingest.packets.dns import _DNS_PORTS
+from analysis.ingest.packets.dns import parse_dns
+from analysis.ingest.packets.link import _ip_from_link
+from analysis.ingest.packets.link import _ip_via_scapy
+from analysis.ingest.packets.quic import QUIC_V1
+from analysis.ingest.packets.quic import _QuicHello
+from analysis.ingest.packets.quic import decrypt_initial
+from analysis.ingest.packets.quic import quic_crypto_frames
+from analysis.ingest.packets.quic import quic_long_header
+from analysis.ingest.packets.tls import client_hello_from_records
+from analysis.ingest.packets.tls import parse_client_hello
 from analysis.schema import PACKETS
-
-# -- link layers -----------------------------------------------------------------------------------
-
-LINKTYPE_NULL = 0  # BSD loopback: 4-byte address family in host byte order
-LINKTYPE_ETHERNET = 1
-LINKTYPE_PPP = 9
-LINKTYPE_RAW_OLD = 12  # DLT_RAW on some BSDs
-LINKTYPE_RAW_OLD2 = 14
-LINKTYPE_PPP_HDLC = 50
-LINKTYPE_RAW = 101
-LINKTYPE_LOOP = 108  # OpenBSD loopback: address family in network byte order
-LINKTYPE_LINUX_SLL = 113
-LINKTYPE_IPV4 = 228
-LINKTYPE_IPV6 = 229
-LINKTYPE_LINUX_SLL2 = 276
-
-_AF_INET6_VALUES = {10, 24, 28, 30}  # Linux, NetBSD/OpenBSD, FreeBSD, macOS
 
 TLS_BUFFER_LIMIT = 1 << 16  # stop reassembling a client stream after 64 KiB without a ClientHello
 TCP_OOO_LIMIT = 64  # out-of-order segments kept per stream
 
 NO_PAYLOAD = "no payload"  # note of a connection that carried no data (e.g. a refused or probing connect)
-QUIC_V1 = 0x00000001
-QUIC_V2 = 0x6B3343CF
-_DNS_PORTS = {53, 5353}
-_DNS_TYPES = {
-    1: "A",
-    2: "NS",
-    5: "CNAME",
-    6: "SOA",
-    12: "PTR",
-    15: "MX",
-    16: "TXT",
-    28: "AAAA",
-    33: "SRV",
-    41: "OPT",
-    43: "DS",
-    44: "SSHFP",
-    46: "RRSIG",
-    47: "NSEC",
-    48: "DNSKEY",
-    64: "SVCB",
-    65: "HTTPS",
-    255: "ANY",
-    256: "URI",
-}
 _HTTP_METHODS = (b"GET ", b"POST ", b"PUT ", b"HEAD ", b"DELETE ", b"OPTIONS ", b"PATCH ", b"CONNECT ")
-
-
-def _ip_from_link(linktype: int, data: bytes) -> int:
-    """Offset of the IP header inside a frame of `linktype`, or -1 if it carries no IPv4/IPv6."""
-    if linktype == LINKTYPE_ETHERNET:
-        off = 12
-        etype = data[off] << 8 | data[off + 1]
-        while etype in (0x8100, 0x88A8):  # VLAN tags
-            off += 4
-            etype = data[off] << 8 | data[off + 1]
-        return off + 2 if etype in (0x0800, 0x86DD) else -1
-    if linktype in (LINKTYPE_RAW, LINKTYPE_RAW_OLD, LINKTYPE_RAW_OLD2, LINKTYPE_IPV4, LINKTYPE_IPV6):
-        return 0
-    if linktype in (LINKTYPE_NULL, LINKTYPE_LOOP):
-        af_le = data[0] | data[1] << 8 | data[2] << 16 | data[3] << 24
-        af_be = data[3] | data[2] << 8 | data[1] << 16 | data[0] << 24
-        return (
-            4 if (af_le == 2 or af_be == 2 or af_le in _AF_INET6_VALUES or af_be in _AF_INET6_VALUES) else -1
-        )
-    if linktype == LINKTYPE_LINUX_SLL:
-        return 16 if (data[14] << 8 | data[15]) in (0x0800, 0x86DD) else -1
-    if linktype == LINKTYPE_LINUX_SLL2:
-        return 20 if (data[0] << 8 | data[1]) in (0x0800, 0x86DD) else -1
-    if linktype in (LINKTYPE_PPP, LINKTYPE_PPP_HDLC):
-        off = 2 if data[0] == 0xFF and data[1] == 0x03 else 0
-        proto = data[off] << 8 | data[off + 1]
-        return off + 2 if proto in (0x0021, 0x0057) else -1
-    return -2  # unknown link type: let scapy find the IP layer
-
-
-def _ip_via_scapy(linktype: int, data: bytes) -> bytes | None:
-    """IP header and payload of a frame of a link type this module does not parse, via scapy."""
-    from scapy.config import conf
-    from scapy.layers.inet import IP
-    from scapy.layers.inet6 import IPv6
-
-    cls = conf.l2types.num2layer.get(linktype)
-    if cls is None:
-        return None
-    try:
-        pkt = cls(data)
-    except Exception:  # scapy raises many things on garbage; the packet is just skipped
-        return None
-    for layer in (IP, IPv6):
-        if layer in pkt:
-            return bytes(pkt[layer])
-    return None
-
-
-# -- DNS -------------------------------------------------------------------------------------------
-
-
-@dataclass
-class DnsMessage:
-    """The parts of a DNS message privlab keeps."""
-
-    response: bool
-    rcode: int
-    qname: str | None
-    qtype: str | None
-    answers: list[str]
-    truncated: bool  # the capture (or the message) ended before all answers were read
-
-
-def _dns_name(msg: bytes, off: int) -> tuple[str, int]:
-    """Read a (possibly compressed) name at `off`; returns (name without trailing dot, offset after it)."""
-    labels: list[str] = []
-    end = -1
-    jumps = 0
-    total = 0
-    while True:
-        n = msg[off]
-        if n == 0:
-            off += 1
-            break
-        if n & 0xC0 == 0xC0:
-            if end < 0:
-                end = off + 2
-            off = (n & 0x3F) << 8 | msg[off + 1]
-            jumps += 1
-            if jumps > 32:
-                raise ValueError("DNS name compression loop")
-            continue
-        if n & 0xC0:
-            raise ValueError("bad DNS label type")
-        label = msg[off + 1 : off + 1 + n]
-        if len(label) < n:
-            raise IndexError("DNS name cut short")
-        labels.append(label.decode("ascii", errors="backslashreplace"))
-        total += n + 1
-        if total > 255:
-            raise ValueError("DNS name too long")
-        off += 1 + n
-    return ".".join(labels), (end if end >= 0 else off)
-
-
-def parse_dns(msg: bytes) -> DnsMessage | None:
-    """Parse a DNS message; None if it is not one. A cut-off message keeps what was read."""
-    if len(msg) < 12:
-        return None
-    flags = msg[2] << 8 | msg[3]
-    qd = msg[4] << 8 | msg[5]
-    an = msg[6] << 8 | msg[7]
-    out = DnsMessage(bool(flags & 0x8000), flags & 0xF, None, None, [], False)
-    off = 12
-    try:
-        for i in range(qd):
-            name, off = _dns_name(msg, off)
-            qtype = msg[off] << 8 | msg[off + 1]
-            off += 4
-            if i == 0:
-                out.qname = name
-                out.qtype = _DNS_TYPES.get(qtype, f"TYPE{qtype}")
-        for _ in range(an):
-            _, off = _dns_name(msg, off)
-            rtype, _cls, _ttl, rdlen = struct.unpack_from("!HHIH", msg, off)
-            off += 10
-            rdata = msg[off : off + rdlen]
-            if len(rdata) < rdlen:
-                out.truncated = True
-                break
-            if rtype == 1 and rdlen == 4:
-                out.answers.append(socket.inet_ntop(socket.AF_INET, rdata))
-            elif rtype == 28 and rdlen == 16:
-                out.answers.append(socket.inet_ntop(socket.AF_INET6, rdata))
-            elif rtype in (5, 2, 12):
-                out.answers.append(_dns_name(msg, off)[0])
-            elif rtype == 256 and rdlen >= 4:
-                prio, weight = struct.unpack_from("!HH", rdata)
-                out.answers.append(f"URI {prio} {weight} {rdata[4:].decode('ascii', 'backslashreplace')}")
-            else:
-                out.answers.append(_DNS_TYPES.get(rtype, f"TYPE{rtype}"))
-            off += rdlen
-    except (IndexError, struct.error):
-        out.truncated = True
-    except ValueError:
-        out.truncated = True
-    if out.qname is None and not out.answers:
-        return None if qd or an else out
-    return out
-
-
-# -- TLS ClientHello ---------------------------------------------------------------------------------
-
-
-def parse_client_hello(hs: bytes) -> tuple[bool, str | None]:
-    """(complete, SNI) of a TLS handshake message stream starting with a ClientHello.
-
-    `complete` is False while bytes are missing. The SNI is None when the hello has no server_name.
-    Raises ValueError if `hs` is not a ClientHello.
-    """
-    if len(hs) < 4:
-        return False, None
-    if hs[0] != 1:
-        raise ValueError("not a ClientHello")
-    length = hs[1] << 16 | hs[2] << 8 | hs[3]
-    if len(hs) < 4 + length:
-        return False, None
-    b = hs[4 : 4 + length]
-    p = 2 + 32
-    p += 1 + b[p]  # session id
-    p += 2 + (b[p] << 8 | b[p + 1])  # cipher suites
-    p += 1 + b[p]  # compression methods
-    if p + 2 > len(b):
-        return True, None
-    end = p + 2 + (b[p] << 8 | b[p + 1])
-    p += 2
-    while p + 4 <= min(end, len(b)):
-        etype = b[p] << 8 | b[p + 1]
-        elen = b[p + 2] << 8 | b[p + 3]
-        p += 4
-        if etype == 0 and elen >= 5:
-            # server_name_list: u16 list length, then (u8 type, u16 length, name)...
-            q = p + 2
-            while q + 3 <= p + elen:
-                ntype = b[q]
-                nlen = b[q + 1] << 8 | b[q + 2]
-                if ntype == 0:
-                    return True, b[q + 3 : q + 3 + nlen].decode("ascii", errors="backslashreplace")
-                q += 3 + nlen
-        p += elen
-    return True, None
-
-
-def client_hello_from_records(stream: bytes) -> tuple[str, str | None]:
-    """Status and SNI of a TLS client stream: ("need-more" | "done" | "not-tls", sni)."""
-    hs = bytearray()
-    p = 0
-    while p + 5 <= len(stream):
-        ctype, major = stream[p], stream[p + 1]
-        if ctype != 22 or major != 3:
-            return ("not-tls", None) if p == 0 else ("done", None)
-        rlen = stream[p + 3] << 8 | stream[p + 4]
-        hs += stream[p + 5 : p + 5 + rlen]
-        try:
-            complete, sni = parse_client_hello(bytes(hs))
-        except (ValueError, IndexError):
-            return ("not-tls", None) if p == 0 else ("done", None)
-        if complete:
-            return "done", sni
-        if p + 5 + rlen > len(stream):
-            return "need-more", None
-        p += 5 + rlen
-    if p == 0 and stream and (stream[0] != 22 or (len(stream) > 1 and stream[1] != 3)):
-        return "not-tls", None
-    return "need-more", None
-
-
-# -- QUIC ------------------------------------------------------------------------------------------
-
-
-def _varint(b: bytes, p: int) -> tuple[int, int]:
-    first = b[p]
-    n = 1 << (first >> 6)
-    v = first & 0x3F
-    for i in range(1, n):
-        v = v << 8 | b[p + i]
-    return v, p + n
-
-
-_NON_ZERO = re.compile(rb"[^\x00]")
-
-
-def quic_crypto_frames(plain: bytes) -> list[tuple[int, bytes]]:
-    """(offset, data) of the CRYPTO frames in a decrypted Initial payload (stops at an unknown frame)."""
-    out: list[tuple[int, bytes]] = []
-    p = 0
-    n = len(plain)
-    try:
-        while p < n:
-            ftype = plain[p]
-            if ftype == 0x00:  # PADDING: usually a long run of zeros to reach 1200 bytes; skip it at once
-                m = _NON_ZERO.search(plain, p)
-                p = m.start() if m else n
-            elif ftype == 0x01:  # PING
-                p += 1
-            elif ftype in (0x02, 0x03):  # ACK
-                p += 1
-                _, p = _varint(plain, p)
-                _, p = _varint(plain, p)
-                count, p = _varint(plain, p)
-                _, p = _varint(plain, p)
-                for _ in range(count * 2):
-                    _, p = _varint(plain, p)
-                if ftype == 0x03:
-                    for _ in range(3):
-                        _, p = _varint(plain, p)
-            elif ftype == 0x06:  # CRYPTO
-                offset, p = _varint(plain, p + 1)
-                length, p = _varint(plain, p)
-                out.append((offset, plain[p : p + length]))
-                p += length
-            elif ftype in (0x1C, 0x1D):  # CONNECTION_CLOSE
-                _, p = _varint(plain, p + 1)
-                if ftype == 0x1C:
-                    _, p = _varint(plain, p)
-                rlen, p = _varint(plain, p)
-                p += rlen
-            else:
-                break
-    except IndexError:
-        pass  # a frame runs past the packet's end (truncated capture): keep the frames read so far
-    return out
-
-
-@dataclass
-class _QuicHello:
-    """CRYPTO data of one QUIC client handshake (keyed by connection and destination connection id)."""
-
-    t: float
-    src: str
-    dst: str
-    version: int
-    chunks: dict[int, bytes] = field(default_factory=dict)
-    sni: str | None = None
-    done: bool = False
-    packets: int = 0
-    nbytes: int = 0
-    decrypted: int = 0
-    note: str = ""
-
-
-# Initial keys depend only on (connection id, version): derive them once (HKDF is the costly part).
-_initial_keys: dict[tuple[bytes, int], Any] = {}
-
-
-def _client_initial_keys(cid: bytes, version: int) -> Any:
-    """The client's Initial packet protection (RFC 9001 5.2 / RFC 9369 3.3.1); only the client side,
-    which is all a reader of client Initials needs (aioquic's CryptoPair derives both)."""
-    from aioquic.quic.crypto import INITIAL_CIPHER_SUITE
-    from aioquic.quic.crypto import INITIAL_SALT_VERSION_1
-    from aioquic.quic.crypto import INITIAL_SALT_VERSION_2
-    from aioquic.quic.crypto import CryptoContext
-    from aioquic.tls import cipher_suite_hash
-    from aioquic.tls import hkdf_expand_label
-    from aioquic.tls import hkdf_extract
-
-    algorithm = cipher_suite_hash(INITIAL_CIPHER_SUITE)
-    salt = INITIAL_SALT_VERSION_2 if version == QUIC_V2 else INITIAL_SALT_VERSION_1
-    secret = hkdf_expand_label(
-        algorithm, hkdf_extract(algorithm, salt, cid), b"client in", b"", algorithm.digest_size
-    )
-    ctx = CryptoContext()
-    ctx.setup(cipher_suite=INITIAL_CIPHER_SUITE, secret=secret, version=version)
-    return ctx
-
-
-def decrypt_initial(datagram: bytes, known_cids: tuple[bytes, ...] = ()) -> tuple[int, bytes, bytes] | None:
-    """(version, key connection id, plaintext) of a client Initial; None if it is not one.
-
-    Uses aioquic's RFC 9001 / RFC 9369 initial keys, derived from the packet's destination connection id
-    or, for a client's later Initials (sent to the server's chosen id but still under the original keys),
-    from one of `known_cids`. A server's Initial, a truncated packet, or an unsupported version gives None.
-    """
-    from aioquic.buffer import Buffer
-    from aioquic.quic.packet import QuicPacketType
-    from aioquic.quic.packet import pull_quic_header
-
-    try:
-        buf = Buffer(data=datagram)
-        hdr = pull_quic_header(buf, host_cid_length=8)
-        if hdr.packet_type != QuicPacketType.INITIAL or hdr.version not in (QUIC_V1, QUIC_V2):
-            return None
-        packet, pn_offset = datagram[: hdr.packet_length], buf.tell()
-    except Exception:  # aioquic raises ValueError/BufferReadError on anything that is not QUIC
-        return None
-    for cid in (hdr.destination_cid, *(c for c in known_cids if c != hdr.destination_cid)):
-        try:
-            keys = _initial_keys.get((cid, hdr.version))
-            if keys is None:
-                keys = _client_initial_keys(cid, hdr.version)
-                if len(_initial_keys) > 4096:
-                    _initial_keys.clear()
-                _initial_keys[(cid, hdr.version)] = keys
-            _, plain, _, _ = keys.decrypt_packet(packet, pn_offset, 0)
-        except Exception:  # CryptoError: not these keys (or a server packet, or cut short)
-            continue
-        return hdr.version, cid, plain
-    return None
-
-
-def quic_long_header(payload: bytes) -> tuple[str, int] | None:
-    """(kind, version) of a QUIC long-header datagram: kind is ietf, gquic, negotiation or unknown."""
-    if len(payload) < 7 or not payload[0] & 0x80:
-        return None
-    if payload[1:2] == b"Q" and payload[2:5].isdigit():
-        return "gquic", int.from_bytes(payload[1:5], "big")
-    version = int.from_bytes(payload[1:5], "big")
-    if version == 0:
-        return "negotiation", 0
-    if version in (QUIC_V1, QUIC_V2):
-        return "ietf", version
-    return "unknown", version
 
 
 # -- connections -----------------------------------------------------------------------------------
@@ -446,6 +44,8 @@ class _Conn:
     client: tuple[bytes, int]
     server: tuple[bytes, int]
     nbytes: int = 0
+    up: int = 0  # on-the-wire bytes client -> server
+    t_last: float = 0.0
     packets: int = 0
     payload: int = 0  # TCP/UDP payload bytes, both directions
     app: str = ""
@@ -569,7 +169,10 @@ class PacketParser:
         conn = self._conn(t, "tcp", src, sport, dst, dport, initiator_is_src)
         conn.nbytes += wirelen
         conn.packets += 1
+        conn.t_last = t
         from_client = (src, sport) == conn.client
+        if from_client:
+            conn.up += wirelen
         payload_off = l4 + ((d[l4 + 12] >> 4) * 4)
         seq = int.from_bytes(d[l4 + 4 : l4 + 8], "big")
         if flags & 0x02 and from_client and conn.cnext is None:
@@ -722,6 +325,9 @@ class PacketParser:
             conn_key_is_new = True
         conn.nbytes += wirelen
         conn.packets += 1
+        conn.t_last = t
+        if (src, sport) == conn.client:
+            conn.up += wirelen
         conn.payload += len(payload)
         if sport in _DNS_PORTS or dport in _DNS_PORTS:
             conn.app = "dns"
@@ -845,6 +451,9 @@ class PacketParser:
                     "http_host": conn.http_host,
                     "quic_version": conn.quic_version,
                     "bytes": conn.nbytes,
+                    "bytes_up": conn.up,
+                    "bytes_down": conn.nbytes - conn.up,
+                    "t_last": conn.t_last or conn.t,
                     "packets": conn.packets,
                     "note": "; ".join(conn.notes),
                 }
@@ -960,6 +569,11 @@ def rows_to_frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
     df = pd.DataFrame.from_records(rows, columns=columns) if rows else pd.DataFrame(columns=columns)
     # Whole microseconds (the Arrow schema's unit): float seconds carry sub-microsecond noise.
     df["t"] = pd.to_datetime((df["t"].astype("float64") * 1e6).round().astype("int64"), unit="us", utc=True)
+    # Connection rows only: the last packet's time and the bytes each way (events leave them empty).
+    last = df["t_last"].astype("float64")
+    df["t_last"] = pd.to_datetime((last * 1e6).round().astype("Int64"), unit="us", utc=True)
+    for col in ("bytes_up", "bytes_down"):
+        df[col] = df[col].astype("Int64")
     for col in ("bytes", "packets"):
         df[col] = df[col].fillna(0).astype("int64")
     for col in ("app", "note"):
