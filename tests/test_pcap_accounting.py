@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 
-from analysis.analyze.evidence import evidence_from_tables
+from analysis.analyze.evidence import read_evidence
 from analysis.analyze.load import load_session
 from analysis.analyze.stages import analyze
 from analysis.attribute.connections import connection_table
@@ -69,7 +69,7 @@ def test_destinations_coverage_cli_and_report_agree(tmp_path: Path) -> None:
     dest = tables.destinations
     row = dest[dest["host"] == "localhost"].iloc[0]
     assert (row["bytes"], row["bytes_sent"], row["via"]) == (up + down, up, "pcap-only")
-    ev = evidence_from_tables(s.path, tables)
+    ev = read_evidence(s.path)
     c = ev.coverage
     assert c.quic_packets == 18  # before: 1 (the QUIC Initial event rows were counted, not the packets)
     assert (c.pcap_connections, c.pcap_only_connections, c.pcap_only_hosts) == (1, 1, [("localhost", up)])
@@ -115,5 +115,5 @@ def test_cleartext_http_in_an_imported_pcap_is_counted_once(tmp_path: Path) -> N
     assert list(dest["host"]) == ["log.example"]
     row = dest.iloc[0]
     assert (row["flows"], row["bytes"], row["bytes_sent"]) == (1, 27, 27)  # the 27-byte JSON body, once
-    c = evidence_from_tables(s.path, tables).coverage
+    c = read_evidence(s.path).coverage
     assert (c.pcap_connections, c.pcap_only_connections) == (1, 1)
