@@ -106,3 +106,14 @@ def test_decoders_are_one_registry() -> None:
     names = [d.name for d in DECODERS]
     assert {"multipart", "json", "form", "protobuf"} <= set(names)
     assert len(names) == len(set(names))
+
+
+def test_a_long_almost_form_body_is_not_exponential() -> None:
+    """A 120 KB body of `name=value&` fields that fails at its end (as the Bugsnag payload of a real
+    capture did) once made the one-pattern form check backtrack exponentially; it is checked field by field.
+    Under the old pattern this test hangs until pytest-timeout fails it."""
+    from analysis.decode.views import _looks_like_form
+
+    body = b"ab=1&cd&" * 15_000 + b"x y"
+    assert not _looks_like_form(body)
+    assert _looks_like_form(b"ab=1&cd&" * 15_000 + b"xy=2")

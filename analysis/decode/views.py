@@ -67,7 +67,9 @@ _B64_WHOLE = re.compile(rb"[A-Za-z0-9+/_-]{8,}={0,2}")
 _HEX_RUN = re.compile(rb"(?:[0-9a-fA-F]{2}){8,}")
 _HEX_ONLY = re.compile(rb"[0-9a-fA-F]+")
 _PCT = re.compile(rb"%[0-9A-Fa-f]{2}")
-_FORM = re.compile(rb"[A-Za-z_][\w.%\[\]-]{0,63}=[^&\s]*(?:&[A-Za-z_][\w.%\[\]-]{0,63}=?[^&\s]*)*")
+# One `name=value` (or bare `name`) field of a form; a body is checked field by field, never with one
+# pattern over the whole body (an optional `=` between overlapping classes backtracks exponentially).
+_FORM_FIELD = re.compile(rb"[A-Za-z_][\w.%\[\]-]{0,63}(?:=[^&\s]*)?")
 _BOUNDARY = re.compile(r'boundary="?([^";]+)"?', re.I)
 _URL_TAIL = re.compile(rb"[?#]([^?#\s\"'<>]*)")
 _NAME_HOLDS_MORE = re.compile(rb"[%:/?=@{\[+]")
@@ -595,7 +597,8 @@ def _looks_like_form(data: bytes) -> bool:
     if b"=" not in data[:256] or not looks_ascii_printable(data):
         return False
     text = data.strip()
-    if not _FORM.fullmatch(text):
+    fields = text.split(b"&")
+    if b"=" not in fields[0] or not all(_FORM_FIELD.fullmatch(f) for f in fields):
         return False
     if b"&" in text:
         return True
