@@ -317,17 +317,18 @@ def test_report_of_an_imported_session_states_its_provenance(tmp_path: Path) -> 
 
 
 def test_report_of_a_capture_without_frida_claims_no_frida(sample_session: Path, tmp_path: Path) -> None:
-    # The committed sample is a host capture with a packet capture, sealed, without a Frida agent: its
-    # methodology said "three recorders ... a Frida agent recorded what the app read".
+    # A host capture with a packet capture, sealed, without a Frida agent: its methodology once said
+    # "three recorders ... a Frida agent recorded what the app read". (The committed sample ran under Frida.)
     import re
 
-    meta = json.loads((sample_session / "session.json").read_text())
+    from analysis.validation.run import capture_control_app
+
+    session = capture_control_app(tmp_path / "s", pcap=True, steps=["settings"]).session.path
+    meta = json.loads((session / "session.json").read_text())
     assert "frida" not in meta and meta["capture"]["pcap"] and meta["status"] == "sealed"
-    out = CliRunner().invoke(
-        main, ["report", str(sample_session), "--format", "html", "--out", str(tmp_path)]
-    )
+    out = CliRunner().invoke(main, ["report", str(session), "--format", "html", "--out", str(tmp_path / "r")])
     assert out.exit_code == 0, out.output
-    text = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", (tmp_path / "report.html").read_text()))
+    text = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", (tmp_path / "r" / "report.html").read_text()))
     assert "two recorders ran side by side" in text and "a packet capture recorded" in text
     assert "a Frida agent recorded" not in text and "No Frida agent ran" in text
     assert "the session was sealed at the end" in text

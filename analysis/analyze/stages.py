@@ -104,7 +104,7 @@ from analysis.session.flows import use_workers
 
 STATIC_JSON = "apk/static.json"  # written by `privlab apk --out <session>`
 # Bump when the same inputs would give different tables (a detection rule changed).
-ANALYSIS_VERSION = "detect-2+findings-3"
+ANALYSIS_VERSION = "detect-3+findings-4"
 STAMP_KEY = b"privlab.inputs_sha256"
 INPUTS_KEY = b"privlab.inputs"
 # What `findings_stage` writes: every table the report reads besides the ones above.

@@ -142,6 +142,7 @@ def coverage_table(c: Coverage) -> pa.Table:
     row = {
         **c.to_dict(),
         "tls_failure_hosts": [{"sni": s, "count": n} for s, n in c.tls_failure_hosts],
+        "pcap_only_hosts": [{"host": h, "bytes": n} for h, n in c.pcap_only_hosts],
         "hook_modules_failed": [{"module": m, "error": e} for m, e in c.hook_modules_failed],
         "detections_by_method": [{"method": m, "count": n} for m, n in c.detections_by_method.items()],
         "consent_marks": [{"t": t, "label": label} for t, label in c.consent_marks],
@@ -159,6 +160,7 @@ def coverage_from_table(table: pa.Table) -> Coverage:
         **{
             **r,
             "tls_failure_hosts": [(x["sni"], x["count"]) for x in r["tls_failure_hosts"]],
+            "pcap_only_hosts": [(x["host"], x["bytes"]) for x in r["pcap_only_hosts"]],
             "hook_modules_failed": [(x["module"], x["error"]) for x in r["hook_modules_failed"]],
             "detections_by_method": {x["method"]: x["count"] for x in r["detections_by_method"]},
             "consent_marks": [(x["t"], x["label"]) for x in r["consent_marks"]],

@@ -247,8 +247,8 @@ def _destinations(df: pd.DataFrame, flow_dest: pd.DataFrame) -> list[dict[str, A
         n_flows, n_bytes = counts.get(host, [0, 0])
         # The destinations table's own count when it has one: it adds what the device sent on
         # connections seen only in the pcap, so the report and `privlab destinations` agree.
-        table_sent = getattr(r, "bytes_sent", None)
-        if table_sent is not None and not pd.isna(table_sent):
+        table_sent = r.get("bytes_sent")
+        if table_sent is not None:
             n_bytes = int(table_sent)
         out.append(
             {

@@ -185,7 +185,11 @@ def seal_session(
 
     def close(meta: dict[str, Any]) -> None:
         meta["status"] = status
-        meta["ended"] = ended
+        if status == "imported" and meta.get("ended") is not None:
+            # An import's session times are the capture's own (its provenance); the seal's time is apart.
+            meta["sealed_at"] = ended
+        else:
+            meta["ended"] = ended
         if reason:
             meta["status_reason"] = reason
         if extra:

@@ -49,6 +49,9 @@ def java_version(java: str = "java") -> int | None:
 
 def jvm_problem() -> str | None:
     """Why the twin cannot run here (None when it can): the reason tests skip with."""
+    if not any(JVM_SOURCES.rglob("*.java")):
+        # An installed wheel has no tests/: the twin's Java sources ship with the checkout.
+        return f"the device twin's Java sources are not here ({JVM_SOURCES}); they come with the checkout"
     if shutil.which("javac") is None:
         return "javac not found: install openjdk-17-jdk-headless (Debian 12)"
     version = java_version()
