@@ -105,6 +105,7 @@ def demo(ctx: click.Context, root: Path, refresh_sample: bool, pcap: bool, with_
         t = record["total"]
         console.print(f"recall {t['recall']:.3f} ({t['found']}/{t['planted']} planted parts), "
                       f"{t['decoys_reported']}/{t['decoys']} decoys reported; stored in {validation_path}")  # fmt: skip
+    console.print(f"fresh session: {result.session.path}")
     target = sample if (sample / "session.json").is_file() else result.session.path
     console.rule(
         f"3. report: the evidence report of {'the bundled sample' if target == sample else 'this session'}"
@@ -115,7 +116,6 @@ def demo(ctx: click.Context, root: Path, refresh_sample: bool, pcap: bool, with_
     if missing:
         console.print(f"[yellow]note:[/] no {'/'.join(missing).upper()} export: its package is not installed "
                       "(pip install 'privlab[report]')")  # fmt: skip
-    console.print(f"fresh session: {result.session.path}")
 
 
 def _checked(result: CaptureResult) -> None:
