@@ -1,4 +1,4 @@
-"""Static analysis against androguard's own test APKs (../shared/data/apks) and androguard's call graph."""
+"""Static analysis against androguard's own test APKs (tests/data/apks, see tests/data/NOTICE.md) and androguard's call graph."""
 
 from __future__ import annotations
 

@@ -26,24 +26,22 @@ from analysis.session.verify import verify_session
 PRIVLAB = [sys.executable, "-m", "analysis.cli"]
 
 SLOW_APP = """
-import os, socket, threading, time, http.server
+import contextlib, os, socket, threading, time, http.server
 class H(http.server.BaseHTTPRequestHandler):
     def do_GET(self):
         self.send_response(200); self.send_header('Content-Length', '2'); self.end_headers(); self.wfile.write(b'ok')
-    def log_message(self, *a): pass
+    def log_message(self, *a): return None
 srv = http.server.ThreadingHTTPServer(('127.0.0.1', 0), H)
 threading.Thread(target=srv.serve_forever, daemon=True).start()
 port = srv.server_address[1]
 host, pport = os.environ['PRIVLAB_PROXY'].removeprefix('http://').rsplit(':', 1)
 i = 0
 while True:
-    try:
-        with socket.create_connection((host, int(pport))) as s:
-            s.sendall(b'GET http://127.0.0.1:%d/%d HTTP/1.1\\r\\nHost: x\\r\\nConnection: close\\r\\n\\r\\n' % (port, i))
-            while s.recv(4096):
-                pass
-    except OSError:
-        pass
+    # A refused or reset connection (the proxy is going away) only ends this request; the app goes on.
+    with contextlib.suppress(OSError), socket.create_connection((host, int(pport))) as s:
+        s.sendall(b'GET http://127.0.0.1:%d/%d HTTP/1.1\\r\\nHost: x\\r\\nConnection: close\\r\\n\\r\\n' % (port, i))
+        while s.recv(4096):
+            continue
     i += 1
     time.sleep(0.1)
 """

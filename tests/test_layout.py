@@ -136,3 +136,14 @@ def test_the_graph_is_read() -> None:
     edges = import_graph()
     assert "analysis.session.custody" in edges["analysis.session"]
     assert "analysis.findings.model" in edges["analysis.findings.build"]
+
+
+def test_no_package_imports_itself() -> None:
+    """`from analysis.report import charts` inside analysis/report/__init__.py is a cycle of one."""
+    mods = modules()
+    found = []
+    for name, path in mods.items():
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and not node.level and node.module == name:
+                found.append(f"{name} (line {node.lineno})")
+    assert found == []

@@ -1,4 +1,4 @@
-"""mitmproxy's own test dumps (../shared/data/mitm_dumps) read through privlab's flow reader and record builder."""
+"""mitmproxy's own test dumps (tests/data/mitm_dumps, see tests/data/NOTICE.md) read through privlab's flow reader and record builder."""
 
 from __future__ import annotations
 

@@ -15,6 +15,7 @@ Rebuilding is always safe: derived data is a function of the sealed evidence.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
 import json
@@ -47,13 +48,20 @@ def state_dir() -> Path:
     return Path(base) / "privlab"
 
 
+def _unchanged(target: Path, body: dict[str, Any]) -> bool:
+    """Whether the manifest on disk already states this session, chain head and files."""
+    try:
+        old = json.loads(target.read_text())
+        return all(old.get(k) == body[k] for k in ("session_id", "chain_head", "files"))
+    except (OSError, ValueError, AttributeError):  # none yet, or not a manifest: write a new one
+        return False
+
+
 def _key() -> bytes | None:
     """The local HMAC key, made on first use; None where it cannot be kept (then hashes only)."""
     path = state_dir() / KEY_NAME
-    try:
+    with contextlib.suppress(OSError, ValueError):  # no key yet, or an unreadable one: make a new one
         return bytes.fromhex(path.read_text().strip())
-    except (OSError, ValueError):
-        pass
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
@@ -101,13 +109,8 @@ def write_manifest(session: Session) -> Path | None:
     key = _key()
     doc = {**body, "hmac_sha256": _mac(key, body) if key is not None else None}
     target = session.path / DERIVED / MANIFEST
-    try:
-        old = json.loads(target.read_text())
-        same = all(old.get(k) == body[k] for k in ("session_id", "chain_head", "files"))
-        if same and not check_derived(session):
-            return target  # a re-run that changed nothing leaves derived/ untouched, the manifest included
-    except (OSError, ValueError, AttributeError):
-        pass
+    if _unchanged(target, body) and not check_derived(session):
+        return target  # a re-run that changed nothing leaves derived/ untouched, the manifest included
     tmp = target.with_name(f".{MANIFEST}.tmp")
     tmp.write_text(json.dumps(doc, indent=1, sort_keys=True) + "\n")
     os.replace(tmp, target)

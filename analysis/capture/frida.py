@@ -14,6 +14,7 @@ Message protocol (see `hooks/src/lib/protocol.ts`): `hooks:events` (batched even
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import json
 import os
@@ -291,10 +292,8 @@ class FridaRunner:
         """End a JVM that still runs with SIGKILL (unhooking a live HotSpot VM can stall it)."""
         proc = self._jvm
         if proc is not None and not self._jvm_ended.is_set():
-            try:
+            with contextlib.suppress(ProcessLookupError):  # it ended meanwhile
                 os.kill(proc.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass  # it ended meanwhile
             if self._jvm_ended.wait(10) is False and proc.poll() is None:
                 self.exit_code = proc.wait(10)
 

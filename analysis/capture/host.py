@@ -10,6 +10,7 @@ makes the session `incomplete` with the reason; nothing captured before is lost.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shlex
 import shutil
@@ -170,10 +171,8 @@ def _reap(proc: subprocess.Popen[bytes]) -> None:
     except subprocess.TimeoutExpired:
         proc.kill()
         proc.wait()
-    try:
+    with contextlib.suppress(OSError):  # the group is empty: nothing left
         os.killpg(proc.pid, signal.SIGTERM)
-    except OSError:
-        pass  # the group is empty: nothing left
 
 
 # What runs the app while the proxy records: returns (exit code, reason the session is incomplete).

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 import json
 import re
 import uuid
@@ -574,15 +575,13 @@ def pcap_time_range(path: Path) -> tuple[int, float | None, float | None]:
 
     first = last = None
     count = 0
-    try:
-        with PcapReader(str(path)) as reader:
-            for pkt in reader:
-                count += 1
-                t = float(pkt.time)
-                first = t if first is None else min(first, t)
-                last = t if last is None else max(last, t)
-    except (Scapy_Exception, OSError, EOFError, ValueError):
-        pass  # the packets before the damage give the range; the import itself reports the damage
+    # A damaged file: the packets before the damage give the range; the import itself reports the damage.
+    with contextlib.suppress(Scapy_Exception, OSError, EOFError, ValueError), PcapReader(str(path)) as reader:
+        for pkt in reader:
+            count += 1
+            t = float(pkt.time)
+            first = t if first is None else min(first, t)
+            last = t if last is None else max(last, t)
     return count, first, last
 
 

@@ -129,9 +129,7 @@ def hook_modules(frida: Any) -> tuple[list[str], list[tuple[str, str]], bool]:
             st, err = str(v), ""
         if st.lower() in ("attached", "ok", "installed", "true"):
             attached.add(name)
-        elif st.lower() == "skipped":
-            pass  # not selected for this session: neither coverage nor a failure
-        else:
+        elif st.lower() != "skipped":  # a skipped module was not selected: neither coverage nor a failure
             failed[name] = err or st
 
     if isinstance(frida.get("attached"), list) or "failed" in frida:

@@ -133,6 +133,7 @@ def _pylist(col: pd.Series) -> list[Any]:
     try:
         return list(pa.array(col, from_pandas=True).to_pylist())
     except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError, TypeError, ValueError):
+        # An object column Arrow cannot type (a list beside a string): pandas' own values, unconverted.
         return list(col.tolist())
 
 

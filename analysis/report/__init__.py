@@ -111,16 +111,18 @@ def output_folder(session_path: Path, out_dir: Path | str | None) -> Path:
 def write_charts(evidence: Any, out: Path, png: bool) -> Charts:
     """Every chart as `chart-<name>.svg` in `out` (and as PNG bytes when the DOCX needs them)."""
     from analysis.findings import epoch
-    from analysis.report import charts as chart_mod
+    from analysis.report.charts import all_charts
+    from analysis.report.charts import png_bytes
+    from analysis.report.charts import svg_text
 
-    figs = chart_mod.all_charts(
+    figs = all_charts(
         evidence.findings, evidence.flow_dest, evidence.marks, epoch(evidence.meta.get("created"))
     )
     result = Charts()
     for name, fig in figs.items():
-        result.svgs[name] = chart_mod.svg_text(fig)
+        result.svgs[name] = svg_text(fig)
         if png:
-            result.pngs[name] = chart_mod.png_bytes(fig)
+            result.pngs[name] = png_bytes(fig)
         p = out / f"chart-{name}.svg"
         p.write_text(result.svgs[name], encoding="utf-8")
         result.written[f"chart:{name}"] = p

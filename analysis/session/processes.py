@@ -10,6 +10,7 @@ runs: sealing under a live writer makes a seal the next write breaks.
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import os
 import signal
@@ -136,11 +137,9 @@ def end_command(running: list[Recorded]) -> str:
 def die_with_parent() -> None:
     """`preexec_fn` for a child: its own process group, and SIGTERM when the capture process dies."""
     os.setsid()
-    try:
+    with contextlib.suppress(OSError, AttributeError):  # not Linux: the watchdog still ends it
         libc = ctypes.CDLL(None, use_errno=True)
         libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
-    except (OSError, AttributeError):
-        pass  # not Linux: the watchdog still ends it
     if os.getppid() == 1:  # the parent died before prctl took effect
         os.kill(os.getpid(), signal.SIGTERM)
 
@@ -180,11 +179,10 @@ class Watchdog:
         stdin = self.proc.stdin
         if stdin is None or stdin.closed:
             return
-        try:
+        # The watchdog may be gone: the capture goes on, and its children still die with it (PDEATHSIG).
+        with contextlib.suppress(OSError):
             stdin.write(line.encode())
             stdin.flush()
-        except OSError:
-            pass  # the watchdog is gone: the capture goes on, children still die with us (PDEATHSIG)
 
 
 def end_groups(groups: list[Recorded], grace: float = 10.0) -> None:
@@ -201,10 +199,8 @@ def end_groups(groups: list[Recorded], grace: float = 10.0) -> None:
         while time.monotonic() < deadline and group_alive(p):
             time.sleep(0.05)
         if group_alive(p):
-            try:
+            with contextlib.suppress(OSError):  # it ended between the check and the signal
                 os.killpg(p.pgid, signal.SIGKILL)
-            except OSError:
-                pass
 
 
 def _watch(session_path: Path, commands: IO[bytes]) -> None:
@@ -217,14 +213,13 @@ def _watch(session_path: Path, commands: IO[bytes]) -> None:
             name, pid, pgid, start = parts[1], int(parts[2]), int(parts[3]), int(parts[4])
             groups[pid] = Recorded(name, pid, pgid, None if start < 0 else start)
     # EOF without "done": the capture process died. End what it left running.
-    try:
+    # What session.json recorded too (unreadable: the groups this watchdog was told of still end).
+    with contextlib.suppress(OSError, ValueError):
         import json
 
         meta = json.loads((session_path / "session.json").read_text())
         for p in recorded(meta):
             groups.setdefault(p.pid, p)
-    except (OSError, ValueError):
-        pass
     end_groups(list(groups.values()))
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import re
 from dataclasses import dataclass
 from dataclasses import field
@@ -31,7 +32,8 @@ def quic_crypto_frames(plain: bytes) -> list[tuple[int, bytes]]:
     out: list[tuple[int, bytes]] = []
     p = 0
     n = len(plain)
-    try:
+    # A frame that runs past the packet's end (a truncated capture): keep the frames read so far.
+    with contextlib.suppress(IndexError):
         while p < n:
             ftype = plain[p]
             if ftype == 0x00:  # PADDING: usually a long run of zeros to reach 1200 bytes; skip it at once
@@ -63,8 +65,6 @@ def quic_crypto_frames(plain: bytes) -> list[tuple[int, bytes]]:
                 p += rlen
             else:
                 break
-    except IndexError:
-        pass  # a frame runs past the packet's end (truncated capture): keep the frames read so far
     return out
 
 
