@@ -39,3 +39,31 @@ def sample_session() -> Path:
     if not (SAMPLE / "session.json").exists():
         pytest.fail(f"{SAMPLE} is missing: regenerate it with `privlab demo --refresh-sample`")
     return SAMPLE
+
+
+@pytest.fixture(scope="session")
+def standin_bundle(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The agent built from hooks/src with frida-java-bridge swapped for the JavaScript stand-in.
+
+    Stand-in: ART cannot run here; tests that need what HotSpot cannot show use it (tests/hooks/java_standin).
+    """
+    import shutil
+
+    from analysis.capture.frida import agent_builder
+
+    hooks, standin = REPO / "hooks", REPO / "tests" / "hooks" / "java_standin"
+    real = hooks / "node_modules" / "frida-java-bridge"
+    if not real.is_dir():
+        pytest.fail(f"{real} missing: run `npm ci` in hooks/ (the real bridge's typings are needed)")
+    root = tmp_path_factory.mktemp("standin-agent")
+    shutil.copytree(hooks / "src", root / "src")
+    for name in ("package.json", "tsconfig.json"):
+        shutil.copy(hooks / name, root / name)
+    bridge = root / "node_modules" / "frida-java-bridge"
+    bridge.mkdir(parents=True)
+    for name in ("index.js", "package.json"):
+        shutil.copy(standin / name, bridge / name)
+    shutil.copy(real / "index.d.ts", bridge / "index.d.ts")
+    bundle = root / "_agent.js"
+    bundle.write_text(agent_builder().build(root), encoding="utf-8")
+    return bundle

@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from origin_app import ORIGIN
 
 from analysis.session import Session
 from analysis.session.seal import SEAL_RESERVE
@@ -21,17 +22,9 @@ from analysis.session.verify import verify_session
 
 PRIVLAB = [sys.executable, "-m", "analysis.cli"]
 
-BIG_APP = """
-import os, socket, threading, http.server
-class H(http.server.BaseHTTPRequestHandler):
-    def do_POST(self):
-        self.rfile.read(int(self.headers['content-length']))
-        self.send_response(200); self.send_header('Content-Length', '2'); self.end_headers(); self.wfile.write(b'ok')
-    def log_message(self, *a): pass
-srv = http.server.ThreadingHTTPServer(('127.0.0.1', 0), H)
-threading.Thread(target=srv.serve_forever, daemon=True).start()
-port = srv.server_address[1]
-host, pport = os.environ['PRIVLAB_PROXY'].removeprefix('http://').rsplit(':', 1)
+BIG_APP = (
+    ORIGIN
+    + """
 for i in range(200):  # 4 MB through a 2 MiB disk
     body = os.urandom(20000)
     try:
@@ -42,6 +35,7 @@ for i in range(200):  # 4 MB through a 2 MiB disk
     except OSError:
         break
 """
+)
 
 
 @pytest.fixture

@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 
 import pytest
+from origin_app import ORIGIN
 
 from analysis.session import Session
 from analysis.session.processes import Recorded
@@ -25,16 +26,9 @@ from analysis.session.verify import verify_session
 
 PRIVLAB = [sys.executable, "-m", "analysis.cli"]
 
-SLOW_APP = """
-import contextlib, os, socket, threading, time, http.server
-class H(http.server.BaseHTTPRequestHandler):
-    def do_GET(self):
-        self.send_response(200); self.send_header('Content-Length', '2'); self.end_headers(); self.wfile.write(b'ok')
-    def log_message(self, *a): return None
-srv = http.server.ThreadingHTTPServer(('127.0.0.1', 0), H)
-threading.Thread(target=srv.serve_forever, daemon=True).start()
-port = srv.server_address[1]
-host, pport = os.environ['PRIVLAB_PROXY'].removeprefix('http://').rsplit(':', 1)
+SLOW_APP = (
+    ORIGIN
+    + """
 i = 0
 while True:
     # A refused or reset connection (the proxy is going away) only ends this request; the app goes on.
@@ -45,6 +39,7 @@ while True:
     i += 1
     time.sleep(0.1)
 """
+)
 
 
 def _wait(predicate, what: str, timeout: float = 60.0) -> None:  # type: ignore[no-untyped-def]

@@ -14,7 +14,6 @@ the rest is the production agent source, build function and runner, in a real Li
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -25,32 +24,11 @@ import pytest
 
 from analysis.capture.frida import JAVA_MODULES
 from analysis.capture.frida import FridaRunner
-from analysis.capture.frida import agent_builder
 from analysis.session import Session
 
 REPO = Path(__file__).resolve().parents[1]
 HOOKS = REPO / "hooks"
 STANDIN = REPO / "tests" / "hooks" / "java_standin"
-
-
-@pytest.fixture(scope="module")
-def standin_bundle(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The agent built from hooks/src with frida-java-bridge swapped for the stand-in."""
-    real = HOOKS / "node_modules" / "frida-java-bridge"
-    if not real.is_dir():
-        pytest.fail(f"{real} missing: run `npm ci` in hooks/ (the real bridge's typings are needed)")
-    root = tmp_path_factory.mktemp("standin-agent")
-    shutil.copytree(HOOKS / "src", root / "src")
-    shutil.copy(HOOKS / "package.json", root / "package.json")
-    shutil.copy(HOOKS / "tsconfig.json", root / "tsconfig.json")
-    bridge = root / "node_modules" / "frida-java-bridge"
-    bridge.mkdir(parents=True)
-    for name in ("index.js", "package.json"):
-        shutil.copy(STANDIN / name, bridge / name)
-    shutil.copy(real / "index.d.ts", bridge / "index.d.ts")
-    bundle = root / "_agent.js"
-    bundle.write_text(agent_builder().build(root), encoding="utf-8")
-    return bundle
 
 
 @pytest.fixture()

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from origin_app import ORIGIN
 
 from analysis.capture.host import HostCapture
 from analysis.capture.host import capture_host
@@ -28,22 +29,15 @@ FUZZ_CLIENT = Path(__file__).with_name("fuzz_http_client.py")
 # 1,000 random requests take about 15 s of capture here; PRIVLAB_FUZZ_REQUESTS changes the count.
 FUZZ_REQUESTS = int(os.environ.get("PRIVLAB_FUZZ_REQUESTS", "1000"))
 
-ONE_BAD_BYTE = """
-import os, socket, threading, http.server
-class H(http.server.BaseHTTPRequestHandler):
-    def do_POST(self):
-        self.rfile.read(int(self.headers['content-length']))
-        self.send_response(200); self.send_header('Content-Length', '2'); self.end_headers(); self.wfile.write(b'ok')
-    def log_message(self, *a): pass
-srv = http.server.ThreadingHTTPServer(('127.0.0.1', 0), H)
-threading.Thread(target=srv.serve_forever, daemon=True).start()
-port = srv.server_address[1]
-host, pport = os.environ['PRIVLAB_PROXY'].removeprefix('http://').rsplit(':', 1)
+ONE_BAD_BYTE = (
+    ORIGIN
+    + """
 with socket.create_connection((host, int(pport))) as s:
     s.sendall(b'POST http://127.0.0.1:%d/x HTTP/1.1\\r\\nHost: 127.0.0.1:%d\\r\\nContent-Type: text/\\xffplain\\r\\n'
               b'X-Id: \\xc3(\\r\\nContent-Length: 3\\r\\nConnection: close\\r\\n\\r\\nabc' % (port, port))
     print(s.recv(100)[:12])
 """
+)
 
 
 @pytest.fixture(scope="module")
