@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from analysis.vocabulary import READ_CATEGORIES
 from analysis.vocabulary import HookCategory
 
 
@@ -176,13 +177,10 @@ RUNTIME_ALIASES: dict[str, tuple[str, ...]] = {
     "Landroid/content/ClipboardManager;": ("android.content.IClipboard$Stub$Proxy",),
 }
 
-CATEGORIES: tuple[HookCategory, ...] = (
-    HookCategory.CLIPBOARD,
-    HookCategory.IDENTIFIERS,
-    HookCategory.LOCATION,
-    HookCategory.CONTACTS,
-    HookCategory.INSTALLED_APPS,
-    HookCategory.WEBVIEW,
+CATEGORIES: tuple[HookCategory, ...] = tuple(
+    c
+    for c in HookCategory
+    if c in READ_CATEGORIES and c != HookCategory.WATCH  # watched methods: no API list
 )
 
 
