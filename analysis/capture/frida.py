@@ -19,6 +19,7 @@ import hashlib
 import json
 import os
 import queue
+import re
 import signal
 import subprocess
 import tempfile
@@ -70,6 +71,51 @@ _GATE_UP = "vm-up"
 _GATE_OPEN = "hooks-in"
 # How long a JVM may take to start, and the agent to install its hooks, before the capture gives up.
 JVM_START_TIMEOUT = 60.0
+
+
+# A Java binary class name (`com.example.Outer$Inner`) and a method name (`$init` is Frida's constructor).
+_JAVA_NAME = r"[A-Za-z_$][A-Za-z0-9_$]*"
+_WATCH_CLASS = re.compile(rf"{_JAVA_NAME}(?:\.{_JAVA_NAME})*")
+_WATCH_METHOD = re.compile(_JAVA_NAME)
+
+# Entry points of TikTok's own signing, for `--watch-file` (one `class.method` a line; each names its
+# public source). ttEncrypt's entry points (EncryptorUtil) are not in it: the `tiktok` module hooks those.
+TIKTOK_WATCH_FILE = Path(str(resources.files("analysis.capture") / "watch-tiktok.txt"))
+
+
+def parse_watch(entry: str) -> tuple[str, str]:
+    """`CLASS.METHOD` or `CLASS#METHOD` -> (class, method); CaptureError naming the entry otherwise."""
+    text = entry.strip()
+    cls, sep, method = text.partition("#") if "#" in text else text.rpartition(".")
+    if not sep or not _WATCH_CLASS.fullmatch(cls) or not _WATCH_METHOD.fullmatch(method):
+        raise CaptureError(
+            f"watch entry {entry!r}: expected CLASS.METHOD or CLASS#METHOD "
+            "(e.g. com.bytedance.frameworks.encryptor.EncryptorUtil#a)"
+        )
+    return cls, method
+
+
+def read_watch_file(path: Path) -> list[tuple[str, str]]:
+    """The (class, method) pairs of a watch file: one `class.method` or `class#method` a line, `#` comments.
+
+    A `#` starts a comment at the start of a line or after whitespace (`Class#method` is an entry).
+    """
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as e:
+        raise CaptureError(
+            f"{path}: cannot read the watch list ({getattr(e, 'strerror', None) or e})"
+        ) from None
+    out: list[tuple[str, str]] = []
+    for n, line in enumerate(lines, 1):
+        text = re.split(r"(?:^|\s)#", line, maxsplit=1)[0].strip()
+        if not text:
+            continue
+        try:
+            out.append(parse_watch(text))
+        except CaptureError as e:
+            raise CaptureError(f"{path}:{n}: {e}") from None
+    return out
 
 
 def is_jvm_command(argv: Sequence[str]) -> bool:

@@ -17,6 +17,7 @@ import shutil
 import signal
 import subprocess
 from collections.abc import Callable
+from collections.abc import Sequence
 from dataclasses import dataclass
 from dataclasses import field
 from pathlib import Path
@@ -73,6 +74,8 @@ class HostCapture(CaptureOptions):
     app: dict[str, Any] = field(default_factory=dict)
     extra_env: dict[str, str] = field(default_factory=dict)
     frida: bool = False
+    # (class, method) pairs the agent's `watch` module hooks (with `frida`); recorded in session.json.
+    watch: list[tuple[str, str]] = field(default_factory=list)
 
 
 @dataclass
@@ -260,22 +263,28 @@ def capture_host(cfg: HostCapture) -> CaptureResult:
     def run_app(session: Session, proxy: Proxy) -> tuple[int | None, str | None]:
         env = {**os.environ, **proxy_env(proxy), "PRIVLAB_SESSION": str(session.path), **cfg.extra_env}
         if cfg.frida:
-            return run_under_frida(session, cfg.command, env, proxy)
+            return run_under_frida(session, cfg.command, env, proxy, watch=cfg.watch)
         return run_program(cfg.command, env, proxy, session)
 
     return record(session, cfg, run_app)
 
 
 def run_under_frida(
-    session: Session, argv: list[str], env: dict[str, str], proxy: Proxy
+    session: Session,
+    argv: list[str],
+    env: dict[str, str],
+    proxy: Proxy,
+    *,
+    watch: Sequence[tuple[str, str]] = (),
 ) -> tuple[int | None, str | None]:
     """Spawn the program under the Frida agent (hooks.jsonl), then wait like `_run_program`.
 
-    A Java program (`java ...`) is started behind the agent's gate and attached once its VM is up."""
+    A Java program (`java ...`) is started behind the agent's gate and attached once its VM is up.
+    `watch` lists the (class, method) pairs the agent's `watch` module hooks (session.json `frida.watch`)."""
     from analysis.capture.frida import FridaRunner
     from analysis.capture.frida import is_jvm_command
 
-    runner = FridaRunner(session)
+    runner = FridaRunner(session, watch=watch)
     if is_jvm_command(argv):
         runner.launch_jvm(argv, env=env)
     else:

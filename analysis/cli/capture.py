@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC
 from datetime import datetime
 from pathlib import Path
@@ -11,6 +12,9 @@ from rich.console import Console
 from rich.table import Table
 
 from analysis.capture.flowindex import write_flow_index
+from analysis.capture.frida import TIKTOK_WATCH_FILE
+from analysis.capture.frida import parse_watch
+from analysis.capture.frida import read_watch_file
 from analysis.capture.host import CaptureResult
 from analysis.capture.host import HostCapture
 from analysis.capture.host import capture_host
@@ -48,6 +52,12 @@ def print_capture(result: CaptureResult) -> None:
     colour = "green" if result.status == "sealed" else "yellow"
     console.print(f"status: [{colour}]{result.status}[/]" + (f" ({result.reason})" if result.reason else ""))
     console.print(f"session: {result.session.path}")
+
+
+def watch_list(entries: Sequence[str], files: Sequence[Path]) -> list[tuple[str, str]]:
+    """The (class, method) pairs of `--watch` entries and `--watch-file` files, in order, without repeats."""
+    pairs = [parse_watch(e) for e in entries] + [p for f in files for p in read_watch_file(f)]
+    return list(dict.fromkeys(pairs))
 
 
 def parse_duration(text: str | None) -> float | None:
@@ -104,6 +114,12 @@ def parse_duration(text: str | None) -> float | None:
 @click.option("--upstream-ca", type=click.Path(path_type=Path), default=None,
               help="CA (or self-signed cert) that the lab upstream's certificate verifies against.")  # fmt: skip
 @click.option("--frida", is_flag=True, help="Spawn the program under the Frida agent (hooks.jsonl).")
+@click.option("--watch", "watch", multiple=True, metavar="CLASS.METHOD",
+              help="With --frida: also record every call of this Java method, arguments, result and stack "
+                   "(repeatable; CLASS#METHOD works too).")  # fmt: skip
+@click.option("--watch-file", "watch_files", multiple=True, type=click.Path(path_type=Path), metavar="FILE",
+              help="With --frida: methods to watch, one CLASS.METHOD or CLASS#METHOD a line, # comments "
+                   f"(TikTok's known signing entry points: {TIKTOK_WATCH_FILE}).")  # fmt: skip
 @click.option(
     "--sign-key", type=click.Path(path_type=Path), default=None, help="ed25519 key to sign the seal."
 )
@@ -113,10 +129,14 @@ def parse_duration(text: str | None) -> float | None:
 def capture(host_command: str | None, serial: str | None, app: str, duration: str | None, plant: Path | None,
             name: str, root: Path, pcap: bool, pcap_interface: str, port: int | None,
             confdir: Path, upstream_tls: str | None, upstream_plain: str | None, upstream_ca: Path | None,
-            frida: bool, sign_key: Path | None, note: str, conditions: tuple[str, ...]) -> None:  # fmt: skip
+            frida: bool, watch: tuple[str, ...], watch_files: tuple[Path, ...], sign_key: Path | None, note: str,
+            conditions: tuple[str, ...]) -> None:  # fmt: skip
     """Record a program's (or a device app's) HTTP(S) traffic into captures/<session-id>/ and seal it."""
     if not host_command and not serial:
         raise CaptureError("say what to capture: --host-command CMD, or --device SERIAL --app PACKAGE")
+    watched = watch_list(watch, watch_files)
+    if watched and (serial or not frida):
+        raise CaptureError("--watch/--watch-file need --frida on a --host-command capture")
     argv = parse_command(host_command) if host_command else []
     condition_map = dict(parse_condition(c) for c in conditions)
     upstream = None
@@ -134,8 +154,8 @@ def capture(host_command: str | None, serial: str | None, app: str, duration: st
         result = capture_device(dcfg)
     else:
         cfg = HostCapture(command=argv, root=root, name=name, pcap=pcap, pcap_interface=pcap_interface, port=port,
-                          confdir=confdir, upstream=upstream, frida=frida, signing_key=sign_key, note=note,
-                          conditions=condition_map)  # fmt: skip
+                          confdir=confdir, upstream=upstream, frida=frida, watch=watched, signing_key=sign_key,
+                          note=note, conditions=condition_map)  # fmt: skip
         result = capture_host(cfg)
     print_capture(result)
     if result.status != "sealed":

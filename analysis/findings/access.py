@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import bisect
+import json
 from collections import defaultdict
 from collections.abc import Iterable
 from collections.abc import Sequence
@@ -12,6 +13,7 @@ from typing import Any
 
 import pandas as pd
 
+from analysis.detect.runtime import _strings
 from analysis.findings.frames import _columns
 from analysis.findings.frames import _epochs
 from analysis.findings.frames import _int
@@ -28,6 +30,7 @@ from analysis.vocabulary import READ_CATEGORIES
 from analysis.vocabulary import AccessLink
 from analysis.vocabulary import DataType
 from analysis.vocabulary import FindingKind
+from analysis.vocabulary import HookCategory
 from analysis.vocabulary import Party
 from analysis.vocabulary import canonical_category
 from analysis.vocabulary import hook_data_type as hook_read_type
@@ -52,6 +55,20 @@ class _Hook(HookRead):
     ret: str
     args: str
     stack: tuple[str, ...]
+    # The arguments as the method received them, bytes decoded where they are text (a watched encryption
+    # entry point's plaintext arrives as `{"$b64": ...}`): what a sent value is looked for in.
+    arg_text: str = ""
+
+
+def _arg_text(args: str | None) -> str:
+    """The JSON text of a call's arguments, followed by the text of any byte arguments that are text."""
+    if not args or "$b64" not in args:
+        return args or ""
+    try:
+        parsed = json.loads(args)
+    except ValueError:
+        return args
+    return "\n".join([args, *_strings(parsed)])
 
 
 def _hooks(df: pd.DataFrame) -> list[_Hook]:
@@ -74,6 +91,7 @@ def _hooks(df: pd.DataFrame) -> list[_Hook]:
                 ret=_text(c["ret"][i]) or "",
                 args=args or "",
                 stack=tuple(str(x) for x in _list(c["stack"][i])),
+                arg_text=_arg_text(args),
             )
         )
     out.sort(key=lambda h: (h.t, h.seq))
@@ -97,7 +115,8 @@ def _linked_access(
 
     Linked by value (link "value") when the detection's canary is a runtime value of hook event
     `runtime:<kind>:<seq>`, when a hook returned the same text as that event, or when a hook's return
-    value or arguments contain a planted value that was sent. Otherwise linked by data type only (link
+    value or arguments (byte arguments as their text: the plaintext a watched encryption entry point
+    received) contain a planted value that was sent. Otherwise linked by data type only (link
     "type"), which the report states as the weaker link. `hooks` is sorted by time.
     """
     candidates = hooks[: bisect.bisect_right([h.t for h in hooks], last)]
@@ -109,7 +128,7 @@ def _linked_access(
             for h in candidates
             if h.seq in seqs
             or (h.ret and h.ret in same_ret)
-            or any(v in h.ret or v in h.args for v in values)
+            or any(v in h.ret or v in h.arg_text for v in values)
         ]
         if by_value:
             return by_value, AccessLink.VALUE
@@ -133,23 +152,26 @@ def runtime_seq(canary_id: str) -> int | None:
 def _access_findings(
     hooks: Sequence[_Hook], transitions: Sequence[tuple[float, str, str]], transmissions: Sequence[Finding]
 ) -> list[Finding]:
-    groups: dict[tuple[str, str, str], list[_Hook]] = defaultdict(list)
+    # Calls of watched methods (the operator's list) are findings of their own: what an SDK handed its
+    # own encryption or serialisation is not a read of the same kind as an API's, even of the same type.
+    groups: dict[tuple[str, str, str, bool], list[_Hook]] = defaultdict(list)
     for h in hooks:
         who = h.sdk or "app (no SDK attributed)"
-        groups[(h.data_type, who, phase_at(h.t, transitions))].append(h)
+        groups[(h.data_type, who, phase_at(h.t, transitions), h.category == HookCategory.WATCH)].append(h)
     sent_by_seq: dict[int, list[str]] = defaultdict(list)
     for f in transmissions:
         for s in f.access_seqs:
             sent_by_seq[s].append(f.finding_id)
     out: list[Finding] = []
-    for (dtype, who, phase), hs in sorted(
-        groups.items(), key=lambda kv: (kv[0][0], kv[0][1], _phase_rank(kv[0][2]))
+    for (dtype, who, phase, watched), hs in sorted(
+        groups.items(), key=lambda kv: (kv[0][0], kv[0][1], _phase_rank(kv[0][2]), kv[0][3])
     ):
         related = sorted({fid for h in hs for fid in sent_by_seq.get(h.seq, [])})
         entity = next((h.entity for h in hs if h.entity), None) or who
+        key = ("access", dtype, who, phase) + ((HookCategory.WATCH,) if watched else ())
         out.append(
             Finding(
-                finding_id=f"A-{short_id('access', dtype, who, phase)}",
+                finding_id=f"A-{short_id(*key)}",
                 kind=FindingKind.ACCESS,
                 data_type=dtype,
                 entity=entity,

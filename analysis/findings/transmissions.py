@@ -44,6 +44,7 @@ from analysis.findings.phases import PHASE_WITHDRAWN
 from analysis.findings.phases import _phase_rank
 from analysis.schema import DESTINATIONS
 from analysis.schema import FLOWS
+from analysis.vocabulary import HookCategory
 
 
 @dataclass(frozen=True)
@@ -285,6 +286,11 @@ def summary_sentence(f: Finding) -> str:
     times = "once" if f.count == 1 else f"{f.count} times"
     if f.kind == "access":
         sent = " and later sent" if f.related else "; no transmission of it was detected"
+        if f.access and all(a.category == HookCategory.WATCH for a in f.access):
+            # A watched method (the operator's list): what was handed to it, not a read of a device API.
+            what = "what it handed to the watched " + ", ".join(f.apis)
+            sent = ", and it was later sent" if f.related else "; no transmission of it was detected"
+            return f"{f.entity}: {what} was recorded {times} {when}{sent}."
         return f"{f.entity} read the {dtype} {times} {when}{sent}."
     where = f.country if f.country != "unknown" else "an unknown country"
     read = ""

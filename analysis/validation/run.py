@@ -130,6 +130,7 @@ def capture_twin_app(
             note="privlab twin app: SDK-like code reads planted values through hooked APIs and sends them",
             signing_key=signing_key,
             frida=True,
+            watch=list(twin.SDK_APP_WATCH),
             before_seal=ground_truth_adder((gt_path, GROUND_TRUTH), (reads_path, TWIN_READS)),
         )
         return capture_host(cfg)
@@ -174,12 +175,12 @@ def capture_sample(root: Path, *, session_id: str | None = None, pcap: bool = Tr
             },
             note="privlab sample: SDK-like code on the JVM device twin reads planted values through hooked "
             "APIs and sends them; then the control app sends planted values in known encodings",
-            frida=True, before_seal=add_ground_truth,
+            frida=True, watch=list(twin.SDK_APP_WATCH), before_seal=add_ground_truth,
         )  # fmt: skip
 
         def run_both(session: Session, proxy: Proxy) -> tuple[int | None, str | None]:
             env = {**os.environ, **proxy_env(proxy), "PRIVLAB_SESSION": str(session.path)}
-            code, reason = run_under_frida(session, twin_cmd, env, proxy)
+            code, reason = run_under_frida(session, twin_cmd, env, proxy, watch=cfg.watch)
             if reason is not None or code != 0:
                 return code, reason or f"the twin app exited with code {code}"
             session.mark("control-app-start")

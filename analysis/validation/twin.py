@@ -25,6 +25,9 @@ JVM_SOURCES = Path(__file__).resolve().parents[2] / "tests" / "jvm"
 GATE_MAIN = "privlab.twin.Gate"
 PROBE_MAIN = "privlab.twin.Probe"
 SDK_APP_MAIN = "com.zhiliaoapp.musically.TwinApp"
+# What a capture of the SDK app watches (the agent's `watch` module): AppLog's own encryption entry point,
+# called with the plaintext event log before it is ttEncrypt'd and sent (tests/jvm/app/com/bytedance/applog).
+SDK_APP_WATCH: list[tuple[str, str]] = [("com.bytedance.applog.net.LogEncryptor", "encrypt")]
 # Debian's OkHttp 3 (libokhttp-java): TikTok's network stack builds on OkHttp; optional.
 OKHTTP_JARS = (Path("/usr/share/java/okhttp.jar"), Path("/usr/share/java/okio.jar"))
 SUPPORTED_JAVA = 17

@@ -78,12 +78,21 @@ public final class Http {
 
     /** POST through the JDK's own client; returns the status. */
     public static int post(String probe, String url, String contentType, String body) throws IOException, InterruptedException, GeneralSecurityException {
+        return send(probe, url, contentType, HttpRequest.BodyPublishers.ofString(body));
+    }
+
+    /** POST a binary body (e.g. a ttEncrypt envelope) through the JDK's own client; returns the status. */
+    public static int postBytes(String probe, String url, String contentType, byte[] body) throws IOException, InterruptedException, GeneralSecurityException {
+        return send(probe, url, contentType, HttpRequest.BodyPublishers.ofByteArray(body));
+    }
+
+    private static int send(String probe, String url, String contentType, HttpRequest.BodyPublisher body) throws IOException, InterruptedException, GeneralSecurityException {
         HttpRequest request = HttpRequest.newBuilder(URI.create(url))
                 .timeout(Duration.ofSeconds(30))
                 .header(PROBE_HEADER, probe)
                 .header("content-type", contentType)
                 .header("user-agent", "com.zhiliaoapp.musically/2023405030 (Linux; U; Android 13; privlab JVM twin)")
-                .POST(HttpRequest.BodyPublishers.ofString(body))
+                .POST(body)
                 .build();
         return client().send(request, HttpResponse.BodyHandlers.discarding()).statusCode();
     }

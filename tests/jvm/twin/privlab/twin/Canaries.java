@@ -24,6 +24,9 @@ public final class Canaries {
             case "clipboard": fallback = "PRIVLAB-CLIP-9f2e71c4 secret note"; break;
             case "contact": fallback = "Maarten Kanarievogel"; break;
             case "canary_app": fallback = "nl.privlab.canaryapp"; break;
+            case "openudid": fallback = "a1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4"; break;
+            case "cdid": fallback = "c0ffee00-1234-4abc-8def-0123456789ab"; break;
+            case "install_id": fallback = "7312345678901234567"; break;
             default: fallback = null;
         }
         String value = System.getProperty("privlab.canary." + id, fallback);

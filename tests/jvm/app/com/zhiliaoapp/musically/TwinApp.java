@@ -16,7 +16,8 @@ import privlab.app.Truth;
 /**
  * A TikTok-like app on the device twin: its SDKs (ByteDance AppLog, clipboard, location, Pangle, find
  * friends, the in-app browser; AppsFlyer; Firebase) read the device through the hooked Android APIs and send what they read
- * over HTTPS through the proxy, the clipboard over real OkHttp with certificate pinning when Debian's
+ * over HTTPS through the proxy (AppLog's event log ttEncrypt'd through the SDK's own entry point, which
+ * the sample capture watches: {@link com.bytedance.applog.net.LogEncryptor}), the clipboard over real OkHttp with certificate pinning when Debian's
  * OkHttp is installed. Writes the ground truth of what it sent and what it read.
  *
  * <pre>java ... privlab.twin.Gate com.zhiliaoapp.musically.TwinApp GROUND_TRUTH.json READS.json</pre>
@@ -31,6 +32,7 @@ public final class TwinApp {
         }
         Context context = new Context();
         AppLog.register(context);
+        AppLog.sendEvents(context);
         FirebaseInstallations.register(context);
         AFb1xSDK.sendLaunch(context);
         ClipboardWatcher.onForeground(context, Http.preferOkHttp());
