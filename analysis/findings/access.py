@@ -6,6 +6,7 @@ import bisect
 import json
 from collections import defaultdict
 from collections.abc import Iterable
+from collections.abc import Mapping
 from collections.abc import Sequence
 from dataclasses import dataclass
 from dataclasses import fields
@@ -55,20 +56,26 @@ class _Hook(HookRead):
     ret: str
     args: str
     stack: tuple[str, ...]
-    # The arguments as the method received them, bytes decoded where they are text (a watched encryption
-    # entry point's plaintext arrives as `{"$b64": ...}`): what a sent value is looked for in.
-    arg_text: str = ""
+    # The text of byte arguments that are text (a watched encryption entry point's plaintext arrives as
+    # `{"$b64": ...}`): searched for sent values beside `args`, and shown as what a watched call saw.
+    decoded: str = ""
+
+    def holds(self, value: str) -> bool:
+        """Whether the call returned or received `value` (byte arguments as their text)."""
+        return value in self.ret or value in self.args or value in self.decoded
 
 
-def _arg_text(args: str | None) -> str:
-    """The JSON text of a call's arguments, followed by the text of any byte arguments that are text."""
+def _decoded_args(args: str | None) -> str:
+    """The text of a call's byte arguments that are text, one a line ("" when it has none)."""
     if not args or "$b64" not in args:
-        return args or ""
+        return ""
     try:
         parsed = json.loads(args)
     except ValueError:
-        return args
-    return "\n".join([args, *_strings(parsed)])
+        return ""
+    if not isinstance(parsed, list):
+        return ""
+    return "\n".join(_strings([a for a in parsed if isinstance(a, dict) and "$b64" in a]))
 
 
 def _hooks(df: pd.DataFrame) -> list[_Hook]:
@@ -91,7 +98,7 @@ def _hooks(df: pd.DataFrame) -> list[_Hook]:
                 ret=_text(c["ret"][i]) or "",
                 args=args or "",
                 stack=tuple(str(x) for x in _list(c["stack"][i])),
-                arg_text=_arg_text(args),
+                decoded=_decoded_args(args),
             )
         )
     out.sort(key=lambda h: (h.t, h.seq))
@@ -99,7 +106,9 @@ def _hooks(df: pd.DataFrame) -> list[_Hook]:
 
 
 def _access_event(h: _Hook, link: str, delay: float | None) -> AccessEvent:
-    value = h.ret if len(h.ret) <= 200 else h.ret[:200] + "…"
+    # A watched method's result is typically its ciphertext: what it was handed is what it saw.
+    value = h.decoded if h.category == HookCategory.WATCH and h.decoded else h.ret
+    value = value if len(value) <= 200 else value[:200] + "…"
     read = {f.name: getattr(h, f.name) for f in fields(HookRead)}
     return AccessEvent(**read, value=value, stack_top=h.stack[:6], link=link, delay_s=delay)
 
@@ -126,9 +135,7 @@ def _linked_access(
         by_value = [
             h
             for h in candidates
-            if h.seq in seqs
-            or (h.ret and h.ret in same_ret)
-            or any(v in h.ret or v in h.arg_text for v in values)
+            if h.seq in seqs or (h.ret and h.ret in same_ret) or any(h.holds(v) for v in values)
         ]
         if by_value:
             return by_value, AccessLink.VALUE
@@ -150,8 +157,17 @@ def runtime_seq(canary_id: str) -> int | None:
 
 
 def _access_findings(
-    hooks: Sequence[_Hook], transitions: Sequence[tuple[float, str, str]], transmissions: Sequence[Finding]
+    hooks: Sequence[_Hook],
+    transitions: Sequence[tuple[float, str, str]],
+    transmissions: Sequence[Finding],
+    canary_values: Mapping[str, str] | None = None,
 ) -> list[Finding]:
+    """One access finding per data type, SDK and phase (watched methods apart), linked to what was sent.
+
+    A watched call's finding names the canaries (`canary_values`: id -> value) found in what the method
+    was handed: the values inside the app's own encryption before it encrypted them.
+    """
+    values = {k: v for k, v in (canary_values or {}).items() if v}
     # Calls of watched methods (the operator's list) are findings of their own: what an SDK handed its
     # own encryption or serialisation is not a read of the same kind as an API's, even of the same type.
     groups: dict[tuple[str, str, str, bool], list[_Hook]] = defaultdict(list)
@@ -190,6 +206,9 @@ def _access_findings(
                 methods=["hook"],
                 access=[_access_event(h, AccessLink.ACCESS, None) for h in hs[:MAX_ACCESS_EVENTS]],
                 related=related,
+                canary_ids=sorted(c for c, v in values.items() if any(h.holds(v) for h in hs))
+                if watched
+                else [],
             )
         )
     by_id = {f.finding_id: f for f in transmissions}

@@ -143,7 +143,7 @@ def build_findings(
     for key in sorted(groups, key=_group_order):
         findings.append(_transmission(groups[key], flow_row, hooks, canary_values, hashes))
     reads = [h for h in hooks if h.category.lower() in ACCESS_CATEGORIES]
-    findings.extend(_access_findings(reads, transitions, findings))
+    findings.extend(_access_findings(reads, transitions, findings, canary_values))
     exhibit_no = 0
     app_events = table(tables, "app_events", APP_EVENTS)  # names the app-log event that carried a value
     for f in findings:

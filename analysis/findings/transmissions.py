@@ -288,15 +288,20 @@ def summary_sentence(f: Finding) -> str:
         sent = " and later sent" if f.related else "; no transmission of it was detected"
         if f.access and all(a.category == HookCategory.WATCH for a in f.access):
             # A watched method (the operator's list): what was handed to it, not a read of a device API.
-            what = "what it handed to the watched " + ", ".join(f.apis)
             sent = ", and it was later sent" if f.related else "; no transmission of it was detected"
-            return f"{f.entity}: {what} was recorded {times} {when}{sent}."
+            held = (
+                f" holding {len(f.canary_ids)} planted value(s) ({', '.join(f.canary_ids)})"
+                if f.canary_ids
+                else ""
+            )
+            return f"{f.entity} handed data{held} to the watched method {', '.join(f.apis)} {times} {when}{sent}."
         return f"{f.entity} read the {dtype} {times} {when}{sent}."
     where = f.country if f.country != "unknown" else "an unknown country"
     read = ""
     if f.access:
         first = f.access[0]
-        read = f", after {first.api} read it"
+        verb = "was handed it" if first.category == HookCategory.WATCH else "read it"
+        read = f", after {first.api} {verb}"
         if first.delay_s is not None:
             read += f" {first.delay_s:.1f} s earlier"
     return f"The {dtype} was sent to {f.entity} in {where} {times} {when}{read}."

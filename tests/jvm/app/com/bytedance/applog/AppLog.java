@@ -54,9 +54,9 @@ public final class AppLog {
         String probe = "jvm-app-log";
         Http.postBytes(probe, "https://log-va.tiktokv.com/service/2/app_log/?aid=1233&tt_data=a",
                 "application/octet-stream;tt-data=a", sealed);
-        Truth.planted(probe, "openudid", "vendor_id", "body:header.openudid", "gzip>json");
-        Truth.planted(probe, "cdid", "vendor_id", "body:header.cdid", "gzip>json");
-        Truth.planted(probe, "install_id", "vendor_id", "body:header.install_id", "gzip>json");
-        Truth.planted(probe, "android_id", "android_id", "body:header.android_id", "gzip>json");
+        Truth.planted(probe, "openudid", "vendor_id", "body:header.openudid", "ttencrypt>gzip>json");
+        Truth.planted(probe, "cdid", "vendor_id", "body:header.cdid", "ttencrypt>gzip>json");
+        Truth.planted(probe, "install_id", "vendor_id", "body:header.install_id", "ttencrypt>gzip>json");
+        Truth.planted(probe, "android_id", "android_id", "body:header.android_id", "ttencrypt>gzip>json");
     }
 }
