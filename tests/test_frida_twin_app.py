@@ -9,6 +9,8 @@ attribute each read to its SDK from the Java stack and link it to the transmissi
 
 from __future__ import annotations
 
+import base64
+import gzip
 import json
 import shlex
 import shutil
@@ -20,6 +22,7 @@ from click.testing import CliRunner
 
 from analysis.analyze.stages import analyze
 from analysis.cli import main
+from analysis.decode import ttencrypt
 from analysis.session.derived import read_tables
 from analysis.validation import twin
 from analysis.validation.measure import access_recall
@@ -37,11 +40,13 @@ def _events(session: Path) -> list[dict[str, Any]]:
 def test_capture_cli_runs_a_jvm_under_frida(tmp_path: Path) -> None:
     classes = twin.build(tmp_path / "cache")
     command = shlex.join(twin.command(classes, twin.PROBE_MAIN))
-    r = CliRunner().invoke(
-        main, ["capture", "--host-command", command, "--frida", "--out", str(tmp_path), "--name", "jvm"]
-    )
+    watch_file = tmp_path / "watch.txt"
+    watch_file.write_text("# not in this program: only noted as missing\ncom.example.NotInThisBuild#encode\n")
+    out = tmp_path / "out"
+    r = CliRunner().invoke(main, ["capture", "--host-command", command, "--frida", "--out", str(out), "--name", "jvm",
+                                  "--watch", "privlab.twin.Probe$Box.seal", "--watch-file", str(watch_file)])  # fmt: skip
     assert r.exit_code == 0, r.output
-    (session,) = [p for p in tmp_path.iterdir() if (p / "session.json").is_file()]
+    (session,) = [p for p in out.iterdir() if (p / "session.json").is_file()]
     meta = json.loads((session / "session.json").read_text())
     summary = meta["frida"]["summary"]
     assert "clipboard" in summary["modules_attached"] and summary["gaps"] == []
@@ -50,6 +55,16 @@ def test_capture_cli_runs_a_jvm_under_frida(tmp_path: Path) -> None:
     assert clip and clip[0]["ret"]["texts"] == [value("clipboard")]
     assert clip[0]["stack"][1].startswith("privlab.twin.Probe.main(")
     assert json.loads((session / "seal.json").read_text())["status"] == "sealed"
+    # What was watched is in session.json; the watched method was hooked, the absent class only noted.
+    assert meta["frida"]["watch"] == [
+        ["privlab.twin.Probe$Box", "seal"],
+        ["com.example.NotInThisBuild", "encode"],
+    ]
+    assert summary["modules"]["watch"]["hooks"] == 1
+    assert summary["modules"]["watch"]["missing"] == ["com.example.NotInThisBuild"]
+    (seal,) = [e for e in _events(session) if e["category"] == "watch"]
+    assert seal["api"] == "Probe$Box.seal" and base64.b64decode(seal["args"][0]["$b64"]) == b"hi"
+    assert seal["stack"][1].startswith("privlab.twin.Probe.main(")
 
 
 @pytest.fixture(scope="module")
@@ -73,6 +88,7 @@ def test_every_planted_read_is_found_and_linked_to_its_transmission(twin_session
         "advertising_id",
         "location",
         "installed_apps",
+        "watch",
     }
 
 
@@ -118,3 +134,33 @@ def test_validate_quotes_access_recall_next_to_transmission_recall(
     assert record is not None
     assert record["access"]["recall"] == 1.0 and record["total"]["recall"] == 1.0
     assert record["access_by_data_type"]["clipboard"]["linked"] == 1
+
+
+def test_the_watched_encryption_entry_point_shows_the_plaintext_and_links_to_its_send(
+    twin_session: Path,
+) -> None:
+    """AppLog hands its event log to its own encryption entry point (watched), then sends the ttEncrypt body."""
+    (call,) = [e for e in _events(twin_session) if e["category"] == "watch"]
+    assert call["api"] == "LogEncryptor.encrypt"
+    assert call["stack"][0] == "com.bytedance.applog.net.LogEncryptor.encrypt(Native Method)"
+    assert call["stack"][1].startswith("com.bytedance.applog.AppLog.sendEvents(AppLog.java:")
+    plaintext = json.loads(base64.b64decode(call["args"][0]["$b64"]))
+    assert call["args"][1] == len(base64.b64decode(call["args"][0]["$b64"]))
+    assert plaintext["header"]["openudid"] == value("openudid")
+    assert plaintext["header"]["android_id"] == value("android_id")
+    # The result went on the wire unchanged, and privlab's own ttEncrypt decoder reads it back.
+    sealed = base64.b64decode(call["ret"]["$b64"])
+    assert sealed.startswith(ttencrypt.MAGIC)
+    assert json.loads(gzip.decompress(ttencrypt.decrypt(sealed).payload)) == plaintext
+    flows = [json.loads(x) for x in (twin_session / "flows.jsonl").read_text().splitlines()]
+    (carrier,) = [f for f in flows if f["path"] == "/service/2/app_log/"]
+    findings = read_tables(twin_session).findings
+    assert findings is not None
+    (watched,) = [
+        r for r in findings[findings["kind"] == "access"].itertuples() if list(r.apis) == [call["api"]]
+    ]
+    assert watched.sdk == "ByteDance" and list(watched.access_seqs) == [call["seq"]]
+    assert {"openudid", "cdid", "install_id", "android_id"} <= set(watched.canary_ids)
+    sent = findings[findings["finding_id"].isin(list(watched.related))]
+    assert any(carrier["flow_id"] in list(ids) for ids in sent["flow_ids"])
+    assert all(call["seq"] in list(seqs) for seqs in sent["access_seqs"])
