@@ -1,5 +1,5 @@
 📦
-473207 /src/index.js
+473357 /src/index.js
 ✄
 var __defProp = Object.defineProperty;
 var __export = (target, all) => {
@@ -14087,9 +14087,13 @@ var tiktokModule = {
   name: "tiktok",
   kind: "java",
   install(log) {
+    const classes = /* @__PURE__ */ new Map();
     for (const [category, hooks] of profileHooks()) {
       const present = hooks.filter((h) => {
-        const klass = log.use(h.cls);
+        if (!classes.has(h.cls)) {
+          classes.set(h.cls, log.use(h.cls));
+        }
+        const klass = classes.get(h.cls) ?? null;
         if (klass === null) {
           return false;
         }

@@ -160,7 +160,9 @@ def test_truncated_mitm_imports_the_flows_before_the_cut(sample_session: Path, t
     cut = tmp_path / "cut.mitm"
     cut.write_bytes(data[: len(data) * 2 // 3])
     result = import_capture(cut, tmp_path / "out")
-    assert 0 < result.flows < 26
+    assert (
+        0 < result.flows < len(list(read_flows(sample_session / "flows.mitm")))
+    )  # only those before the cut
     assert result.warnings and "cut.mitm" in result.warnings[0]
     assert result.session.meta["import"]["warnings"] == result.warnings
     assert (result.session.path / "flows.mitm").read_bytes() == cut.read_bytes()  # evidence kept as received

@@ -252,6 +252,8 @@ def capture_host(cfg: HostCapture) -> CaptureResult:
     """Create a session, capture `cfg.command` through mitmdump (and tcpdump), seal it."""
     if not cfg.command or shutil.which(cfg.command[0]) is None:
         raise CaptureError(f"program {(cfg.command or [''])[0]!r} not found (not on PATH or not executable)")
+    if cfg.watch and not cfg.frida:
+        raise CaptureError("a watch list needs the Frida agent (--frida): nothing else can watch a method")
     if cfg.port is not None and port_in_use("127.0.0.1", cfg.port):
         raise CaptureError(f"port {cfg.port} on 127.0.0.1 is already in use; pick another with --port")
     session = Session.create(

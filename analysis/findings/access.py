@@ -185,6 +185,7 @@ def _access_findings(
         related = sorted({fid for h in hs for fid in sent_by_seq.get(h.seq, [])})
         entity = next((h.entity for h in hs if h.entity), None) or who
         key = ("access", dtype, who, phase) + ((HookCategory.WATCH,) if watched else ())
+        held = sorted(c for c, v in values.items() if any(h.holds(v) for h in hs)) if watched else []
         out.append(
             Finding(
                 finding_id=f"A-{short_id(*key)}",
@@ -206,9 +207,7 @@ def _access_findings(
                 methods=["hook"],
                 access=[_access_event(h, AccessLink.ACCESS, None) for h in hs[:MAX_ACCESS_EVENTS]],
                 related=related,
-                canary_ids=sorted(c for c, v in values.items() if any(h.holds(v) for h in hs))
-                if watched
-                else [],
+                canary_ids=held,
             )
         )
     by_id = {f.finding_id: f for f in transmissions}

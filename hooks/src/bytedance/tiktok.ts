@@ -38,10 +38,15 @@ export const tiktokModule: JavaHookModule = {
     name: "tiktok",
     kind: "java",
     install(log): void {
+        // One lookup per class: a class absent from this build is noted as missing once, not per method.
+        const classes = new Map<string, ReturnType<typeof log.use>>();
         for (const [category, hooks] of profileHooks()) {
             // A method of another app version is expected to be absent: noted as missing, not warned about.
             const present = hooks.filter((h) => {
-                const klass = log.use(h.cls);
+                if (!classes.has(h.cls)) {
+                    classes.set(h.cls, log.use(h.cls));
+                }
+                const klass = classes.get(h.cls) ?? null;
                 if (klass === null) {
                     return false;
                 }
