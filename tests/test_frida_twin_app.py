@@ -46,6 +46,10 @@ def test_capture_cli_runs_a_jvm_under_frida(tmp_path: Path) -> None:
     r = CliRunner().invoke(main, ["capture", "--host-command", command, "--frida", "--out", str(out), "--name", "jvm",
                                   "--watch", "privlab.twin.Probe$Box.seal", "--watch-file", str(watch_file)])  # fmt: skip
     assert r.exit_code == 0, r.output
+    printed = (
+        "watched: privlab.twin.Probe$Box.seal, com.example.NotInThisBuild.encode (1 hooked; not in this app: "
+    )
+    assert printed + "com.example.NotInThisBuild)" in r.output.replace("\n", "")
     (session,) = [p for p in out.iterdir() if (p / "session.json").is_file()]
     meta = json.loads((session / "session.json").read_text())
     summary = meta["frida"]["summary"]

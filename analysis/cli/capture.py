@@ -49,6 +49,17 @@ def print_capture(result: CaptureResult) -> None:
     console.print(
         f"{s.flows} flows, {s.request_bytes:,} bytes sent, {s.response_bytes:,} bytes received, {duration}"
     )
+    frida_meta = result.session.meta.get("frida") or {}
+    if frida_meta.get("watch"):
+        # What the operator asked to watch, and what this app did not have (noted, not an error).
+        report = (frida_meta.get("summary") or {}).get("modules", {}).get("watch") or {}
+        missing = report.get("missing") or []
+        console.print(
+            f"watched: {', '.join(f'{c}.{m}' for c, m in frida_meta['watch'])} "
+            f"({report.get('hooks', 0)} hooked"
+            + (f"; not in this app: {', '.join(missing)}" if missing else "")
+            + ")"
+        )
     colour = "green" if result.status == "sealed" else "yellow"
     console.print(f"status: [{colour}]{result.status}[/]" + (f" ({result.reason})" if result.reason else ""))
     console.print(f"session: {result.session.path}")
