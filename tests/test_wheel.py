@@ -113,24 +113,27 @@ def installed(wheel: Path, tmp_path_factory: pytest.TempPathFactory) -> Installe
 def test_privlab_runs_from_the_wheel_not_from_the_checkout(installed: Installed) -> None:
     code = (
         "import json, analysis, addons\n"
-        "from analysis.capture.frida import AGENT_BUNDLE\n"
+        "from analysis.capture.frida import AGENT_BUNDLE, TIKTOK_WATCH_FILE\n"
         "from analysis.capture.proxy import ADDONS_DIR, mitmdump_binary\n"
         "from analysis.report.html import TEMPLATES\n"
         "from analysis.attribute.entities import load_registry\n"
         "print(json.dumps({'analysis': analysis.__file__, 'addons': addons.__file__, 'agent': str(AGENT_BUNDLE),"
         " 'addons_dir': str(ADDONS_DIR), 'mitmdump': str(mitmdump_binary()), 'templates': str(TEMPLATES),"
-        " 'entities': len(load_registry().entities)}))\n"
+        " 'watch': str(TIKTOK_WATCH_FILE), 'entities': len(load_registry().entities)}))\n"
     )
     done = installed.run(str(installed.python), "-c", code)
     assert done.returncode == 0, done.stderr
     found = json.loads(done.stdout)
-    for key in ("analysis", "addons", "agent", "addons_dir", "templates"):
+    for key in ("analysis", "addons", "agent", "addons_dir", "templates", "watch"):
         assert Path(found[key]).is_relative_to(installed.purelib), (key, found[key])
     assert found["mitmdump"] == str(installed.bin / "mitmdump")
     assert found["entities"] >= 30  # the curated registry's TOML files are in the wheel
     agent = Path(found["agent"])
     assert not agent.is_symlink() and agent.read_bytes() == (REPO / "hooks" / "_agent.js").read_bytes()
     assert (Path(found["addons_dir"]) / "privlab.py").is_file()
+    # The shipped watch list (`privlab capture --watch-file`) is package data too.
+    shipped_watch = REPO / "analysis" / "capture" / "watch-tiktok.txt"
+    assert Path(found["watch"]).read_bytes() == shipped_watch.read_bytes()
 
 
 def test_demo_from_the_installed_wheel(installed: Installed) -> None:
