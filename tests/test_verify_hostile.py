@@ -42,6 +42,22 @@ def _custody_offset_string(s: Path) -> None:
     (s / "custody.jsonl").write_bytes(b"".join(lines))
 
 
+def _custody_offset(value: int) -> Callable[[Path], None]:
+    """A custody record whose offset is one no file holds (found by the mutation fuzz: `seek` overflowed)."""
+
+    def edit(s: Path) -> None:
+        lines = (s / "custody.jsonl").read_bytes().splitlines(keepends=True)
+        for i, line in enumerate(lines):
+            rec = json.loads(line)
+            if "offset" in rec:
+                rec["offset"] = value
+                lines[i] = json.dumps(rec).encode() + b"\n"
+                break
+        (s / "custody.jsonl").write_bytes(b"".join(lines))
+
+    return edit
+
+
 def _custody_length_list(s: Path) -> None:
     lines = (s / "custody.jsonl").read_bytes().splitlines(keepends=True)
     rec = json.loads(lines[-2])
@@ -53,6 +69,8 @@ def _custody_length_list(s: Path) -> None:
 TAMPERINGS: dict[str, Callable[[Path], None]] = {
     "custody offset is a string": _custody_offset_string,
     "custody length a list, file a number": _custody_length_list,
+    "custody offset beyond any seek": _custody_offset(44169100000000000000000000),
+    "custody offset negative": _custody_offset(-5),
     "seal files is a list": lambda s: _edit_json(s / "seal.json", lambda d: d.update(files=list(d["files"]))),
     "seal files entry is a string": lambda s: _edit_json(
         s / "seal.json", lambda d: d["files"].update({"flows.mitm": "x"})

@@ -62,6 +62,13 @@ class VerifyReport:
 
 
 def _range_sha256(path: Path, offset: int, length: int) -> str | None:
+    """sha256 of `length` bytes at `offset`, or None when the file does not hold that range.
+
+    A forged record may name any integer (negative, or beyond what `seek` accepts); that is a
+    range the file does not hold, not a reason to stop verifying.
+    """
+    if offset < 0 or length < 0 or offset + length > path.stat().st_size:
+        return None
     h = hashlib.sha256()
     with open(path, "rb") as fh:
         fh.seek(offset)
