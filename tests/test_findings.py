@@ -281,6 +281,8 @@ def test_flow_custody_and_destinations() -> None:
         ),
         json.dumps({"seq": 5, "kind": "flow-record", "ref": "f1", "sha256": "cd"}),
         '{"torn',
+        # A forged record whose offset JSON reads as inf (fuzz: "4" + "1e308"); kept out, verify names it.
+        '{"seq": 6, "kind": "flow", "ref": "f2", "file": "flows.mitm", "offset": 41e308, "length": 9}',
     ]
     assert flow_custody(lines) == {
         "f1": {"seq": 4, "file": "flows.mitm", "offset": 0, "length": 9, "sha256": "ab"}

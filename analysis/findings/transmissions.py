@@ -96,6 +96,8 @@ def flow_custody(custody_lines: Iterable[bytes | str]) -> dict[str, dict[str, An
             continue  # a torn last line; `privlab verify` reports it
         if not isinstance(rec, dict) or rec.get("kind") != "flow" or "ref" not in rec:
             continue
+        if not all(type(rec.get(k)) is int for k in ("seq", "offset", "length")):
+            continue  # a record no writer makes (a float, a string, inf); `privlab verify` names it
         out.setdefault(
             str(rec["ref"]),
             {k: rec.get(k) for k in ("seq", "file", "offset", "length", "sha256")},
