@@ -255,7 +255,10 @@ class Registry:
         pending_parents: list[tuple[str, str]] = []
         for item in imported.entities:
             key = normalise_name(item.name)
-            eid = self._by_name.get(key) or local.get(key)
+            # A list that gives both a short and a legal name (Tracker Radar's displayName and name)
+            # attaches to a curated entity known by either.
+            legal = normalise_name(item.legal_name) if item.legal_name else ""
+            eid = self._by_name.get(key) or (self._by_name.get(legal) if legal else None) or local.get(key)
             if eid is None:
                 eid = f"{imported.format}:{item.name}"
                 suffix = 2
