@@ -267,11 +267,12 @@ def read_tracker_radar(root: Path) -> ImportedList:
     for f in domain_files:
         d = _radar_json(f)
         dom = d.get("domain")
-        who = d.get("owner") if isinstance(d.get("owner"), dict) else {}
-        if not isinstance(dom, str) or not isinstance(who.get("name"), str) or not who["name"].strip():
+        who: dict[str, Any] = d["owner"] if isinstance(d.get("owner"), dict) else {}
+        name = who.get("name")
+        if not isinstance(dom, str) or not isinstance(name, str) or not name.strip():
             skipped += 1  # a domain with no known owner: nothing to attribute it to
             continue
-        item = owner(who["name"], who.get("displayName"))
+        item = owner(name, who.get("displayName"))
         if dom.lower() not in item.domains:
             item.domains.append(dom.lower())
         for c in d.get("categories") or []:
