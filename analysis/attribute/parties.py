@@ -30,7 +30,7 @@ from analysis.attribute.entities import normalise_host
 from analysis.attribute.entities.model import Entity
 
 # Second-level labels of reverse-DNS package names that are not a company's domain.
-_GENERIC = frozenset({"android", "app", "apps", "example", "google", "mobile", "my", "test", "www"})
+_GENERIC = frozenset({"android", "app", "apps", "example", "mobile", "my", "test", "www"})
 
 
 @dataclass(frozen=True)
@@ -173,6 +173,13 @@ def classify(
     dom = None if is_ip(h) else (namer.registrable(h) or h)
     if dom and dom in fp.domains:
         return "first", f"{dom} is the app's own domain"
+    if entity is not None and entity.category == "hosting":
+        # A name under a cloud's customer domain (cloudfront.net, amazonaws.com) is rented by anyone: the
+        # cloud's owner is not the recipient, so neither ownership nor "third party" follows from it.
+        return "unknown", (
+            f"hosted at {entity.name}: names under {dom} are rented by its customers, so the name does "
+            "not identify the recipient"
+        )
     if entity is not None and fp.owner is not None and registry.root(entity).id == registry.root(fp.owner).id:
         return "first", f"owned by {entity.name}, the app's owner ({fp.owner.name})"
     if entity is not None:
