@@ -209,13 +209,18 @@ _RADAR_CATEGORIES = {
 }
 
 
-def _radar_json(f: Path) -> dict[str, Any]:
+def _load_json(path: Path, what: str) -> Any:
+    """A JSON file's content; a one-line RegistryError naming the file when it cannot be read or parsed."""
     try:
-        data = json.loads(f.read_bytes())
+        return json.loads(path.read_bytes())
     except OSError as e:
-        raise RegistryError(f"{f}: cannot read ({e.strerror or e})") from None
+        raise RegistryError(f"{path}: cannot read ({e.strerror or e})") from None
     except (json.JSONDecodeError, UnicodeDecodeError) as e:
-        raise RegistryError(f"{f}: not JSON ({e})") from None
+        raise RegistryError(f"{path}: not {what} ({e})") from None
+
+
+def _radar_json(f: Path) -> dict[str, Any]:
+    data = _load_json(f, "JSON")
     if not isinstance(data, dict):
         raise RegistryError(f"{f}: a Tracker Radar file must hold one JSON object")
     return data
@@ -334,12 +339,7 @@ def read_list(path: Path) -> ImportedList:
     """Read a tracker list in any supported format (detected from its content; a directory is Tracker Radar)."""
     if path.is_dir():
         return read_tracker_radar(path)
-    try:
-        data = json.loads(path.read_bytes())
-    except OSError as e:
-        raise RegistryError(f"{path}: cannot read ({e.strerror or e})") from None
-    except (json.JSONDecodeError, UnicodeDecodeError) as e:
-        raise RegistryError(f"{path}: not a JSON tracker list ({e})") from None
+    data = _load_json(path, "a JSON tracker list")
     fmt = detect_format(data)
     if fmt is None:
         raise RegistryError(
