@@ -67,8 +67,9 @@ def package_domain(package: str | None, namer: DomainNamer | None = None) -> str
     The labels are reversed into a host name and its registrable domain is read from the Public Suffix
     List, so a country code or a multi-label suffix comes out right: `de.zeit.online` -> `zeit.de`,
     `uk.co.bbc.iplayer` -> `bbc.co.uk`, `br.com.xyz.app` -> `xyz.com.br`. A package whose first label is
-    no public suffix (`tld.sample.app`) or whose name label is generic (`com.google.android.gm`: a
-    platform label, not a company's domain) points to no domain.
+    no public suffix (`tld.sample.app`) or whose name label is generic (`com.android.chrome`: a
+    platform label, not a company's domain) points to no domain. `com.google.*` is Google's namespace:
+    `com.google.android.gm` (Gmail) -> `google.com`.
     """
     if not package:
         return None
