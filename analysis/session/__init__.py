@@ -10,6 +10,7 @@
 | hooks.jsonl     | Frida events                                                         |
 | traffic.pcap    | optional raw packets                                                 |
 | seal.json       | every file's sha256 and size, chain head, optional signature         |
+| annotations.jsonl | analyst's marks added after the seal, chained to it (`annotations.py`) |
 | apk/            | pulled APK(s) and static analysis                                    |
 | derived/        | analysis output, rebuildable, never evidence                         |
 | report/         | exports                                                              |
