@@ -57,7 +57,8 @@ def test_audible_own_backend_and_its_parent_are_first_party(
     parties: dict[str, dict[str, tuple[str, str]]],
 ) -> None:
     p = parties["com.audible.iphone"]
-    # Before: api.audible.de and www.amazon.de "unknown" (not in the registry), amazon.com hosts "third".
+    # Before: api.audible.de and www.amazon.de "unknown" (not in the registry), amazon.com hosts "third";
+    # before, Adobe's hosts were "not in the entity registry" too.
     for host in (
         "api.audible.de",
         "www.amazon.de",
@@ -67,8 +68,9 @@ def test_audible_own_backend_and_its_parent_are_first_party(
     ):
         assert p[host][0] == "first", (host, p[host])
     assert "owned by Amazon" in p["api.audible.de"][1]
-    for host in ("control.kochava.com", "kvinit-prod.api.kochava.com"):
-        assert p[host][0] == "third" and "Kochava" in p[host][1]
+    for host, owner in (("control.kochava.com", "Kochava"), ("kvinit-prod.api.kochava.com", "Kochava"),
+                        ("assets.adobedtm.com", "Adobe"), ("dpm.demdex.net", "Adobe")):  # fmt: skip
+        assert p[host][0] == "third" and f"owned by {owner}" in p[host][1], host
     # A CloudFront name is rented by anyone: before, Amazon's own app made it first party through AWS's parent.
     cf = p["d2w8m337vrmpdt.cloudfront.net"]
     assert cf[0] == "unknown" and cf[1].startswith("hosted at Amazon Web Services")
@@ -83,7 +85,9 @@ def test_candy_crush_backend_is_first_party_sdks_third(
     for host in ("mobilecrush.king.com", "ams.king.com"):
         assert p[host] == ("first", "owned by King, the app's owner (King)"), host
     for host, owner in (("graph.facebook.com", "Meta"), ("o-sdk.mediation.unity3d.com", "Unity"),
-                        ("init.supersonicads.com", "ironSource"), ("app-measurement.com", "Firebase")):  # fmt: skip
+                        ("init.supersonicads.com", "ironSource"), ("app-measurement.com", "Firebase"),
+                        ("ads.api.vungle.com", "Vungle"), ("sdk.iad-04.braze.com", "Braze"),
+                        ("inappcheck.itunes.apple.com", "Apple")):  # fmt: skip
         assert p[host][0] == "third" and f"owned by {owner}" in p[host][1], host
     # Hosts no list names stay unknown and say so.
     assert p["spt.saygames.io"] == (
