@@ -27,6 +27,7 @@ from analysis.capture.import_ import mitm_records
 from analysis.cli import main
 from analysis.session import Session
 from analysis.session.flows import read_jsonl
+from analysis.session.verify import verify_session
 
 FLOWS = Path(__file__).parent / "data" / "mitm_dumps" / "flows"
 
@@ -205,8 +206,11 @@ def test_mark_an_imported_session_as_an_analyst(tmp_path: Path) -> None:
     meta = Session.open(s.path).meta
     (mark,) = meta["marks"]
     assert mark["t"] == 1694320740.0 and mark["by"] == "analyst" and mark["note"] == "video 12:03"
-    last = json.loads((s.path / "custody.jsonl").read_text().splitlines()[-1])
-    assert last["file"] == "session.json" and "video 12:03" in last["ref"]
+    # The import sealed the session, so the mark goes beside the seal (annotations.jsonl); before, it
+    # rewrote the sealed session.json and `verify` then found the seal broken.
+    last = json.loads((s.path / "annotations.jsonl").read_text().splitlines()[-1])
+    assert last["note"] == "video 12:03" and last["by"] == "analyst"
+    assert verify_session(s.path).intact
     # Findings split by phase: the e-mail in the 04:39:45 chrome-sync request is after the 04:39:00 mark
     # (before the fix every imported finding was "before-consent" and the mark was refused).
     from analysis.analyze.stages import analyze

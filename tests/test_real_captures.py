@@ -111,5 +111,16 @@ def test_package_name_gives_the_first_party_domain() -> None:
 
     assert package_domain("com.spotify.music") == "spotify.com"
     assert package_domain("org.mozilla.firefox") == "mozilla.org"
-    assert package_domain("com.google.android.gm") is None  # a platform label, not a company domain
+    # Gmail is Google's: com.google.* is Google's namespace (before, "google" was treated as a platform
+    # label and Google's own apps had no first-party domain, so Google Translate's calls to Google were
+    # "third party"; see test_parties_on_a_real_app_privacy_report).
+    assert package_domain("com.google.android.gm") == "google.com"
+    assert package_domain("com.android.chrome") is None  # a platform label, not a company domain
     assert package_domain("tld.sample.app") is None
+    # Country codes and multi-label public suffixes (the fixed TLD list this replaced gave None for the
+    # first, "co.uk" for the second and "com.br" for the third).
+    assert package_domain("de.zeit.online") == "zeit.de"
+    assert package_domain("uk.co.bbc.iplayer") == "bbc.co.uk"
+    assert package_domain("br.com.nubank.app") == "nubank.com.br"
+    assert package_domain("nl.nos.app") == "nos.nl"
+    assert package_domain("tv.twitch.android.app") == "twitch.tv"

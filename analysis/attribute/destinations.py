@@ -272,6 +272,50 @@ def names_for_ips(
     return {ip: sorted(names) for ip, names in out.items()}
 
 
+NETWORK_BASIS = "network operator (ASN)"
+
+
+@dataclass(frozen=True)
+class NetworkBasis:
+    """Why an IP-only host has (or has not) an owner from the network that announces its address."""
+
+    ip: str
+    as_name: str
+    prefix: str
+    data: str  # the ASN data's label (source, date)
+    operator: str | None  # the entity that runs the network for itself, when it does
+    hosting: str | None  # the cloud or CDN provider, when the network carries others' services
+
+    def reason(self, party_reason: str) -> str:
+        """The party reason with the network fact: the basis and how weak it is, or why it stays unknown."""
+        where = f"{self.ip} is in {self.prefix or 'a prefix'} announced by {self.as_name} ({self.data})"
+        if self.operator is not None:
+            return (
+                f"{party_reason}; basis: {NETWORK_BASIS}: {where}, a network {self.operator} runs for its own "
+                "services (weaker than a host name: no name for this address is in the session)"
+            )
+        return (
+            f"an IP address with no host name in the session; hosted at {self.hosting}: {where}, a network "
+            "that carries other companies' services, so it does not identify the owner"
+        )
+
+
+def network_owner(registry: Registry, ip: Any, data: str) -> tuple[Any, NetworkBasis | None]:
+    """(entity, basis) for an IP-only host from its AS organisation name (`geo.IpInfo`), if it says one.
+
+    An AS the registry lists under an entity's `networks` names that entity; a hosting network (cloud,
+    CDN) names no one but is stated as the reason; any other AS, or none, gives (None, None).
+    """
+    if not ip.asn:
+        return None, None
+    entity = registry.entity_for_network(ip.asn)
+    hosting = None if entity is not None else registry.hosting_provider(ip.asn)
+    if entity is None and hosting is None:
+        return None, None
+    op = entity.name if entity is not None else None
+    return entity, NetworkBasis(ip.ip, ip.asn, ip.asn_prefix, data, op, hosting)
+
+
 def _purpose(registry: Registry, host: str, paths: list[str], entity: Any) -> tuple[str, str | None]:
     """(category, purpose): the endpoint roles of the paths seen (most frequent first), else the host's."""
     roles: dict[str, int] = {}
@@ -353,6 +397,11 @@ def build_destinations(
                 if (entity := registry.entity_for_host(name)) is not None:
                     joined = name
                     break
+        network = None
+        if entity is None and is_ip(host) and host in info:
+            # Last and weakest: the network that announces the address, when its operator runs it for
+            # its own services only (a cloud or CDN network never names the owner).
+            entity, network = network_owner(registry, info[host], geo.sources[0].label())
         root = registry.root(entity) if entity else None
         category, purpose = _purpose(registry, joined or host, a.paths, entity)
         ips = _sorted_ips(a.ips)
@@ -363,6 +412,12 @@ def build_destinations(
         if joined:
             reason += f" (via {joined}, which this session resolved or connected to at this address)"
         owner_sources = _entity_sources(registry, entity, joined or host)
+        if network is not None:
+            reason = network.reason(reason)
+            if entity is not None:
+                owner_sources = "owner: " + ", ".join(
+                    registry.cite(i) for i in entity.sources_of(f"network:{network.as_name}")
+                )
         rows.append(
             {
                 "host": host,

@@ -23,14 +23,14 @@ from pathlib import Path
 from typing import Any
 
 from analysis.attribute.domains import DomainNamer
+from analysis.attribute.domains import default_namer
 from analysis.attribute.domains import is_ip
 from analysis.attribute.entities import Registry
 from analysis.attribute.entities import normalise_host
 from analysis.attribute.entities.model import Entity
 
 # Second-level labels of reverse-DNS package names that are not a company's domain.
-_GENERIC = frozenset({"android", "app", "apps", "example", "google", "mobile", "my", "test", "www"})
-_TLDS = frozenset({"com", "net", "org", "io", "co", "de", "fr", "uk", "jp", "cn", "tv", "me", "app", "info"})
+_GENERIC = frozenset({"android", "app", "apps", "example", "mobile", "my", "test", "www"})
 
 
 @dataclass(frozen=True)
@@ -61,17 +61,25 @@ class FirstParty:
         return f"first party: {who}; domains {doms} ({'; '.join(self.basis) or 'no basis'})"
 
 
-def package_domain(package: str | None) -> str | None:
-    """The domain a reverse-DNS package name points to: `com.spotify.music` -> `spotify.com`."""
+def package_domain(package: str | None, namer: DomainNamer | None = None) -> str | None:
+    """The domain a reverse-DNS package name points to: `com.spotify.music` -> `spotify.com`.
+
+    The labels are reversed into a host name and its registrable domain is read from the Public Suffix
+    List, so a country code or a multi-label suffix comes out right: `de.zeit.online` -> `zeit.de`,
+    `uk.co.bbc.iplayer` -> `bbc.co.uk`, `br.com.xyz.app` -> `xyz.com.br`. A package whose first label is
+    no public suffix (`tld.sample.app`) or whose name label is generic (`com.android.chrome`: a
+    platform label, not a company's domain) points to no domain. `com.google.*` is Google's namespace:
+    `com.google.android.gm` (Gmail) -> `google.com`.
+    """
     if not package:
         return None
     parts = [p for p in package.lower().split(".") if p]
-    if len(parts) < 2 or parts[0] not in _TLDS:
+    if len(parts) < 2 or not all(re.fullmatch(r"[a-z0-9_-]{1,63}", p) for p in parts):
         return None
-    name = parts[1]
-    if name in _GENERIC or not re.fullmatch(r"[a-z0-9-]{2,63}", name):
+    dom = (namer or default_namer()).registrable(".".join(reversed(parts)).replace("_", "-"))
+    if dom is None or dom.split(".", 1)[0] in _GENERIC:
         return None
-    return f"{name}.{parts[0]}"
+    return dom
 
 
 def _certificate_org(static: Mapping[str, Any]) -> str | None:
@@ -140,7 +148,7 @@ def establish(
         if publisher is not None:
             owner = publisher
             basis.append(f"registry: {package} is published by {publisher.name}")
-    pkg_dom = package_domain(package)
+    pkg_dom = package_domain(package, namer)
     if pkg_dom and pkg_dom not in domains:
         known = registry.entity_for_host(pkg_dom)
         if owner is None or known is None or registry.root(known).id == registry.root(owner).id:
@@ -166,6 +174,13 @@ def classify(
     dom = None if is_ip(h) else (namer.registrable(h) or h)
     if dom and dom in fp.domains:
         return "first", f"{dom} is the app's own domain"
+    if entity is not None and entity.category == "hosting":
+        # A name under a cloud's customer domain (cloudfront.net, amazonaws.com) is rented by anyone: the
+        # cloud's owner is not the recipient, so neither ownership nor "third party" follows from it.
+        return "unknown", (
+            f"hosted at {entity.name}: names under {dom} are rented by its customers, so the name does "
+            "not identify the recipient"
+        )
     if entity is not None and fp.owner is not None and registry.root(entity).id == registry.root(fp.owner).id:
         return "first", f"owned by {entity.name}, the app's owner ({fp.owner.name})"
     if entity is not None:

@@ -184,11 +184,18 @@ def capture(host_command: str | None, serial: str | None, app: str, duration: st
     help="When it happened (ISO 8601, epoch seconds or +SECONDS after the start): an analyst's assertion.",
 )
 @click.option("--note", default="", help="Why the analyst places the mark there (kept in custody).")
-def mark(session: Path, label: str, at: str | None, note: str) -> None:
-    """Add a phase mark (e.g. consent-accepted): now to a running session, or --at TIME to an unsealed one.
+@click.option(
+    "--sign-key",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="ed25519 key to sign a mark added to a sealed session (as for seals).",
+)
+def mark(session: Path, label: str, at: str | None, note: str, sign_key: Path | None) -> None:
+    """Add a phase mark (e.g. consent-accepted): now to a running session, or --at TIME to any session.
 
-    A mark with --at (or on an imported session) is recorded as the analyst's assertion, with the time it
-    was made and the note, and the report shows it as such.
+    A mark with --at is recorded as the analyst's assertion, with the time it was made and the note, and
+    the report shows it as such. On a sealed session it goes beside the seal, into annotations.jsonl (a
+    hash chain bound to the seal that `privlab verify` checks); the sealed evidence is not touched.
     """
     s = Session.open(session)
     if at is None and s.status == "open":
@@ -200,11 +207,38 @@ def mark(session: Path, label: str, at: str | None, note: str) -> None:
             f"{session}: session is {s.status}; give the time of the mark with --at TIME (and --note WHY)"
         )
     t = parse_time(at, s.meta.get("created"))
-    m = analyst_mark(s, label, t, note)
+    m = analyst_mark(s, label, t, note, sign_key)
+    where = "annotations.jsonl, beside the seal" if "seq" in m else "custody"
     console.print(
         f"marked {label!r} at {datetime.fromtimestamp(m['t'], UTC).isoformat()} in {s.id} "
-        "(analyst's assertion, recorded in custody)"
+        f"(analyst's assertion, recorded in {where})"
     )
+    if "seq" in m and _findings_ignore_annotations(s.path):
+        console.print(
+            f"findings derived before this mark are not split by it yet: run `privlab analyze --force {session}`"
+        )
+
+
+def _findings_ignore_annotations(path: Path) -> bool:
+    """Whether derived findings exist and were built without annotations.jsonl among their inputs.
+
+    Then a plain `privlab analyze` would keep them as they are, so the user is told to force it.
+    """
+    import json
+
+    import pyarrow.parquet as pq
+
+    from analysis.analyze.stages import INPUTS_KEY
+    from analysis.session.annotations import ANNOTATIONS
+
+    table = path / "derived" / "findings.parquet"
+    if not table.exists():
+        return False
+    try:
+        inputs = json.loads((pq.read_schema(table).metadata or {}).get(INPUTS_KEY, b"{}"))
+    except (OSError, ValueError):
+        return True
+    return ANNOTATIONS not in inputs
 
 
 @click.command()

@@ -109,8 +109,9 @@ RIR_HELP = "RIR delegated-*-extended files for the registered country instead of
     "--registry",
     "registry_files",
     multiple=True,
-    type=EXISTING_FILE,
-    help="Extra entity data: a registry .toml or an Exodus / X-Ray / Disconnect / DuckDuckGo list (repeatable).",
+    type=click.Path(exists=True, path_type=Path),
+    help="Extra entity data: a registry .toml, an Exodus / X-Ray / Disconnect / DuckDuckGo list, or a "
+    "Tracker Radar directory (repeatable).",
 )
 @click.option(
     "--first-party",

@@ -21,6 +21,7 @@ from analysis.errors import PrivlabError
 from analysis.schema import TABLES
 from analysis.session import DERIVED
 from analysis.session import SESSION_JSON
+from analysis.session.annotations import session_marks
 
 CATALOGUE = "catalogue.parquet"
 
@@ -91,7 +92,8 @@ def session_entry(path: Path) -> SessionEntry:
         raise PrivlabError(f"{path / SESSION_JSON}: not a JSON object")
     app = meta.get("app") or {}
     device = meta.get("device") or {}
-    marks = sorted(meta.get("marks") or [], key=lambda m: float(m.get("t", 0)))
+    # Through the marks accessor: an analyst's marks added after the seal count as in any other reader.
+    marks = sorted(session_marks(path, meta), key=lambda m: float(m.get("t", 0)))
     return SessionEntry(
         session_id=str(meta.get("id") or path.name),
         path=str(path),

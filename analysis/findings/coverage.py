@@ -10,6 +10,7 @@ from typing import Any
 import pandas as pd
 
 from analysis.attribute.connections import connection_table
+from analysis.attribute.destinations import NETWORK_BASIS
 from analysis.findings.access import _Hook
 from analysis.findings.model import Coverage
 from analysis.schema import Canary
@@ -163,8 +164,12 @@ def registry_coverage(c: Coverage, destinations: pd.DataFrame) -> None:
     c.registry_hosts = len(destinations)
     c.registry_hosts_attributed = int(known.sum())
     c.registry_unattributed = sorted(str(h) for h in destinations.loc[~known, "host"])
-    if c.registry_unattributed:
+    # IP-only hosts attributed by the network that announces them: counted, and said to be a weaker basis.
+    reasons = destinations["party_reason"] if "party_reason" in destinations else pd.Series([], dtype=str)
+    by_network = int(reasons.astype(str).str.contains(f"basis: {NETWORK_BASIS}", regex=False).sum())
+    how = f", {by_network} only by their {NETWORK_BASIS} (a weaker basis)" if by_network else ""
+    if c.registry_unattributed or by_network:
         c.notes.append(
-            f"The entity registry attributes {c.registry_hosts_attributed} of {c.registry_hosts} host(s); "
-            f"{len(c.registry_unattributed)} stay unknown (a list can be added with --registry)."
+            f"The entity registry attributes {c.registry_hosts_attributed} of {c.registry_hosts} host(s)"
+            f"{how}; {len(c.registry_unattributed)} stay unknown (a list can be added with --registry)."
         )

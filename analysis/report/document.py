@@ -210,6 +210,8 @@ def _session(meta: Mapping[str, Any]) -> dict[str, Any]:
             "by": str(m.get("by") or "operator"),
             "asserted_utc": iso(epoch(m.get("asserted_at"))),
             "note": str(m.get("note") or ""),
+            # A mark added after the seal lives beside it (annotations.jsonl), not in sealed session.json.
+            "recorded_in": str(m.get("recorded_in") or ""),
         }
         for m in rows
     ]

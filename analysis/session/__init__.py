@@ -10,6 +10,7 @@
 | hooks.jsonl     | Frida events                                                         |
 | traffic.pcap    | optional raw packets                                                 |
 | seal.json       | every file's sha256 and size, chain head, optional signature         |
+| annotations.jsonl | analyst's marks added after the seal, chained to it (`annotations.py`) |
 | apk/            | pulled APK(s) and static analysis                                    |
 | derived/        | analysis output, rebuildable, never evidence                         |
 | report/         | exports                                                              |
@@ -166,7 +167,7 @@ class Session:
             raise SessionError(f"{meta_path}: not a privlab session.json (no 'id')")
         if meta.get("status") not in STATUSES:
             raise SessionError(f"{meta_path}: unknown status {meta.get('status')!r}")
-        return cls(p, meta)
+        return cls(p, _with_annotations(p, meta))
 
     # -- facts ------------------------------------------------------------------------------------
 
@@ -176,11 +177,15 @@ class Session:
 
     @property
     def meta(self) -> dict[str, Any]:
-        """session.json as last read or written by this object; `reload()` re-reads it."""
+        """session.json as last read or written by this object; `reload()` re-reads it.
+
+        Its `marks` are every phase mark (`annotations.session_marks`): session.json's, then those an
+        analyst added after the seal in annotations.jsonl (each with `recorded_in`).
+        """
         return self._meta
 
     def reload(self) -> dict[str, Any]:
-        self._meta = _read_json(self.path / SESSION_JSON)
+        self._meta = _with_annotations(self.path, _read_json(self.path / SESSION_JSON))
         return self._meta
 
     @property
@@ -339,6 +344,16 @@ def load_canaries(path: Path) -> list[Canary]:
 
 def _canaries_bytes(canaries: Iterable[Canary]) -> bytes:
     return (json.dumps([c.to_dict() for c in canaries], indent=2, ensure_ascii=False) + "\n").encode()
+
+
+def _with_annotations(path: Path, meta: dict[str, Any]) -> dict[str, Any]:
+    """session.json's content with the marks accessor's view of `marks` (see `Session.meta`)."""
+    from analysis.session.annotations import ANNOTATIONS
+    from analysis.session.annotations import session_marks
+
+    if (path / ANNOTATIONS).exists():
+        meta = {**meta, "marks": session_marks(path, meta)}
+    return meta
 
 
 def _read_json(path: Path) -> Any:

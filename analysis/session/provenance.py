@@ -17,10 +17,12 @@ Sessions without the record (privlab's own captures) state their channels from t
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 CHANNELS = ("proxy_flows", "frida", "pcap", "privlab_seal")
@@ -153,23 +155,29 @@ def captured_methodology(meta: Mapping[str, Any], ch: Channels) -> list[str]:
 
 
 def limits(meta: Mapping[str, Any]) -> list[str]:
-    """Extra limits of the method for an imported session (empty for privlab's own captures)."""
-    if provenance(meta) is None:
-        return []
-    ch = channels(meta)
-    out = [
-        f"The traffic was recorded by {made_by(meta)}, not by privlab: what that tool left out "
-        "(flows it did not intercept, bodies it truncated or re-encoded) is not in evidence."
-    ]
-    if not ch.frida:
-        out.append("No device reads are in evidence: the capture has no hook recording.")
-    if not ch.pcap:
-        out.append("No packet capture: hosts the app reached around the proxy are not counted.")
-    marks = [m for m in meta.get("marks") or [] if isinstance(m, Mapping)]
-    if any(m.get("by") == "analyst" for m in marks):
+    """Extra limits of the method: an imported session's recorders, and marks an analyst added later."""
+    out: list[str] = []
+    if provenance(meta) is not None:
+        ch = channels(meta)
+        out.append(
+            f"The traffic was recorded by {made_by(meta)}, not by privlab: what that tool left out "
+            "(flows it did not intercept, bodies it truncated or re-encoded) is not in evidence."
+        )
+        if not ch.frida:
+            out.append("No device reads are in evidence: the capture has no hook recording.")
+        if not ch.pcap:
+            out.append("No packet capture: hosts the app reached around the proxy are not counted.")
+    marks = [m for m in meta.get("marks") or [] if isinstance(m, Mapping) and m.get("by") == "analyst"]
+    if marks:
         out.append(
             "Consent marks on this session were added afterwards by an analyst (see the phase marks); "
             "they are the analyst's assertion of when consent was given, not a recording of it."
+        )
+    if any(m.get("recorded_in") for m in marks):
+        out.append(
+            "The session was sealed before those marks were made: they are kept beside the seal in "
+            "annotations.jsonl, a hash chain bound to the seal that `privlab verify` checks, and the "
+            "sealed evidence itself is unchanged."
         )
     return out
 
@@ -197,23 +205,53 @@ def parse_time(text: str, start: float | None) -> float:
     return dt.timestamp()
 
 
-def analyst_mark(session: Any, label: str, t: float, note: str) -> dict[str, Any]:
-    """Add a phase mark an analyst asserts after the fact (custody records it with time and note).
+def _signer(signing_key: Path | None) -> Callable[[bytes], dict[str, str]] | None:
+    """An ed25519 signer for annotation records from the operator's key file (as seals are signed)."""
+    if signing_key is None:
+        return None
+    import base64
+
+    from analysis.session.seal import load_private_key
+    from analysis.session.seal import public_key_hex
+
+    key = load_private_key(signing_key)
+
+    def sign(data: bytes) -> dict[str, str]:
+        return {
+            "public_key": public_key_hex(key.public_key()),
+            "value": base64.b64encode(key.sign(data)).decode(),
+        }
+
+    return sign
+
+
+def analyst_mark(
+    session: Any, label: str, t: float, note: str, signing_key: Path | None = None
+) -> dict[str, Any]:
+    """Add a phase mark an analyst asserts after the fact, with the time it was made and the note.
 
     The mark says who made it (`by: analyst`), when the assertion was made and why, so the report can
-    show it as an assertion, not as a mark the operator recorded during the capture.
+    show it as an assertion, not as a mark the operator recorded during the capture. An unsealed
+    session records it in session.json (custody records the change); a sealed one, whose session.json
+    the seal fixes, records it in annotations.jsonl beside the seal (`annotations.append_mark`), so the
+    seal and the evidence stay as they were and `verify` still finds them intact.
     """
     import time
 
     from analysis.errors import PrivlabError
+    from analysis.session.annotations import append_mark
 
-    if session.status == "sealed":
-        raise PrivlabError(
-            f"{session.path}: session is sealed; a mark added now would break its seal (the sealed "
-            "session.json cannot change). Import its flows.mitm with `privlab import` and mark that."
-        )
     if not label or not all(c.isalnum() or c in "._-" for c in label):
         raise PrivlabError(f"mark label {label!r}: use letters, digits, '.', '_' or '-'")
+    if (session.path / "seal.json").exists():
+        rec = append_mark(session.path, session.id, label, t, note, _signer(signing_key))
+        session.reload()
+        return rec
+    if signing_key is not None:
+        raise PrivlabError(
+            f"{session.path}: not sealed; --sign-key signs marks made after a seal (this one goes into "
+            "session.json, which the custody chain and the seal will cover)"
+        )
     mark = {"t": t, "label": label, "by": "analyst", "asserted_at": time.time(), "note": note}
 
     def add(meta: dict[str, Any]) -> None:

@@ -19,6 +19,8 @@ from analysis.session import CUSTODY
 from analysis.session import SEAL_JSON
 from analysis.session import SESSION_JSON
 from analysis.session import Session
+from analysis.session.annotations import ANNOTATIONS
+from analysis.session.annotations import check_annotations
 from analysis.session.custody import genesis_prev
 from analysis.session.custody import read_lines
 from analysis.session.custody import sha256_file
@@ -346,6 +348,8 @@ def _check_sealed_files(path: Path, doc: dict[str, Any], report: VerifyReport) -
     """Every file the seal lists is present with its size and sha256; no evidence file was added."""
     listed: dict[str, Any] = _as_dict(doc, "files", report)
     present = set(evidence_files(path))
+    if ANNOTATIONS not in listed:
+        present.discard(ANNOTATIONS)  # added after the seal by design; checked by `_check_annotations`
     for name in sorted(set(listed) - present):
         report.problems.append(Problem(name, "file listed in the seal is missing"))
     for name in sorted(present - set(listed)):
@@ -468,6 +472,31 @@ def _check_seal(
     _unsigned_notice(doc, report)
 
 
+def _check_annotations(path: Path, session_id: str, report: VerifyReport, pubkey: Path | None) -> None:
+    """The analyst's annotations after the seal: their hash chain, bound to the seal, and signatures."""
+    if not (path / ANNOTATIONS).exists():
+        return
+    check = check_annotations(path, session_id)
+    for p in check.problems:
+        report.problems.append(Problem(ANNOTATIONS, p.message, p.record, p.expected, p.found))
+    if check.torn:
+        report.notices.append(f"{ANNOTATIONS}: last line is incomplete ({check.torn} bytes; not counted)")
+    if pubkey is not None and check.signed_by:
+        want = public_key_hex(load_public_key(pubkey))
+        for key_hex in sorted(check.signed_by - {want}):
+            report.problems.append(
+                Problem(
+                    ANNOTATIONS,
+                    "a mark is signed with a different key than the one given",
+                    None,
+                    want,
+                    key_hex,
+                )
+            )
+    if not check.problems:
+        report.notices.append(check.notice())
+
+
 def verify_session(path: Path | str, pubkey: Path | None = None) -> VerifyReport:
     """Check a session folder; raises SessionError only when it is not a session at all."""
     session_path = Path(path)
@@ -505,7 +534,7 @@ def verify_session(path: Path | str, pubkey: Path | None = None) -> VerifyReport
     covered = _check_segments(session_path, records, report)
     _interrupted_tail(session_path, records, report)
     _check_whole_files(session_path, records, report)
-    report.files = len(evidence_files(session_path))
+    report.files = len([f for f in evidence_files(session_path) if f != ANNOTATIONS])
     if sealed:
         _check_seal(session_path, lines, covered, report, pubkey)
     else:
@@ -520,4 +549,5 @@ def verify_session(path: Path | str, pubkey: Path | None = None) -> VerifyReport
                     f"{name}: {p.stat().st_size - end} bytes after the last custody record "
                     "(writer interrupted)"
                 )
+    _check_annotations(session_path, session_id, report, pubkey)
     return report

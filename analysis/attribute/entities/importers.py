@@ -1,5 +1,8 @@
 """Readers for user-supplied tracker lists: Exodus, X-Ray, Disconnect and DuckDuckGo.
 
+DuckDuckGo's Tracker Radar is published as a directory (`entities/*.json`, one owner per file, and
+`domains/<region>/*.json`, one domain per file); `--registry DIR` reads such a directory in bulk.
+
 privlab does not ship these lists (their licences differ; see docs); a user points at their own copy
 and each owner in it becomes an `ImportedEntity`. Entries that cannot be expressed as a registrable
 domain, a host or a Java package prefix (general regular expressions) are counted as skipped, never
@@ -8,6 +11,7 @@ guessed at.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import re
@@ -49,14 +53,27 @@ _HOST_RE = re.compile(r"^[a-z0-9_-]+(\.[a-z0-9_-]+)+$")
 _PREFIX_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z0-9_]+)+$")
 
 
-def _source(path: Path, fmt: str, title: str, date: str = "") -> Source:
-    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+def list_digest(path: Path) -> str:
+    """sha256 of a list file, or of a list directory: over each file's relative path and sha256, sorted.
+
+    A directory's digest changes when any file in it is added, removed, renamed or edited, so a table
+    stamped with it names exactly the data it was built from.
+    """
+    if not path.is_dir():
+        return hashlib.sha256(path.read_bytes()).hexdigest()
+    h = hashlib.sha256()
+    for f in sorted(p for p in path.rglob("*") if p.is_file()):
+        h.update(f"{f.relative_to(path).as_posix()}\0{hashlib.sha256(f.read_bytes()).hexdigest()}\n".encode())
+    return h.hexdigest()
+
+
+def _source(path: Path, fmt: str, title: str, date: str = "", checked: str = "") -> Source:
     return Source(
         id=f"import:{fmt}:{path.name}",
-        title=f"{title} ({path.name}, sha256 {digest[:16]})",
+        title=f"{title} ({path.name}, sha256 {list_digest(path)[:16]})",
         url=str(path),
         date=date,
-        checked="user-supplied list, loaded as given",
+        checked=checked or "user-supplied list, loaded as given",
     )
 
 
@@ -168,6 +185,123 @@ def read_duckduckgo(path: Path, data: Any) -> ImportedList:
     return ImportedList(_source(path, "duckduckgo", title, date), "duckduckgo", list(out.values()))
 
 
+# Tracker Radar categories (docs/CATEGORIES.md of duckduckgo/tracker-radar) -> registry categories.
+_RADAR_CATEGORIES = {
+    "Action Pixels": "ads",
+    "Ad Fraud": "security",
+    "Ad Motivated Tracking": "ads",
+    "Advertising": "ads",
+    "Analytics": "analytics",
+    "Audience Measurement": "analytics",
+    "CDN": "cdn",
+    "Consent Management Platform": "configuration",
+    "Embedded Content": "cdn",
+    "Federated Login": "identity",
+    "Online Payment": "commerce",
+    "Session Replay": "analytics",
+    "Social - Comment": "social-network",
+    "Social - Share": "social-network",
+    "Social Network": "social-network",
+    "SSO": "identity",
+    "Support Chat Widget": "messaging",
+    "Tag Manager": "configuration",
+    "Third-Party Analytics Marketing": "analytics",
+}
+
+
+def _load_json(path: Path, what: str) -> Any:
+    """A JSON file's content; a one-line RegistryError naming the file when it cannot be read or parsed."""
+    try:
+        return json.loads(path.read_bytes())
+    except OSError as e:
+        raise RegistryError(f"{path}: cannot read ({e.strerror or e})") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise RegistryError(f"{path}: not {what} ({e})") from None
+
+
+def _radar_json(f: Path) -> dict[str, Any]:
+    data = _load_json(f, "JSON")
+    if not isinstance(data, dict):
+        raise RegistryError(f"{f}: a Tracker Radar file must hold one JSON object")
+    return data
+
+
+def _radar_licence(root: Path) -> str:
+    for name in ("LICENSE", "LICENSE.md", "LICENSE.txt"):
+        f = root / name
+        if f.is_file():
+            first = next((ln.strip() for ln in f.read_text(errors="replace").splitlines() if ln.strip()), "")
+            return f"licence as its {name} states: {first[:120]}"
+    return "no licence file in the directory (DuckDuckGo publishes Tracker Radar under CC BY-NC-SA 4.0)"
+
+
+def read_tracker_radar(root: Path) -> ImportedList:
+    """DuckDuckGo Tracker Radar as published: a directory with `entities/*.json` and `domains/*/*.json`.
+
+    An entity file is `{name, displayName, properties: [domain, ...], prevalence}`; a domain file is
+    `{domain, owner: {name, displayName}, categories: [...], ...}` under one folder per crawl region.
+    Each owner becomes one `ImportedEntity` (its properties plus every domain that names it as owner,
+    with the categories those domain files give); a domain file without an owner is counted as skipped.
+    """
+    entity_files = sorted((root / "entities").glob("*.json"))
+    domain_files = sorted((root / "domains").glob("*/*.json")) + sorted((root / "domains").glob("*.json"))
+    if not entity_files and not domain_files:
+        raise RegistryError(
+            f"{root}: a directory, but not a Tracker Radar one (no entities/*.json or domains/<region>/*.json)"
+        )
+    out: dict[str, ImportedEntity] = {}
+    skipped = 0
+
+    def owner(name: str, display: Any) -> ImportedEntity:
+        item = out.get(name)
+        if item is None:
+            shown = display if isinstance(display, str) and display.strip() else name
+            item = out[name] = ImportedEntity(name=shown, legal_name=name)
+        return item
+
+    for f in entity_files:
+        e = _radar_json(f)
+        if not isinstance(e.get("name"), str) or not e["name"].strip():
+            raise RegistryError(f"{f}: Tracker Radar entity file has no name")
+        item = owner(e["name"], e.get("displayName"))
+        for d in e.get("properties") or []:
+            if isinstance(d, str) and d.lower() not in item.domains:
+                item.domains.append(d.lower())
+        if isinstance(e.get("parent"), str) and e["parent"].strip():
+            item.parent_name = e["parent"]
+    for f in domain_files:
+        d = _radar_json(f)
+        dom = d.get("domain")
+        who: dict[str, Any] = d["owner"] if isinstance(d.get("owner"), dict) else {}
+        name = who.get("name")
+        if not isinstance(dom, str) or not isinstance(name, str) or not name.strip():
+            skipped += 1  # a domain with no known owner: nothing to attribute it to
+            continue
+        item = owner(name, who.get("displayName"))
+        if dom.lower() not in item.domains:
+            item.domains.append(dom.lower())
+        for c in d.get("categories") or []:
+            mapped = _RADAR_CATEGORIES.get(str(c), "unknown")
+            if mapped not in item.categories:
+                item.categories.append(mapped)
+    for item in out.values():
+        if len(item.categories) > 1 and "unknown" in item.categories:
+            item.categories.remove("unknown")
+    title = (
+        f"DuckDuckGo Tracker Radar directory ({len(entity_files)} entity files, "
+        f"{len(domain_files)} domain files)"
+    )
+    version = ""
+    pkg = root / "package.json"
+    if pkg.is_file():
+        with contextlib.suppress(OSError, ValueError):  # no version stated: the date stays unknown
+            version = str(json.loads(pkg.read_bytes()).get("version") or "")
+    checked = f"user-supplied directory, loaded as given; {_radar_licence(root)}"
+    return ImportedList(
+        _source(root, "tracker-radar", title, version, checked), "tracker-radar", list(out.values()), skipped
+    )
+
+
 def detect_format(data: Any) -> str | None:
     """Which list format a parsed JSON document is in, or None."""
     if isinstance(data, list) and data and isinstance(data[0], dict) and "owner_name" in data[0]:
@@ -202,13 +336,10 @@ READERS: dict[str, Callable[[Path, Any], ImportedList]] = {
 
 
 def read_list(path: Path) -> ImportedList:
-    """Read a tracker list in any supported format (detected from its content)."""
-    try:
-        data = json.loads(path.read_bytes())
-    except OSError as e:
-        raise RegistryError(f"{path}: cannot read ({e.strerror or e})") from None
-    except (json.JSONDecodeError, UnicodeDecodeError) as e:
-        raise RegistryError(f"{path}: not a JSON tracker list ({e})") from None
+    """Read a tracker list in any supported format (detected from its content; a directory is Tracker Radar)."""
+    if path.is_dir():
+        return read_tracker_radar(path)
+    data = _load_json(path, "a JSON tracker list")
     fmt = detect_format(data)
     if fmt is None:
         raise RegistryError(

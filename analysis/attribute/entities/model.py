@@ -81,7 +81,7 @@ class Entity:
 
     `parent` is another entity's id (None for an ultimate parent). `domains` are registrable domains or
     specific hosts; `code_prefixes` are Java package (or class) prefixes; `app_packages` are Android apps
-    it publishes. `sources` lists the ids of every source cited by any of its facts; `fact_sources` maps
+    it publishes; `networks` are AS organisation names of networks it runs for itself alone. `sources` lists the ids of every source cited by any of its facts; `fact_sources` maps
     each fact (`legal_name`, `hq_country`, `parent`, `domain:<d>`, `code:<p>`, `app:<p>`, ...) to its ids.
     """
 
@@ -100,6 +100,9 @@ class Entity:
     fact_sources: tuple[tuple[str, tuple[str, ...]], ...] = ()
     notes: str = ""
     origin: str = "registry"  # "registry" for curated data, "<format>:<file name>" for imported lists
+    # Autonomous systems the entity operates for its own services only, by the AS organisation name the
+    # offline ASN data gives (e.g. "FACEBOOK"): a weaker, last basis for an IP-only host.
+    networks: tuple[str, ...] = ()
 
     @property
     def category(self) -> str:

@@ -26,6 +26,8 @@ legal_name = ["..."]              # when the fact is set)
 "com.zhiliaoapp.musically" = ["..."]
 [entity.app_packages]             # Android package it publishes -> source ids
 "com.zhiliaoapp.musically" = ["..."]
+[entity.networks]                 # AS organisation name (as the offline ASN data names it) of a network
+"BYTEDANCE" = ["geoip2fast-asn"]  # the entity runs for its own services only -> source ids
 [[entity.endpoint]]               # roles of specific hosts (glob) and paths
 host = "log*.tiktokv.com"
 path = "/service/2/device_register/"
@@ -35,11 +37,17 @@ sources = ["..."]
 
 [library]                         # code that runs on its caller's behalf (skipped by attribution)
 "okhttp3" = ["..."]
+
+[hosting_network."AMAZON-02"]     # an AS that carries other companies' services (cloud, CDN): an
+provider = "Amazon Web Services"  # IP-only host in it stays unknown, "hosted at" the provider
+sources = ["geoip2fast-asn"]
 ```
 
 Lookups: a host maps to the entity owning its longest matching suffix, curated data first and then
 imported lists in the order given (a curated fact is never overridden by a list); a class maps to the
-longest matching package prefix, in the same order.
+longest matching package prefix, in the same order. An IP address maps to an entity only through the
+AS that announces it, and only when that AS is one the entity runs for itself (`networks`); a cloud or
+CDN network (`hosting_network`) never attributes an address to anyone.
 """
 
 from __future__ import annotations
@@ -63,6 +71,7 @@ DATA_DIR = Path(__file__).resolve().parent / "data"
 _ID_OK = re.compile(r"^[a-z0-9][a-z0-9.-]*$")
 _COUNTRY_OK = re.compile(r"^[A-Z]{2}$")
 _DOMAIN_OK = re.compile(r"^[a-z0-9_*-]+(\.[a-z0-9_-]+)*$")
+_AS_NAME_OK = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 .,&()+'/-]*$")
 _PREFIX_OK = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z0-9_$]+)*$")
 _LEGAL_SUFFIXES = re.compile(
     r"\b(ltd|limited|inc|incorporated|llc|corp|corporation|co|company|gmbh|ag|sa|sas|bv|b\.v|plc|pte|"
@@ -112,6 +121,9 @@ class Registry:
         self._app_tiers: list[dict[str, str]] = [{}]
         self._by_name: dict[str, str] = {}
         self.imports: list[ImportedList] = []
+        self._networks: dict[str, str] = {}  # normalised AS organisation name -> entity id
+        # normalised AS organisation name -> (provider, AS name as written, source ids)
+        self.hosting_networks: dict[str, tuple[str, str, tuple[str, ...]]] = {}
 
     # -- queries ---------------------------------------------------------------------------------
 
@@ -127,6 +139,16 @@ class Registry:
                 if eid is not None:
                     return self.entities[eid]
         return None
+
+    def entity_for_network(self, as_name: str) -> Entity | None:
+        """The entity that runs the AS named `as_name` for its own services only, or None."""
+        eid = self._networks.get(_as_key(as_name))
+        return self.entities[eid] if eid else None
+
+    def hosting_provider(self, as_name: str) -> str | None:
+        """The provider of a cloud or CDN network (an AS that carries others' services), or None."""
+        entry = self.hosting_networks.get(_as_key(as_name))
+        return entry[0] if entry else None
 
     def entity_for_class(self, class_name: str) -> Entity | None:
         """The entity owning a Java class or package by its longest registered package prefix."""
@@ -239,6 +261,13 @@ class Registry:
         for n in (entity.id, entity.name, entity.legal_name, *entity.aliases):
             if n:
                 self._by_name.setdefault(normalise_name(n), entity.id)
+        for net in entity.networks:
+            key = _as_key(net)
+            if key in self._networks and self._networks[key] != entity.id:
+                raise RegistryError(
+                    f"{where}: network {net!r} claimed by both {self._networks[key]!r} and {entity.id!r}"
+                )
+            self._networks[key] = entity.id
 
     def add_import(self, imported: ImportedList) -> None:
         """Merge a user-supplied list as a new, lower-priority tier.
@@ -255,7 +284,10 @@ class Registry:
         pending_parents: list[tuple[str, str]] = []
         for item in imported.entities:
             key = normalise_name(item.name)
-            eid = self._by_name.get(key) or local.get(key)
+            # A list that gives both a short and a legal name (Tracker Radar's displayName and name)
+            # attaches to a curated entity known by either.
+            legal = normalise_name(item.legal_name) if item.legal_name else ""
+            eid = self._by_name.get(key) or (self._by_name.get(legal) if legal else None) or local.get(key)
             if eid is None:
                 eid = f"{imported.format}:{item.name}"
                 suffix = 2
@@ -315,6 +347,20 @@ class Registry:
             for sid in sids:
                 if sid not in self.sources:
                     raise RegistryError(f"{where}: library {prefix!r} cites unknown source {sid!r}")
+        for key, eid in self._networks.items():
+            if key in self.hosting_networks:
+                raise RegistryError(
+                    f"{where}: network {key!r} of {eid!r} is also listed as a hosting network"
+                )
+        for _provider, as_name, sids in self.hosting_networks.values():
+            for sid in sids:
+                if sid not in self.sources:
+                    raise RegistryError(f"{where}: hosting network {as_name!r} cites unknown source {sid!r}")
+
+
+def _as_key(as_name: str) -> str:
+    """An AS organisation name for matching: case and spacing do not matter ("FACEBOOK", "Facebook")."""
+    return " ".join(as_name.split()).upper()
 
 
 def _looks_like_ip(h: str) -> bool:
@@ -372,6 +418,7 @@ def _entity_from_toml(d: dict[str, Any], where: str) -> Entity:
         "domains",
         "code_prefixes",
         "app_packages",
+        "networks",
         "endpoint",
     }
     unknown = set(d) - known
@@ -396,6 +443,7 @@ def _entity_from_toml(d: dict[str, Any], where: str) -> Entity:
     domains = _sourced(d.get("domains"), w, _DOMAIN_OK, "domain")
     prefixes = _sourced(d.get("code_prefixes"), w, _PREFIX_OK, "code prefix")
     apps = _sourced(d.get("app_packages"), w, _PREFIX_OK, "app package")
+    networks = _sourced(d.get("networks"), w, _AS_NAME_OK, "network")
     endpoints: list[Endpoint] = []
     for i, ep in enumerate(d.get("endpoint", [])):
         ew = f"{w}: endpoint {i + 1}"
@@ -423,6 +471,7 @@ def _entity_from_toml(d: dict[str, Any], where: str) -> Entity:
     fact_sources += [(f"domain:{k}", v) for k, v in domains.items()]
     fact_sources += [(f"code:{k}", v) for k, v in prefixes.items()]
     fact_sources += [(f"app:{k}", v) for k, v in apps.items()]
+    fact_sources += [(f"network:{k}", v) for k, v in networks.items()]
     fact_sources += [(f"endpoint:{ep.host}{ep.path or ''}", ep.sources) for ep in endpoints]
     all_sources = sorted({s for _, ids in fact_sources for s in ids})
     return Entity(
@@ -440,6 +489,7 @@ def _entity_from_toml(d: dict[str, Any], where: str) -> Entity:
         endpoints=tuple(endpoints),
         fact_sources=tuple(fact_sources),
         notes=_str(d, "notes", w, ""),
+        networks=tuple(networks),
     )
 
 
@@ -450,7 +500,7 @@ def _load_toml(registry: Registry, path: Path) -> None:
         raise RegistryError(f"{path}: cannot read ({e.strerror or e})") from None
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
         raise RegistryError(f"{path}: not valid TOML ({e})") from None
-    unknown = set(data) - {"source", "entity", "library"}
+    unknown = set(data) - {"source", "entity", "library", "hosting_network"}
     if unknown:
         raise RegistryError(f"{path}: unknown top-level keys {sorted(unknown)}")
     for sid, s in data.get("source", {}).items():
@@ -468,6 +518,19 @@ def _load_toml(registry: Registry, path: Path) -> None:
         )
     for prefix, sids in _sourced(data.get("library"), str(path), _PREFIX_OK, "library prefix").items():
         registry.libraries[prefix] = sids
+    hosting = data.get("hosting_network", {})
+    if not isinstance(hosting, dict):
+        raise RegistryError(f"{path}: hosting_network must be a table of AS name = {{provider, sources}}")
+    for as_name, h in hosting.items():
+        w = f"{path}: hosting network {as_name!r}"
+        if not isinstance(h, dict) or not _AS_NAME_OK.match(as_name):
+            raise RegistryError(f"{w}: must be a table with provider and sources")
+        sids = _str_list(h.get("sources", []), f"{w}: sources")
+        if not sids:
+            raise RegistryError(f"{w}: cites no source")
+        if _as_key(as_name) in registry.hosting_networks:
+            raise RegistryError(f"{w}: defined twice")
+        registry.hosting_networks[_as_key(as_name)] = (_str(h, "provider", w), as_name, sids)
     entities = data.get("entity", [])
     if not isinstance(entities, list):
         raise RegistryError(f"{path}: 'entity' must be an array of tables ([[entity]])")
