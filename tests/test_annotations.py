@@ -27,9 +27,9 @@ from analysis.session.provenance import analyst_mark
 from analysis.session.seal import generate_key
 from analysis.session.verify import verify_session
 
-# 21:59:12 UTC: between the sample's first transmissions (21:59:09.55, mac and imei to TikTok) and its
-# e-mail transmission to TikTok (21:59:12.535); read off the sample's findings by hand.
-CONSENT_AT = "2026-11-29T21:59:12Z"
+# 23:59:26.5 UTC: after the control app started (23:59:26.15), between the sample's first transmissions (23:59:24.884, mac and imei to TikTok) and its
+# e-mail transmission to TikTok (23:59:27.056); read off the sample's findings by hand.
+CONSENT_AT = "2026-11-29T23:59:26.500Z"
 
 
 @pytest.fixture
@@ -87,9 +87,9 @@ def test_mark_a_sealed_session_keeps_the_seal_and_splits_findings(sealed: Path) 
     # yet (analyze/stages.py, owned elsewhere), so a plain re-run would keep the old tables.
     analyze(sealed, force=True, show_progress=False)
     phases = _phases(sealed)
-    assert phases[("transmission", "mac", "TikTok")] >= {"before-consent"}  # first sent at 21:59:09.55
-    assert phases[("transmission", "email", "TikTok")] == {"after-consent"}  # only at 21:59:12.535
-    assert phases[("access", "imei", "ByteDance")] == {"before-consent"}  # read at 21:59:08.079
+    assert phases[("transmission", "mac", "TikTok")] >= {"before-consent"}  # first sent at 23:59:24.884
+    assert phases[("transmission", "email", "TikTok")] == {"after-consent"}  # first at 23:59:27.056
+    assert phases[("access", "imei", "ByteDance")] == {"before-consent"}  # read at 23:59:24.074
     rep = runner.invoke(main, ["report", str(sealed), "--format", "html,json"])
     assert rep.exit_code == 0, rep.output
     html = (sealed / "report" / "report.html").read_text()
