@@ -281,6 +281,16 @@ def _har_bytes(path: Path) -> Iterator[mmap.mmap | bytes]:
                 yield data
 
 
+_RELEASE_AFTER = 16 * 1024 * 1024
+
+
+def _release(data: mmap.mmap | bytes) -> None:
+    """Drop the mapped pages read so far from this process's memory (the file keeps them): a scanned
+    or parsed large entry's bytes are not held a second time beside its parsed form."""
+    if isinstance(data, mmap.mmap) and hasattr(mmap, "MADV_DONTNEED"):
+        data.madvise(mmap.MADV_DONTNEED)
+
+
 @dataclass
 class HarLog:
     """What a HAR's `log` holds besides its entries, and where each entry is in the file."""
@@ -314,6 +324,7 @@ def har_entries(path: Path, warnings: list[str]) -> Iterator[tuple[int, dict[str
     """The HarLog of a HAR, then each entry (position, parsed object), one at a time."""
     with _har_bytes(path) as data:
         log = _har_log(path, data)
+        _release(data)
         if log.entries is None:
             raise PrivlabError(f"{path}: not a HAR file (no log.entries list)")
         yield log
@@ -326,9 +337,13 @@ def har_entries(path: Path, warnings: list[str]) -> Iterator[tuple[int, dict[str
                         f"{_MAX_ENTRY >> 20} MB one HAR entry may hold here; not imported"
                     )
                 try:
-                    entry = json.loads(str(view[a:b], "utf-8"))
+                    text = str(view[a:b], "utf-8")
+                    if b - a > _RELEASE_AFTER:
+                        _release(data)  # the text holds the entry now; its mapped bytes are not kept too
+                    entry = json.loads(text)
                 except (ValueError, UnicodeDecodeError) as e:
                     raise PrivlabError(f"{path}: not valid HAR JSON (entry {n}: {e})") from None
+                del text
                 yield n, entry if isinstance(entry, dict) else {}
                 del entry
         finally:
@@ -445,7 +460,10 @@ def har_flow(entry: dict[str, Any], flow_id: str) -> http.HTTPFlow:
     )
     flow = http.HTTPFlow(client, server)
     flow.id = flow_id
-    _set_body(request, har_body(req.get("postData"), request.headers.get("content-type", "")))
+    post = req.get("postData")
+    _set_body(request, har_body(post, request.headers.get("content-type", "")))
+    if isinstance(post, dict):
+        post.pop("text", None)  # the bytes stand for it now: a large body is not held twice
     version = req.get("httpVersion")
     if isinstance(version, str) and version:
         request.http_version = version.upper() if version.lower().startswith("http/") else version
@@ -462,7 +480,10 @@ def har_flow(entry: dict[str, Any], flow_id: str) -> http.HTTPFlow:
         reason = resp.get("statusText")
         if isinstance(reason, str):
             response.reason = reason
-        _set_body(response, har_body(resp.get("content"), response.headers.get("content-type", "")))
+        content = resp.get("content")
+        _set_body(response, har_body(content, response.headers.get("content-type", "")))
+        if isinstance(content, dict):
+            content.pop("text", None)
         response.timestamp_start = t1 or t0
         response.timestamp_end = t1 or t0
         flow.response = response
