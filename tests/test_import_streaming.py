@@ -17,7 +17,6 @@ from click.testing import CliRunner
 from analysis.capture import import_ as importer
 from analysis.capture.flowindex import index_range
 from analysis.capture.import_ import LineSpool
-from analysis.capture.import_ import import_capture
 from analysis.cli import main
 from analysis.session.flows import read_mitm
 from analysis.session.flows import record_from_flow
