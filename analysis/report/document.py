@@ -11,6 +11,7 @@ epoch seconds and as UTC ISO text derived from them.
 from __future__ import annotations
 
 import copy
+import re
 from collections.abc import Mapping
 from collections.abc import Sequence
 from dataclasses import asdict
@@ -41,6 +42,17 @@ VERSION = "1.0"
 
 MATCH_OPEN = "«"
 MATCH_CLOSE = "»"
+
+# Bidirectional-text controls ("Trojan Source" characters). Shown raw, U+202E makes the rest of a line read
+# right to left, so a captured value would read differently from its bytes (`invoice\u202efdp.exe` shows
+# as `invoiceexe.pdf`). Every rendered format (HTML, PDF, DOCX) shows each as a visible `<U+202E>`;
+# findings.json keeps the exact value.
+BIDI_CONTROLS = re.compile("[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def visible_controls(text: str) -> str:
+    """`text` with every bidirectional control shown as `<U+XXXX>`."""
+    return BIDI_CONTROLS.sub(lambda m: f"<U+{ord(m.group()):04X}>", text)
 
 
 # Terms the report uses, defined once for the HTML, PDF and DOCX glossary.
