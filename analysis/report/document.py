@@ -325,8 +325,11 @@ def integrity(session_path: Path, seal: Mapping[str, Any] | None) -> dict[str, A
 
         valid, pub = verify_signature(dict(seal))
         signature = {"alg": sig.get("alg"), "public_key": pub, "valid": valid}
+    from analysis.session.timestamp import describe as timestamp_line  # the seal's RFC 3161 token, if any
+
     return {
         "sealed": True,
+        "timestamp": timestamp_line(session_path, seal.get("seal_sha256")),
         "status": seal.get("status"),
         "sealed_at_utc": iso(epoch(seal.get("sealed_at"))),
         "files": files,

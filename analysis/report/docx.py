@@ -316,6 +316,7 @@ def integrity_section(d: Any, doc: Mapping[str, Any], charts_png: Mapping[str, b
     head = i["chain_head"] or {}
     d.add_paragraph(f"Chain head: record {head.get('seq')}, sha256 {head.get('line_sha256')}")
     d.add_paragraph(f"Seal sha256: {i['seal_sha256']}")
+    d.add_paragraph(f"Timestamp: {i['timestamp']['text']}")
     sig = i["signature"]
     d.add_paragraph(
         f"Signature: {sig['alg']} by {sig['public_key']}, {'valid' if sig['valid'] else 'INVALID'}"
