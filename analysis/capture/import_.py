@@ -22,6 +22,7 @@ import re
 import tempfile
 import uuid
 import zlib
+from collections.abc import Callable
 from collections.abc import Iterable
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -589,7 +590,11 @@ def _dechunk(data: bytes, pos: int) -> tuple[bytes, int]:
 
 
 def _parse_requests(
-    data: bytes, t: float, client: tuple[str, int], server: tuple[str, int]
+    data: bytes,
+    t: float,
+    client: tuple[str, int],
+    server: tuple[str, int],
+    warn: Callable[[str], None] = lambda _: None,
 ) -> list[PcapRequest]:
     out = []
     pos = 0
@@ -607,10 +612,22 @@ def _parse_requests(
         if b"chunked" in lower.get(b"transfer-encoding", b"").lower():
             body, pos = _dechunk(data, pos)
         else:
+            declared = lower.get(b"content-length", b"0")
             try:
-                length = int(lower.get(b"content-length", b"0"))
+                length = int(declared)
             except ValueError:
                 length = 0
+            if not 0 <= length <= len(data) - pos:
+                # The request says more (or less) than the stream holds: a capture that ended mid-body,
+                # lost packets, or a lie (10^20). The bytes that are there are its body; the import says so.
+                held = len(data) - pos
+                warn(
+                    f"request {m.group(1).decode('latin-1')} {m.group(2).decode('latin-1')[:80]} "
+                    f"({client[0]}:{client[1]} -> {server[0]}:{server[1]}) declares Content-Length "
+                    f"{declared.decode('latin-1')[:40]}, but {held} bytes follow its headers in the capture; "
+                    "its body is those bytes"
+                )
+                length = held
             body, pos = data[pos : pos + length], pos + length
         host = lower.get(b"host")
         out.append(
@@ -660,7 +677,15 @@ def http_requests(path: Path, warnings: list[str]) -> list[PcapRequest]:
         ordered = sorted(segs.items())
         data = b"".join(payload for _, (_, payload) in ordered)
         if _REQUEST_LINE.match(data):
-            out.extend(_parse_requests(data, ordered[0][1][0], (src, sport), (dst, dport)))
+            out.extend(
+                _parse_requests(
+                    data,
+                    ordered[0][1][0],
+                    (src, sport),
+                    (dst, dport),
+                    lambda w: warnings.append(f"{path}: {w}"),
+                )
+            )
     out.sort(key=lambda r: r.t)
     return out
 
