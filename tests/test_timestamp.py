@@ -193,6 +193,10 @@ def test_report_states_the_timestamp_or_that_the_option_is_off(
     stamp = json.loads(on["json"].read_bytes())["integrity"]["timestamp"]
     assert stamp["valid"] is True and f"timestamped by {stamp['tsa']} at {stamp['gen_time']}" in html
     assert "privlab test TSA" in stamp["tsa"]
+    statements = json.loads(on["json"].read_bytes())["integrity"]["standing"]["statements"]
+    assert any(s.startswith("Time-stamp: timestamped by") for s in statements)
+    off_statements = json.loads(off["json"].read_bytes())["integrity"]["standing"]["statements"]
+    assert any(s.startswith("Time-stamp: no timestamp (option off)") for s in off_statements)
 
 
 def test_unreachable_tsa_and_unsealed_session_are_one_line_errors(tmp_path: Path) -> None:
