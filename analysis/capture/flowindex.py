@@ -9,13 +9,10 @@ live would cost the proxy time on every flow. A flow cut short by a killed write
 from __future__ import annotations
 
 import mmap
-import os
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
-from typing import cast
 
 from mitmproxy import http
 from mitmproxy.flow import Flow
@@ -23,11 +20,11 @@ from mitmproxy.io import compat
 from mitmproxy.version import FLOW_FORMAT_VERSION
 
 from analysis.errors import PrivlabError
-from analysis.schema import FlowRecord
 from analysis.session import FLOWS_JSONL
 from analysis.session import FLOWS_MITM
 from analysis.session import Session
 from analysis.session.flows import _tnet
+from analysis.session.flows import mitm_records
 from analysis.session.flows import read_mitm
 from analysis.session.flows import record_from_flow
 from analysis.session.flows import record_line
@@ -247,11 +244,25 @@ def light_flow(state: dict[str, Any]) -> http.HTTPFlow | None:
     client, server = _connection(state.get("client_conn")), _connection(state.get("server_conn"))
     if request is None or client is None or server is None:
         return None
-    flow = SimpleNamespace(
+    # An HTTPFlow with the attributes a record reads, without Flow.__init__'s connection objects.
+    flow: http.HTTPFlow = object.__new__(http.HTTPFlow)
+    flow.__dict__.update(
         id=state["id"], request=request, response=response, client_conn=client, server_conn=server,
         websocket=None, error=None, metadata=state["metadata"],
     )  # fmt: skip
-    return cast(http.HTTPFlow, flow)
+    return flow
+
+
+def read_flow_fast(data: mmap.mmap, i: int) -> tuple[Flow, int]:
+    """The flow at offset `i` (see `light_flow`; any other shape through `Flow.from_state`) and the next offset."""
+    state, end = _flow_state(data, i)
+    flow = light_flow(state)
+    if flow is None:
+        full, _ = _tnet(data, i)
+        if not isinstance(full, dict):
+            raise ValueError("a record is not a flow")
+        return Flow.from_state(compat.migrate_flow(full)), end
+    return flow, end
 
 
 @dataclass
@@ -270,47 +281,8 @@ def index_range(path: Path, start: int, end: int) -> IndexedRange:
     """
     lines: list[bytes] = []
     try:
-        for rec in _fast_records(path, start, end):
+        for rec in mitm_records(path, start, end, read_flow_fast):
             lines.append(record_line(rec))
     except PrivlabError as e:
         return IndexedRange(b"".join(lines), len(lines), str(e))
     return IndexedRange(b"".join(lines), len(lines), None)
-
-
-def _fast_records(path: Path, start: int, end: int) -> Iterator[FlowRecord]:
-    try:
-        fh = open(path, "rb")
-    except OSError as e:
-        raise PrivlabError(f"{path}: cannot open ({e.strerror})") from None
-    with fh:
-        if os.fstat(fh.fileno()).st_size == 0:
-            return
-        with mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as data:
-            if data[:1] == b"{" or data[:4] == b"\xef\xbb\xbf{":
-                # A HAR handed to a .mitm reader: mitmproxy's reader names that case.
-                yield from (record_from_flow(f) for f in read_mitm(path))
-                return
-            i = start
-            done = 0
-            while i < end:
-                at = i
-                try:
-                    state, i = _flow_state(data, at)
-                    flow = light_flow(state)
-                    if flow is None:
-                        full, _ = _tnet(data, at)
-                        if not isinstance(full, dict):
-                            raise ValueError("a record is not a flow")
-                        flow = Flow.from_state(compat.migrate_flow(full))  # type: ignore[assignment]
-                except (ValueError, TypeError, IndexError, KeyError, AttributeError, RecursionError,
-                        MemoryError, OverflowError) as e:  # fmt: skip
-                    if done == 0 and start == 0 and end >= len(data):
-                        # Damage at the first flow of the whole file: mitmproxy's reader names it.
-                        yield from (record_from_flow(f) for f in read_mitm(path))
-                        return
-                    raise PrivlabError(
-                        f"{path}: not a readable mitmproxy flow file after {done} flows ({e})"
-                    ) from None
-                done += 1
-                if isinstance(flow, http.HTTPFlow | SimpleNamespace):
-                    yield record_from_flow(flow)

@@ -30,7 +30,6 @@ from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
-from typing import cast
 
 from mitmproxy import connection
 from mitmproxy import http
@@ -125,11 +124,11 @@ def mitm_lines(path: Path, spool: LineSpool, warnings: list[str]) -> None:
         (part for _, _, part in map_ranges(path, index_range)) if use_workers(path) else [_whole(path)]
     )
     for part in parts:
-        if part.damage is not None and not spool.count and not part.count and part.lines == b"":
-            # Damage before any flow: one process over the whole file (mitmproxy's reader names it).
-            part = _whole(path)
-            if part.damage is not None and not part.count:
-                raise PrivlabError(part.damage)
+        if part.damage is not None and not spool.count and not part.count:
+            if use_workers(path):  # damage before any flow: one process over the whole file, where
+                part = _whole(path)  # mitmproxy's reader names the damage
+            if not part.count:
+                raise PrivlabError(part.damage or f"{path}: not a readable mitmproxy flow file")
         spool.write(part.lines, part.count)
         if part.damage is not None:
             warnings.append(f"{part.damage}; imported the {spool.count} flows before the damage")
@@ -149,13 +148,14 @@ def _whole(path: Path) -> IndexedRange:
 # _MAX_ENTRY is refused before it is decoded, and a .zhar that inflates past _MAX_ZHAR is refused while it
 # is inflated (a decompression bomb never reaches the disk in full).
 _MAX_ENTRY = 256 * 1024 * 1024
+_Buffer = mmap.mmap | bytes
 _STRUCTURE = re.compile(rb'["{}\[\]]')
 _STRING_END = re.compile(rb'["\\]')
 _SCALAR_END = re.compile(rb"[,}\]\s]")
 _SPACE = re.compile(rb"[ \t\r\n]*")
 
 
-def _string_end(data: mmap.mmap, i: int) -> int:
+def _string_end(data: _Buffer, i: int) -> int:
     """The offset after the JSON string whose opening quote is at `i`."""
     j = i + 1
     while (m := _STRING_END.search(data, j)) is not None:
@@ -166,7 +166,7 @@ def _string_end(data: mmap.mmap, i: int) -> int:
     raise ValueError(f"a string starting at byte {i} never ends")
 
 
-def _value_end(data: mmap.mmap, i: int) -> int:
+def _value_end(data: _Buffer, i: int) -> int:
     """The offset after the JSON value starting at `i` (not parsed, only delimited)."""
     if i >= len(data):
         raise ValueError("the file ends where a value should be")
@@ -190,12 +190,12 @@ def _value_end(data: mmap.mmap, i: int) -> int:
     raise ValueError(f"the value starting at byte {i} never ends")
 
 
-def _skip_space(data: mmap.mmap, i: int) -> int:
+def _skip_space(data: _Buffer, i: int) -> int:
     m = _SPACE.match(data, i)
     return m.end() if m else i
 
 
-def _members(data: mmap.mmap, i: int) -> Iterator[tuple[str, int, int]]:
+def _members(data: _Buffer, i: int) -> Iterator[tuple[str, int, int]]:
     """(key, value start, value end) of the members of the JSON object at `i`."""
     if i >= len(data) or data[i] != 0x7B:
         raise ValueError(f"expected an object at byte {i}")
@@ -222,7 +222,7 @@ def _members(data: mmap.mmap, i: int) -> Iterator[tuple[str, int, int]]:
         raise ValueError(f"expected ',' or '}}' at byte {i}")
 
 
-def _elements(data: mmap.mmap, i: int) -> Iterator[tuple[int, int]]:
+def _elements(data: _Buffer, i: int) -> Iterator[tuple[int, int]]:
     """(start, end) of the elements of the JSON array at `i`."""
     i = _skip_space(data, i + 1)
     if i < len(data) and data[i] == 0x5D:
@@ -306,12 +306,12 @@ def _har_log(path: Path, data: mmap.mmap | bytes) -> HarLog:
     view = memoryview(data)
     try:
         start = 3 if data[:3] == b"\xef\xbb\xbf" else 0
-        for key, a, _ in _members(cast(mmap.mmap, data), _skip_space(cast(mmap.mmap, data), start)):
+        for key, a, _ in _members(data, _skip_space(data, start)):
             if key != "log" or data[a] != 0x7B:
                 continue
-            for name, c, d in _members(cast(mmap.mmap, data), a):
+            for name, c, d in _members(data, a):
                 if name == "entries" and data[c] == 0x5B:
-                    entries = list(_elements(cast(mmap.mmap, data), c))
+                    entries = list(_elements(data, c))
                 elif name in ("creator", "browser", "version") and d - c < 1 << 20:
                     fields[name] = json.loads(str(view[c:d], "utf-8"))
     except (ValueError, UnicodeDecodeError) as e:
@@ -321,7 +321,7 @@ def _har_log(path: Path, data: mmap.mmap | bytes) -> HarLog:
     return HarLog(fields, entries)
 
 
-def har_entries(path: Path, warnings: list[str]) -> Iterator[tuple[int, dict[str, Any]] | HarLog]:
+def har_entries(path: Path) -> Iterator[tuple[int, dict[str, Any]] | HarLog]:
     """The HarLog of a HAR, then each entry (position, parsed object), one at a time."""
     with _har_bytes(path) as data:
         log = _har_log(path, data)
@@ -344,6 +344,8 @@ def har_entries(path: Path, warnings: list[str]) -> Iterator[tuple[int, dict[str
                     entry = json.loads(text)
                 except (ValueError, UnicodeDecodeError) as e:
                     raise PrivlabError(f"{path}: not valid HAR JSON (entry {n}: {e})") from None
+                except RecursionError:
+                    raise PrivlabError(f"{path}: entry {n} is nested too deeply to read") from None
                 del text
                 yield n, entry if isinstance(entry, dict) else {}
                 del entry
@@ -523,7 +525,7 @@ def har_record(entry: dict[str, Any], flow_id: str) -> FlowRecord:
 
 def har_stream(path: Path, source_sha: str, warnings: list[str]) -> Iterator[HarLog | FlowRecord]:
     """A HAR file's HarLog, then the record of each of its entries, one entry in memory at a time."""
-    for item in har_entries(path, warnings):
+    for item in har_entries(path):
         if isinstance(item, HarLog):
             yield item
             continue
