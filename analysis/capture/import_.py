@@ -213,13 +213,9 @@ def _members(data: _Buffer, i: int) -> Iterator[tuple[str, int, int]]:
         start = _skip_space(data, i + 1)
         end = _value_end(data, start)
         yield key, start, end
-        i = _skip_space(data, end)
-        if i < len(data) and data[i] == 0x2C:
-            i = _skip_space(data, i + 1)
-            continue
-        if i < len(data) and data[i] == 0x7D:
+        if (after := _next_item(data, end, 0x7D)) is None:
             return
-        raise ValueError(f"expected ',' or '}}' at byte {i}")
+        i = after
 
 
 def _elements(data: _Buffer, i: int) -> Iterator[tuple[int, int]]:
@@ -230,13 +226,19 @@ def _elements(data: _Buffer, i: int) -> Iterator[tuple[int, int]]:
     while True:
         end = _value_end(data, i)
         yield i, end
-        i = _skip_space(data, end)
-        if i < len(data) and data[i] == 0x2C:
-            i = _skip_space(data, i + 1)
-            continue
-        if i < len(data) and data[i] == 0x5D:
+        if (after := _next_item(data, end, 0x5D)) is None:
             return
-        raise ValueError(f"expected ',' or ']' at byte {i}")
+        i = after
+
+
+def _next_item(data: _Buffer, end: int, close: int) -> int | None:
+    """After an item ending at `end`: where the next one starts, or None at the closing bracket `close`."""
+    i = _skip_space(data, end)
+    if i < len(data) and data[i] == 0x2C:
+        return _skip_space(data, i + 1)
+    if i < len(data) and data[i] == close:
+        return None
+    raise ValueError(f"expected ',' or '{chr(close)}' at byte {i}")
 
 
 @contextlib.contextmanager
