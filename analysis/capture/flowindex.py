@@ -89,8 +89,12 @@ def write_flow_index(session: Session) -> int:
 # the request and response as mitmproxy's own classes with the fields checked here, so every property
 # the record reads (`pretty_url`, `pretty_host`, headers) is mitmproxy's code. A flow in any other shape
 # (an older format version, a WebSocket, an error, a trailer, a field of an unexpected type) takes the
-# full path, `Flow.from_state`, which accepts or rejects it exactly as mitmproxy does. The lines are
-# byte-identical to `record_line(record_from_flow(flow))` over mitmproxy's reader (tests/test_import.py).
+# full path, `Flow.from_state`, which accepts or rejects it exactly as mitmproxy does. The flows of one
+# connection carry the same connection state, which is read once. Fields that are skipped (the flow's
+# `backup`, `comment`, marks; connection fields other than peername and sni) are not type-checked: a flow
+# mitmproxy would refuse for one of them is indexed here; the evidence, flows.mitm, is the file as given.
+# The lines are byte-identical to `record_line(record_from_flow(flow))` over mitmproxy's reader
+# (tests/test_import_streaming.py, on every dump in tests/data and a captured session).
 
 _CONN_FIELDS = frozenset({b"peername", b"sni"})
 _SKIP_TOP = frozenset({b"backup", b"comment", b"intercepted", b"is_replay", b"marked", b"timestamp_created"})
@@ -105,12 +109,17 @@ _RESPONSE_KEYS = frozenset(
 _VALID_TAGS = frozenset(b",;#^!~]}")
 
 
-def _skip(data: mmap.mmap, i: int) -> int:
-    """The offset after the tnetstring value at `i`, without parsing it."""
+def _span(data: mmap.mmap, i: int) -> tuple[int, int]:
+    """(payload start, type-tag offset) of the tnetstring value at `i`."""
     colon = data.find(b":", i, i + 12)
     if colon < 0:
         raise ValueError(f"not a tnetstring: no length prefix at byte {i}")
-    end = colon + 1 + int(data[i:colon])
+    return colon + 1, colon + 1 + int(data[i:colon])
+
+
+def _skip(data: mmap.mmap, i: int) -> int:
+    """The offset after the tnetstring value at `i`, without parsing it."""
+    _, end = _span(data, i)
     if data[end] not in _VALID_TAGS:
         raise ValueError(f"not a tnetstring: bad type tag at byte {end}")
     return end + 1
@@ -118,13 +127,10 @@ def _skip(data: mmap.mmap, i: int) -> int:
 
 def _dict_span(data: mmap.mmap, i: int) -> tuple[int, int]:
     """(first key offset, end offset) of the tnetstring dict at `i`."""
-    colon = data.find(b":", i, i + 12)
-    if colon < 0:
-        raise ValueError(f"not a tnetstring: no length prefix at byte {i}")
-    end = colon + 1 + int(data[i:colon])
+    start, end = _span(data, i)
     if data[end] != ord("}"):
         raise ValueError(f"not a tnetstring dict at byte {i}")
-    return colon + 1, end
+    return start, end
 
 
 def _is_dict(data: mmap.mmap, i: int) -> bool:

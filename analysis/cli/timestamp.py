@@ -7,7 +7,6 @@ from pathlib import Path
 import click
 from rich.console import Console
 
-from analysis.errors import require_file
 from analysis.session.timestamp import SEAL_TSR
 from analysis.session.timestamp import load_certificates
 from analysis.session.timestamp import seal_hash
@@ -35,7 +34,7 @@ def timestamp(session: Path, tsa_url: str, tsa_cert: Path | None) -> None:
     checked = "signature verified" if tsa_cert else "signature not checked (no --tsa-cert)"
     console.print(
         f"timestamped seal sha256 {digest} of {session}: by {token.tsa} at {token.gen_time.isoformat()}, "
-        f"serial {token.serial}; {checked}; token in {require_file(session / SEAL_TSR, 'a token file')}"
+        f"serial {token.serial}; {checked}; token in {session / SEAL_TSR}"
     )
 
 

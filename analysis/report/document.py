@@ -305,7 +305,7 @@ def integrity(session_path: Path, seal: Mapping[str, Any] | None) -> dict[str, A
 
     if not seal:
         return {"sealed": False, "files": [], "chain_head": None, "seal_sha256": None, "signature": None,
-                "standing": standing(session_path)}  # fmt: skip
+                "timestamp": None, "standing": standing(session_path)}  # fmt: skip
     files = []
     for name, info in sorted((seal.get("files") or {}).items()):
         p = session_path / name
