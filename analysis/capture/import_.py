@@ -729,8 +729,10 @@ class LineSpool:
     """flows.jsonl lines made before the session folder exists, kept in a temporary file (not in memory:
     a 100k-flow import holds about 300 MB of lines; a failure leaves no folder behind)."""
 
-    def __init__(self) -> None:
-        self.file = tempfile.TemporaryFile(prefix="privlab-import-")
+    def __init__(self, near: Path | None = None) -> None:
+        # Beside the sessions when that folder exists (the same disk; /tmp may be memory), else the system's.
+        self.folder = near if near is not None and near.is_dir() else None
+        self.file = tempfile.TemporaryFile(prefix=".privlab-import-", dir=self.folder)
         self.count = 0
 
     def write(self, lines: bytes, count: int) -> None:
@@ -896,7 +898,7 @@ def _latest_states(spool: LineSpool, ids: list[str], path: Path, warnings: list[
         return spool
     last: dict[str, tuple[int, int]] = {}
     data = spool.mapped()
-    out = LineSpool()
+    out = LineSpool(spool.folder)
     try:
         pos = 0
         for fid in ids:
@@ -941,7 +943,7 @@ def import_capture(
     har_log: dict[str, Any] = {}
     # The flows.jsonl lines are made before the folder exists (in a temporary file): a failure leaves
     # nothing behind.
-    spool = LineSpool()
+    spool = LineSpool(Path(out))
     try:
         if fmt == "mitm":
             mitm_lines(src, spool, warnings)
