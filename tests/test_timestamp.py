@@ -207,3 +207,24 @@ def test_unreachable_tsa_and_unsealed_session_are_one_line_errors(tmp_path: Path
     (session / "seal.json").unlink()
     out = CliRunner().invoke(main, ["timestamp", str(session), "--tsa", "http://127.0.0.1:9/tsa"])
     assert out.exit_code == 2 and "not sealed" in out.output
+
+
+def test_damaged_tokens_never_traceback(tsa: dict[str, object], tmp_path: Path) -> None:
+    """Every byte position of a stored token flipped in turn (bounded: every 29th): verify answers intact or
+    names seal.tsr, never a traceback."""
+    session = make_session(tmp_path)
+    runner = CliRunner()
+    assert runner.invoke(main, ["timestamp", str(session), "--tsa", str(tsa["url"])]).exit_code == 0
+    good = (session / "seal.tsr").read_bytes()
+    outcomes = set()
+    for pos in range(0, len(good), 29):
+        damaged = bytearray(good)
+        damaged[pos] ^= 0xFF
+        (session / "seal.tsr").write_bytes(bytes(damaged))
+        out = runner.invoke(main, ["verify", str(session), "--tsa-cert", str(tsa["ca"])])
+        assert out.exception is None or isinstance(out.exception, SystemExit), (pos, repr(out.exception))
+        assert out.exit_code in (0, 1), out.output
+        if out.exit_code == 1:
+            assert "seal.tsr" in out.output
+        outcomes.add(out.exit_code)
+    assert 1 in outcomes

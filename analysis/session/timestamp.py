@@ -232,13 +232,16 @@ def verify_token(der: bytes, seal_sha256: str, tsa_cert: Path | None) -> Token:
         )
     if tsa_cert is None:
         return token
-    sd = _signed_data(resp)
-    si = sd["signer_infos"][0]
     trusted = load_certificates(tsa_cert)
-    signer = _signer_certificate(si, _certificates(sd) + trusted)
-    if signer is None:
-        raise ValueError("the token names a signing certificate that is neither in it nor the one given")
-    _verify_signed_by(signer, si, sd["encap_content_info"]["content"].contents)
+    try:
+        sd = _signed_data(resp)
+        si = sd["signer_infos"][0]
+        signer = _signer_certificate(si, _certificates(sd) + trusted)
+        if signer is None:
+            raise ValueError("the token names a signing certificate that is neither in it nor the one given")
+        _verify_signed_by(signer, si, sd["encap_content_info"]["content"].contents)
+    except (TypeError, KeyError, IndexError, AttributeError) as e:  # a damaged token's structure
+        raise ValueError(f"the token's signature cannot be read ({type(e).__name__}: {e})") from None
     _check_tsa_certificate(signer, trusted, token.gen_time)
     return token
 
