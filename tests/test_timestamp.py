@@ -210,8 +210,8 @@ def test_unreachable_tsa_and_unsealed_session_are_one_line_errors(tmp_path: Path
 
 
 def test_damaged_tokens_never_traceback(tsa: dict[str, object], tmp_path: Path) -> None:
-    """Every byte position of a stored token flipped in turn (bounded: every 29th): verify answers intact or
-    names seal.tsr, never a traceback."""
+    """Bytes across a stored token flipped one at a time (every 29th position, to stay bounded): verify
+    answers intact or names seal.tsr, never a traceback."""
     session = make_session(tmp_path)
     runner = CliRunner()
     assert runner.invoke(main, ["timestamp", str(session), "--tsa", str(tsa["url"])]).exit_code == 0
