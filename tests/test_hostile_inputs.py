@@ -12,6 +12,7 @@ import pytest
 from click.testing import CliRunner
 
 from analysis.cli import main
+from analysis.session.flows import read_flows
 
 
 def _har(path: Path, *, status: int = 200, started: str = "2024-01-01T00:00:00Z", time: float = 5.0,
@@ -100,3 +101,18 @@ def test_hostile_file_imports_and_analyses_or_is_refused_in_one_line(case: str, 
         res = runner.invoke(main, args)
         _no_traceback(res)
         assert res.exit_code == 0, f"{args[0]}: {res.output}"
+
+
+def test_pcap_content_length_beyond_the_capture_is_named_with_its_flow(tmp_path: Path) -> None:
+    """Issue 18: Content-Length 10^20 was refused only by the CLI's last-resort OverflowError handler. The
+    request is kept with the bytes the capture holds, and one line names the file and the flow."""
+    src = tmp_path / "cl.pcap"
+    _pcap_huge_content_length(src)
+    out = CliRunner().invoke(main, ["import", str(src), "--out", str(tmp_path / "caps")])
+    assert out.exit_code == 0, out.output
+    warning = next(line for line in out.output.splitlines() if line.startswith("warning:"))
+    assert "cl.pcap: request POST /x (10.0.0.2:40000 -> 10.0.0.3:80) declares Content-Length " in warning
+    assert "100000000000000000000, but 3 bytes follow its headers" in warning
+    session = next((tmp_path / "caps").iterdir())
+    (record,) = read_flows(session / "flows.jsonl")
+    assert record.request_body == b"abc" and record.via == "pcap-only"

@@ -19,6 +19,7 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
+from test_report_fixtures import BIDI
 from test_report_fixtures import CJK
 from test_report_fixtures import SECRET_TOKENS
 from test_report_fixtures import make_session
@@ -27,6 +28,7 @@ from test_report_fixtures import make_tables
 from analysis.errors import PrivlabError
 from analysis.report import build_report
 from analysis.report import parse_formats
+from analysis.report.document import visible_controls
 from analysis.report.docx import FINDINGS_TABLE_COLUMNS
 from analysis.report.redact import REDACTED
 from analysis.report.redact import redact_headers
@@ -207,6 +209,25 @@ def test_html_escapes_hostile_capture(built: dict[str, Any]) -> None:
     assert len(re.findall(r"<script>", html)) == 1
 
 
+def test_bidi_controls_are_shown_visibly_in_every_rendered_format(built: dict[str, Any]) -> None:
+    """Issue 18: U+202E appeared raw in the HTML. The rendered text of HTML, PDF and DOCX shows `<U+202E>`
+    and holds no raw bidirectional control; findings.json keeps the exact captured value."""
+    first = built["first"]
+    controls = ("\u202e", "\u2066", "\u2069")
+    html = first["html"].read_text()
+    assert "invoice&lt;U+202E&gt;fdp.exe &lt;U+2066&gt;iso&lt;U+2069&gt;" in html
+    pdf = subprocess.run(
+        ["pdftotext", str(first["pdf"]), "-"], capture_output=True, text=True, check=True
+    ).stdout
+    assert "invoice<U+202E>fdp.exe" in pdf.replace("\n", "")
+    with zipfile.ZipFile(first["docx"]) as z:
+        docx = z.read("word/document.xml").decode()
+    assert "invoice&lt;U+202E&gt;fdp.exe &lt;U+2066&gt;iso&lt;U+2069&gt;" in docx
+    for name, text in (("html", html), ("pdf", pdf), ("docx", docx)):
+        assert not any(c in text for c in controls), f"raw bidi control in {name}"
+    assert BIDI in json.dumps(_doc(first), ensure_ascii=False)
+
+
 def test_redaction_removes_planted_secrets_from_every_export(built: dict[str, Any]) -> None:
     first = built["first"]
     texts = {k: p.read_bytes().decode("utf-8", "replace") for k, p in first.items() if k in ("html", "json")}
@@ -269,7 +290,8 @@ def test_docx_findings_table_matches_findings_json(built: dict[str, Any]) -> Non
     doc = _doc(built["first"])
     table = next(t for t in d.tables if tuple(c.text for c in t.rows[0].cells) == FINDINGS_TABLE_COLUMNS)
     rows = [[c.text for c in r.cells] for r in table.rows[1:]]
-    assert rows == [[str(f[c]) for c in FINDINGS_TABLE_COLUMNS] for f in doc["findings"]]
+    # The same values; a bidirectional control is shown as `<U+XXXX>` in the document, kept exact in the JSON.
+    assert rows == [[visible_controls(str(f[c])) for c in FINDINGS_TABLE_COLUMNS] for f in doc["findings"]]
     headings = [p.text for p in d.paragraphs if p.style.name.startswith("Heading")]
     for title in SECTIONS[:-1]:
         assert title in headings

@@ -41,6 +41,10 @@ XSS_PAYLOADS = {
     "stack": "com.evil.<img src=x onerror=window.__xss_stack=1>.run(Unknown Source)",
     "sdk": "<svg onload=window.__xss_sdk=1>",
 }
+# A right-to-left override (U+202E) and an isolate (U+2066/U+2069) in captured text: shown raw they reorder
+# what the reader sees ("invoice\u202efdp.exe" reads as "invoiceexe.pdf").
+BIDI = "invoice\u202efdp.exe \u2066iso\u2069"
+
 XSS_MARKERS = (
     "__xss_url",
     "__xss_url2",
@@ -296,14 +300,14 @@ def make_tables(hostile: bool = False) -> TableSet:
                 "encoding": "plain",
                 "method": "canary",
                 "confidence": 1.0,
-                "excerpt": XSS_PAYLOADS["excerpt"] + "«a1b2c3d4e5f60718»",
+                "excerpt": XSS_PAYLOADS["excerpt"] + BIDI + "«a1b2c3d4e5f60718»",
             }
         )
         destinations.append(
             {
                 **destinations[0],
                 "host": XSS_PAYLOADS["host"].lower(),
-                "entity": XSS_PAYLOADS["entity"],
+                "entity": XSS_PAYLOADS["entity"] + BIDI,
                 "ips": ["6.6.6.6"],
             }
         )

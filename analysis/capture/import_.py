@@ -16,9 +16,13 @@ import base64
 import binascii
 import contextlib
 import json
+import mmap
+import os
 import re
+import tempfile
 import uuid
 import zlib
+from collections.abc import Callable
 from collections.abc import Iterable
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -34,7 +38,10 @@ from mitmproxy.net.http.headers import infer_content_encoding
 from mitmproxy.websocket import WebSocketData
 from mitmproxy.websocket import WebSocketMessage
 
+from analysis.capture.flowindex import IndexedRange
+from analysis.capture.flowindex import index_range
 from analysis.errors import PrivlabError
+from analysis.errors import require_file
 from analysis.schema import Canary
 from analysis.schema import FlowRecord
 from analysis.session import FLOWS_JSONL
@@ -43,12 +50,11 @@ from analysis.session import PCAP
 from analysis.session import Session
 from analysis.session import load_canaries
 from analysis.session.custody import sha256_file
-from analysis.session.flows import jsonl_range
 from analysis.session.flows import map_ranges
 from analysis.session.flows import read_flows
-from analysis.session.flows import read_range
 from analysis.session.flows import record_from_flow
 from analysis.session.flows import record_line
+from analysis.session.flows import record_to_json
 from analysis.session.flows import use_workers
 from analysis.session.seal import seal_imported
 
@@ -100,17 +106,10 @@ def _flow_id(source_sha: str, n: int) -> str:
 
 
 def mitm_records(path: Path, warnings: list[str]) -> list[FlowRecord]:
-    """Records of a .mitm dump; a dump damaged after some flows keeps those (with a warning).
-
-    A large dump is read by several processes at once (mitmproxy's reader is the slow part).
-    """
+    """Records of a .mitm dump; a dump damaged after some flows keeps those (with a warning)."""
     out: list[FlowRecord] = []
     try:
-        if use_workers(path):
-            for _, _, chunk in map_ranges(path, read_range):
-                out.extend(chunk)
-        else:
-            out.extend(read_flows(path))
+        out.extend(read_flows(path))
     except PrivlabError as e:
         if not out:
             raise
@@ -118,36 +117,242 @@ def mitm_records(path: Path, warnings: list[str]) -> list[FlowRecord]:
     return out
 
 
-def mitm_jsonl_parallel(path: Path, warnings: list[str]) -> tuple[list[bytes], int]:
-    """A large dump's flows.jsonl lines, made by several processes at once; damage keeps what came before."""
-    chunks: list[bytes] = []
-    count = 0
-    try:
-        for _, _, (lines, n) in map_ranges(path, jsonl_range):
-            chunks.append(lines)
-            count += n
-    except PrivlabError as e:
-        if not count:
-            raise
-        warnings.append(f"{e}; imported the {count} flows before the damage")
-    return chunks, count
+def mitm_lines(path: Path, spool: LineSpool, warnings: list[str]) -> None:
+    """A dump's flows.jsonl lines into `spool`, by several processes at once when it is large (see
+    `flowindex.index_range`); damage keeps the flows before it, with a warning."""
+    parts: Iterable[IndexedRange] = (
+        (part for _, _, part in map_ranges(path, index_range)) if use_workers(path) else [_whole(path)]
+    )
+    for part in parts:
+        if part.damage is not None and not spool.count and not part.count:
+            if use_workers(path):  # damage before any flow: one process over the whole file, where
+                part = _whole(path)  # mitmproxy's reader names the damage
+            if not part.count:
+                raise PrivlabError(part.damage or f"{path}: not a readable mitmproxy flow file")
+        spool.write(part.lines, part.count)
+        if part.damage is not None:
+            warnings.append(f"{part.damage}; imported the {spool.count} flows before the damage")
+            return
+
+
+def _whole(path: Path) -> IndexedRange:
+    return index_range(path, 0, path.stat().st_size)
 
 
 # -- HAR ----------------------------------------------------------------------------------------------------
 
 
-def _har_json(path: Path) -> Any:
-    data = path.read_bytes()
-    if path.suffix.lower() == ".zhar" or data[:1] == b"\x78":
-        try:
-            d = zlib.decompressobj()
-            data = d.decompress(data, _MAX_ZHAR)
-        except zlib.error as e:
-            raise PrivlabError(f"{path}: compressed HAR is corrupt ({e})") from None
+# A HAR is read as a stream of entries: the file (or, for a .zhar, its inflated form in a temporary
+# file, never in memory) is mapped, a scanner finds where each entry of `log.entries` starts and ends, and
+# only one entry at a time is parsed. Memory follows the largest entry, not the file: an entry larger than
+# _MAX_ENTRY is refused before it is decoded, and a .zhar that inflates past _MAX_ZHAR is refused while it
+# is inflated (a decompression bomb never reaches the disk in full).
+_MAX_ENTRY = 256 * 1024 * 1024
+_Buffer = mmap.mmap | bytes
+_STRUCTURE = re.compile(rb'["{}\[\]]')
+_STRING_END = re.compile(rb'["\\]')
+_SCALAR_END = re.compile(rb"[,}\]\s]")
+_SPACE = re.compile(rb"[ \t\r\n]*")
+
+
+def _string_end(data: _Buffer, i: int) -> int:
+    """The offset after the JSON string whose opening quote is at `i`."""
+    j = i + 1
+    while (m := _STRING_END.search(data, j)) is not None:
+        if data[m.start()] == 0x5C:  # a backslash escapes the next character
+            j = m.start() + 2
+            continue
+        return m.start() + 1
+    raise ValueError(f"a string starting at byte {i} never ends")
+
+
+def _value_end(data: _Buffer, i: int) -> int:
+    """The offset after the JSON value starting at `i` (not parsed, only delimited)."""
+    if i >= len(data):
+        raise ValueError("the file ends where a value should be")
+    first = data[i]
+    if first == 0x22:
+        return _string_end(data, i)
+    if first not in b"{[":
+        m = _SCALAR_END.search(data, i)
+        return m.start() if m else len(data)
+    depth = 0
+    j = i
+    while (m := _STRUCTURE.search(data, j)) is not None:
+        k = m.start()
+        if data[k] == 0x22:
+            j = _string_end(data, k)
+            continue
+        depth += 1 if data[k] in b"{[" else -1
+        j = k + 1
+        if depth == 0:
+            return j
+    raise ValueError(f"the value starting at byte {i} never ends")
+
+
+def _skip_space(data: _Buffer, i: int) -> int:
+    m = _SPACE.match(data, i)
+    return m.end() if m else i
+
+
+def _members(data: _Buffer, i: int) -> Iterator[tuple[str, int, int]]:
+    """(key, value start, value end) of the members of the JSON object at `i`."""
+    if i >= len(data) or data[i] != 0x7B:
+        raise ValueError(f"expected an object at byte {i}")
+    i = _skip_space(data, i + 1)
+    if i < len(data) and data[i] == 0x7D:
+        return
+    while True:
+        if i >= len(data) or data[i] != 0x22:
+            raise ValueError(f"expected a member name at byte {i}")
+        key_end = _string_end(data, i)
+        key = json.loads(data[i:key_end])
+        i = _skip_space(data, key_end)
+        if i >= len(data) or data[i] != 0x3A:
+            raise ValueError(f"expected ':' at byte {i}")
+        start = _skip_space(data, i + 1)
+        end = _value_end(data, start)
+        yield key, start, end
+        if (after := _next_item(data, end, 0x7D)) is None:
+            return
+        i = after
+
+
+def _elements(data: _Buffer, i: int) -> Iterator[tuple[int, int]]:
+    """(start, end) of the elements of the JSON array at `i`."""
+    i = _skip_space(data, i + 1)
+    if i < len(data) and data[i] == 0x5D:
+        return
+    while True:
+        end = _value_end(data, i)
+        yield i, end
+        if (after := _next_item(data, end, 0x5D)) is None:
+            return
+        i = after
+
+
+def _next_item(data: _Buffer, end: int, close: int) -> int | None:
+    """After an item ending at `end`: where the next one starts, or None at the closing bracket `close`."""
+    i = _skip_space(data, end)
+    if i < len(data) and data[i] == 0x2C:
+        return _skip_space(data, i + 1)
+    if i < len(data) and data[i] == close:
+        return None
+    raise ValueError(f"expected ',' or '{chr(close)}' at byte {i}")
+
+
+@contextlib.contextmanager
+def _har_bytes(path: Path) -> Iterator[mmap.mmap | bytes]:
+    """The HAR's JSON bytes, mapped: the file itself, or a .zhar inflated into a temporary file."""
+    with open(path, "rb") as fh:
+        compressed = path.suffix.lower() == ".zhar" or fh.read(1) == b"\x78"
+        fh.seek(0)
+        if not compressed:
+            if os.fstat(fh.fileno()).st_size == 0:
+                yield b""
+                return
+            with mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as data:
+                yield data
+            return
+        with tempfile.TemporaryFile(prefix="privlab-zhar-") as tmp:
+            inflater = zlib.decompressobj()
+            total = 0
+            try:
+                while chunk := fh.read(1 << 20):
+                    while chunk:
+                        out = inflater.decompress(chunk, 1 << 24)
+                        total += len(out)
+                        if total > _MAX_ZHAR:
+                            raise PrivlabError(
+                                f"{path}: compressed HAR inflates to more than {_MAX_ZHAR >> 20} MB; "
+                                "not imported (a decompression bomb or a capture too large to import here)"
+                            )
+                        tmp.write(out)
+                        chunk = inflater.unconsumed_tail
+                    if inflater.eof:
+                        break
+                tmp.write(inflater.flush())
+            except zlib.error as e:
+                raise PrivlabError(f"{path}: compressed HAR is corrupt ({e})") from None
+            if not inflater.eof:
+                raise PrivlabError(f"{path}: compressed HAR is cut short (the zlib stream does not end)")
+            tmp.flush()
+            if tmp.tell() == 0:
+                yield b""
+                return
+            with mmap.mmap(tmp.fileno(), 0, access=mmap.ACCESS_READ) as data:
+                yield data
+
+
+_RELEASE_AFTER = 16 * 1024 * 1024
+
+
+def _release(data: mmap.mmap | bytes) -> None:
+    """Drop the mapped pages read so far from this process's memory (the file keeps them): a scanned
+    or parsed large entry's bytes are not held a second time beside its parsed form."""
+    if isinstance(data, mmap.mmap) and hasattr(mmap, "MADV_DONTNEED"):
+        data.madvise(mmap.MADV_DONTNEED)
+
+
+@dataclass
+class HarLog:
+    """What a HAR's `log` holds besides its entries, and where each entry is in the file."""
+
+    fields: dict[str, Any]  # creator, browser, version
+    entries: list[tuple[int, int]] | None  # None: no `log.entries` list
+
+
+def _har_log(path: Path, data: mmap.mmap | bytes) -> HarLog:
+    fields: dict[str, Any] = {}
+    entries: list[tuple[int, int]] | None = None
+    view = memoryview(data)
     try:
-        return json.loads(data.decode("utf-8-sig"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as e:
+        start = 3 if data[:3] == b"\xef\xbb\xbf" else 0
+        for key, a, _ in _members(data, _skip_space(data, start)):
+            if key != "log" or data[a] != 0x7B:
+                continue
+            for name, c, d in _members(data, a):
+                if name == "entries" and data[c] == 0x5B:
+                    entries = list(_elements(data, c))
+                elif name in ("creator", "browser", "version") and d - c < 1 << 20:
+                    fields[name] = json.loads(str(view[c:d], "utf-8"))
+    except (ValueError, UnicodeDecodeError) as e:
         raise PrivlabError(f"{path}: not valid HAR JSON ({e})") from None
+    finally:
+        view.release()
+    return HarLog(fields, entries)
+
+
+def har_entries(path: Path) -> Iterator[tuple[int, dict[str, Any]] | HarLog]:
+    """The HarLog of a HAR, then each entry (position, parsed object), one at a time."""
+    with _har_bytes(path) as data:
+        log = _har_log(path, data)
+        _release(data)
+        if log.entries is None:
+            raise PrivlabError(f"{path}: not a HAR file (no log.entries list)")
+        yield log
+        view = memoryview(data)
+        try:
+            for n, (a, b) in enumerate(log.entries):
+                if b - a > _MAX_ENTRY:
+                    raise PrivlabError(
+                        f"{path}: entry {n} is {(b - a) >> 20} MB of JSON, more than the "
+                        f"{_MAX_ENTRY >> 20} MB one HAR entry may hold here; not imported"
+                    )
+                try:
+                    text = str(view[a:b], "utf-8")
+                    if b - a > _RELEASE_AFTER:
+                        _release(data)  # the text holds the entry now; its mapped bytes are not kept too
+                    entry = json.loads(text)
+                except (ValueError, UnicodeDecodeError) as e:
+                    raise PrivlabError(f"{path}: not valid HAR JSON (entry {n}: {e})") from None
+                except RecursionError:
+                    raise PrivlabError(f"{path}: entry {n} is nested too deeply to read") from None
+                del text
+                yield n, entry if isinstance(entry, dict) else {}
+                del entry
+        finally:
+            view.release()
 
 
 def _har_time(value: Any) -> float | None:
@@ -260,7 +465,10 @@ def har_flow(entry: dict[str, Any], flow_id: str) -> http.HTTPFlow:
     )
     flow = http.HTTPFlow(client, server)
     flow.id = flow_id
-    _set_body(request, har_body(req.get("postData"), request.headers.get("content-type", "")))
+    post = req.get("postData")
+    _set_body(request, har_body(post, request.headers.get("content-type", "")))
+    if isinstance(post, dict):
+        post.pop("text", None)  # the bytes stand for it now: a large body is not held twice
     version = req.get("httpVersion")
     if isinstance(version, str) and version:
         request.http_version = version.upper() if version.lower().startswith("http/") else version
@@ -277,7 +485,10 @@ def har_flow(entry: dict[str, Any], flow_id: str) -> http.HTTPFlow:
         reason = resp.get("statusText")
         if isinstance(reason, str):
             response.reason = reason
-        _set_body(response, har_body(resp.get("content"), response.headers.get("content-type", "")))
+        content = resp.get("content")
+        _set_body(response, har_body(content, response.headers.get("content-type", "")))
+        if isinstance(content, dict):
+            content.pop("text", None)
         response.timestamp_start = t1 or t0
         response.timestamp_end = t1 or t0
         flow.response = response
@@ -314,29 +525,33 @@ def har_record(entry: dict[str, Any], flow_id: str) -> FlowRecord:
     return rec
 
 
-def har_records(path: Path, source_sha: str, warnings: list[str], doc: Any = None) -> list[FlowRecord]:
-    """Records of a HAR file's entries (`doc`: the file already parsed, so a large HAR is read once)."""
-    doc = _har_json(path) if doc is None else doc
-    log = doc.get("log") if isinstance(doc, dict) else None
-    entries = log.get("entries") if isinstance(log, dict) else None
-    if not isinstance(entries, list):
-        raise PrivlabError(f"{path}: not a HAR file (no log.entries list)")
-    out = []
-    for n, entry in enumerate(entries):
+def har_stream(path: Path, source_sha: str, warnings: list[str]) -> Iterator[HarLog | FlowRecord]:
+    """A HAR file's HarLog, then the record of each of its entries, one entry in memory at a time."""
+    for item in har_entries(path):
+        if isinstance(item, HarLog):
+            yield item
+            continue
+        n, entry = item
         try:
-            rec = har_record(entry if isinstance(entry, dict) else {}, _flow_id(source_sha, n))
-            out.append(rec)
-            encoded = any(k.lower() == "content-encoding" for k, _ in rec.request_headers)
-            if not encoded and rec.request_body_size != len(rec.request_body):
-                # The exporter's text does not give back the bytes it says were sent: say so, keep both.
-                warnings.append(
-                    f"{path}: entry {n} ({rec.url[:80]}): the body text gives {len(rec.request_body)} bytes, "
-                    f"the HAR states bodySize {rec.request_body_size}; the exporter did not keep this body "
-                    "byte for byte"
-                )
+            rec = har_record(entry, _flow_id(source_sha, n))
         except (ValueError, TypeError, KeyError) as e:
             warnings.append(f"{path}: entry {n} skipped ({e})")
-    return out
+            continue
+        encoded = any(k.lower() == "content-encoding" for k, _ in rec.request_headers)
+        if not encoded and rec.request_body_size != len(rec.request_body):
+            # The exporter's text does not give back the bytes it says were sent: say so, keep both.
+            warnings.append(
+                f"{path}: entry {n} ({rec.url[:80]}): the body text gives {len(rec.request_body)} bytes, "
+                f"the HAR states bodySize {rec.request_body_size}; the exporter did not keep this body "
+                "byte for byte"
+            )
+        del entry, item  # the entry's text is not kept beside the record's bytes
+        yield rec
+
+
+def har_records(path: Path, source_sha: str, warnings: list[str]) -> list[FlowRecord]:
+    """Records of a HAR file's entries."""
+    return [r for r in har_stream(path, source_sha, warnings) if isinstance(r, FlowRecord)]
 
 
 # -- pcap ----------------------------------------------------------------------------------------------------
@@ -379,7 +594,11 @@ def _dechunk(data: bytes, pos: int) -> tuple[bytes, int]:
 
 
 def _parse_requests(
-    data: bytes, t: float, client: tuple[str, int], server: tuple[str, int]
+    data: bytes,
+    t: float,
+    client: tuple[str, int],
+    server: tuple[str, int],
+    warn: Callable[[str], None] = lambda _: None,
 ) -> list[PcapRequest]:
     out = []
     pos = 0
@@ -397,10 +616,22 @@ def _parse_requests(
         if b"chunked" in lower.get(b"transfer-encoding", b"").lower():
             body, pos = _dechunk(data, pos)
         else:
+            declared = lower.get(b"content-length", b"0")
             try:
-                length = int(lower.get(b"content-length", b"0"))
+                length = int(declared)
             except ValueError:
                 length = 0
+            if not 0 <= length <= len(data) - pos:
+                # The request says more (or less) than the stream holds: a capture that ended mid-body,
+                # lost packets, or a lie (10^20). The bytes that are there are its body; the import says so.
+                held = len(data) - pos
+                warn(
+                    f"request {m.group(1).decode('latin-1')} {m.group(2).decode('latin-1')[:80]} "
+                    f"({client[0]}:{client[1]} -> {server[0]}:{server[1]}) declares Content-Length "
+                    f"{declared.decode('latin-1')[:40]}, but {held} bytes follow its headers in the capture; "
+                    "its body is those bytes"
+                )
+                length = held
             body, pos = data[pos : pos + length], pos + length
         host = lower.get(b"host")
         out.append(
@@ -450,7 +681,15 @@ def http_requests(path: Path, warnings: list[str]) -> list[PcapRequest]:
         ordered = sorted(segs.items())
         data = b"".join(payload for _, (_, payload) in ordered)
         if _REQUEST_LINE.match(data):
-            out.extend(_parse_requests(data, ordered[0][1][0], (src, sport), (dst, dport)))
+            out.extend(
+                _parse_requests(
+                    data,
+                    ordered[0][1][0],
+                    (src, sport),
+                    (dst, dport),
+                    lambda w: warnings.append(f"{path}: {w}"),
+                )
+            )
     out.sort(key=lambda r: r.t)
     return out
 
@@ -486,15 +725,59 @@ def pcap_records(path: Path, source_sha: str, warnings: list[str]) -> list[FlowR
 # -- the session ---------------------------------------------------------------------------------------------
 
 
-def _jsonl_chunks(records: list[FlowRecord]) -> Iterator[bytes]:
-    buf = bytearray()
-    for rec in records:
-        buf += record_line(rec)
-        if len(buf) >= _CHUNK:
-            yield bytes(buf)
-            buf.clear()
-    if buf:
-        yield bytes(buf)
+class LineSpool:
+    """flows.jsonl lines made before the session folder exists, kept in a temporary file (not in memory:
+    a 100k-flow import holds about 300 MB of lines; a failure leaves no folder behind)."""
+
+    def __init__(self, near: Path | None = None) -> None:
+        # Beside the sessions when that folder exists (the same disk; /tmp may be memory), else the system's.
+        self.folder = near if near is not None and near.is_dir() else None
+        self.file = tempfile.TemporaryFile(prefix=".privlab-import-", dir=self.folder)
+        self.count = 0
+
+    def write(self, lines: bytes, count: int) -> None:
+        """Add `count` complete lines."""
+        self.file.write(lines)
+        self.count += count
+
+    def add(self, rec: FlowRecord) -> None:
+        """Add one record's line; a large body is base64-encoded piecewise into the file, never whole in
+        memory (the bytes are those of `record_line`, checked by tests/test_import.py)."""
+        self.count += 1
+        if len(rec.request_body) < _PIECEWISE:
+            self.file.write(record_line(rec))
+            return
+        head = record_line(replace(rec, request_body=b"", websocket=[]))
+        if not head.endswith(_EMPTY_TAIL):
+            raise AssertionError("flows.jsonl line format changed: request_body_b64 is not last but one")
+        self.file.write(head[: -len(_EMPTY_TAIL)] + b'"request_body_b64":"')
+        body = memoryview(rec.request_body)
+        for k in range(0, len(body), _B64_PIECE):
+            self.file.write(base64.b64encode(body[k : k + _B64_PIECE]))
+        ws = record_to_json(replace(rec, request_body=b""))["websocket"]
+        self.file.write(b'","websocket":' + json.dumps(ws, separators=(",", ":")).encode() + b"}\n")
+
+    def chunks(self) -> Iterator[bytes]:
+        """The lines in chunks of about _CHUNK bytes, each ending at a line end."""
+        self.file.flush()
+        self.file.seek(0)
+        while chunk := self.file.read(_CHUNK):
+            yield chunk + (self.file.readline() if not chunk.endswith(b"\n") else b"")
+
+    def mapped(self) -> mmap.mmap | bytes:
+        """The whole spool, mapped read-only (b"" when empty)."""
+        self.file.flush()
+        if self.file.seek(0, os.SEEK_END) == 0:
+            return b""
+        return mmap.mmap(self.file.fileno(), 0, access=mmap.ACCESS_READ)
+
+    def close(self) -> None:
+        self.file.close()
+
+
+_PIECEWISE = 4 * 1024 * 1024
+_B64_PIECE = 3 * 1024 * 1024  # a multiple of 3: the pieces' base64 joins into the whole's
+_EMPTY_TAIL = b'"request_body_b64":"","websocket":[]}\n'
 
 
 def _file_chunks(path: Path) -> Iterator[bytes]:
@@ -503,14 +786,8 @@ def _file_chunks(path: Path) -> Iterator[bytes]:
             yield chunk
 
 
-def har_creator(path: Path, doc: Any = None) -> dict[str, str]:
+def har_creator(log: dict[str, Any]) -> dict[str, str]:
     """The HAR's `log.creator` (and `log.browser`) as `{tool, version, detail}`; empty when absent."""
-    try:
-        log = (_har_json(path) if doc is None else doc).get("log")
-    except (PrivlabError, AttributeError):
-        return {}
-    if not isinstance(log, dict):
-        return {}
     c, b = log.get("creator"), log.get("browser")
     creator: dict[str, Any] = c if isinstance(c, dict) else {}
     browser: dict[str, Any] = b if isinstance(b, dict) else {}
@@ -590,52 +867,56 @@ def pcap_time_range(path: Path) -> tuple[int, float | None, float | None]:
 _LINE_HEAD = re.compile(rb'^\{"flow_id":"([^"]*)","t_request":([^,]*),"t_response":([^,]*),', re.MULTILINE)
 
 
-def _line_facts(lines: list[bytes]) -> tuple[list[str], float | None, float | None]:
-    """Flow ids in order, and the first and last request/response times, of flows.jsonl chunks."""
+def _line_facts(spool: LineSpool) -> tuple[list[str], float | None, float | None]:
+    """Flow ids in order, and the first and last request/response times, of the spooled lines."""
     ids: list[str] = []
-    times: list[float] = []
-    for chunk in lines:
-        for m in _LINE_HEAD.finditer(chunk):
+    first = last = None
+    data = spool.mapped()
+    try:
+        for m in _LINE_HEAD.finditer(data):
             ids.append(m.group(1).decode())
             for raw in (m.group(2), m.group(3)):
                 if raw != b"null":
                     t = float(raw)
                     if t > 0:
-                        times.append(t)
-    return ids, (min(times) if times else None), (max(times) if times else None)
+                        first = t if first is None else min(first, t)
+                        last = t if last is None else max(last, t)
+    finally:
+        if isinstance(data, mmap.mmap):
+            data.close()
+    return ids, first, last
 
 
-def _latest_states(lines: list[bytes], path: Path, warnings: list[str]) -> tuple[list[bytes], int]:
-    """flows.jsonl chunks with one record per flow id: the last one, where the first one stood.
+def _latest_states(spool: LineSpool, ids: list[str], path: Path, warnings: list[str]) -> LineSpool:
+    """The spool with one record per flow id: the last one, where the first one stood.
 
     mitmproxy may save one flow twice (a WebSocket flow at its upgrade and again when it ends, with the
     same id); the later record is the same flow in a later state. Two records with one id would make an
     exhibit ambiguous, so the last state is kept and the import says so. The source file keeps both.
     """
-    ids, _, _ = _line_facts(lines)
     if len(set(ids)) == len(ids):
-        return lines, len(ids)
-    all_lines = [line for chunk in lines for line in chunk.splitlines(keepends=True)]
-    last: dict[str, bytes] = {}
-    for fid, line in zip(ids, all_lines, strict=True):
-        last[fid] = line
+        return spool
+    last: dict[str, tuple[int, int]] = {}
+    data = spool.mapped()
+    out = LineSpool(spool.folder)
+    try:
+        pos = 0
+        for fid in ids:
+            end = data.find(b"\n", pos) + 1
+            last[fid] = (pos, end)
+            pos = end
+        for a, b in last.values():
+            out.write(data[a:b], 1)
+    finally:
+        if isinstance(data, mmap.mmap):
+            data.close()
+        spool.close()
     repeated = len(ids) - len(last)
     warnings.append(
         f"{path}: {repeated} record(s) repeat the id of an earlier flow (mitmproxy saved the same flow again "
         f"in a later state); the last state of each of those flows is used, {len(last)} flows in all"
     )
-    return list(_line_chunks(last.values())), len(last)
-
-
-def _line_chunks(lines: Iterable[bytes]) -> Iterator[bytes]:
-    buf = bytearray()
-    for line in lines:
-        buf += line
-        if len(buf) >= _CHUNK:
-            yield bytes(buf)
-            buf.clear()
-    if buf:
-        yield bytes(buf)
+    return out
 
 
 def import_capture(
@@ -652,38 +933,70 @@ def import_capture(
     `app` (package), `first_party` (the app's own domains) and `owner` (its company) are the analyst's
     declarations, kept in session.json `app` for the first/third-party attribution.
     """
+    src = require_file(Path(source), "a capture file (.mitm, HAR or pcap)")
+    fmt = detect_format(src)
+    planted: list[Canary] = (
+        load_canaries(require_file(Path(canaries), "a canaries.json file")) if canaries else []
+    )
+    source_sha = sha256_file(src)
+    warnings: list[str] = []
+    har_log: dict[str, Any] = {}
+    # The flows.jsonl lines are made before the folder exists (in a temporary file): a failure leaves
+    # nothing behind.
+    spool = LineSpool(Path(out))
+    try:
+        if fmt == "mitm":
+            mitm_lines(src, spool, warnings)
+        elif fmt == "har":
+            for item in har_stream(src, source_sha, warnings):
+                if isinstance(item, HarLog):
+                    har_log = item.fields
+                else:
+                    spool.add(item)
+                    del item
+        else:
+            for rec in pcap_records(src, source_sha, warnings):
+                spool.add(rec)
+        ids, first, last = _line_facts(spool)
+        spool = _latest_states(spool, ids, src, warnings)
+        count = spool.count
+        session = _make_session(
+            src, out, fmt, source_sha, warnings, count, first, last, har_log, planted, app, first_party, owner
+        )
+        for n, chunk in enumerate(spool.chunks()):
+            session.append(FLOWS_JSONL, chunk, kind="flow-records", ref=f"import:{src.name}#{n}")
+    finally:
+        spool.close()
+    _seal(session, session.meta["import"])
+    return ImportResult(session, fmt, count, warnings, session.meta["import"]["packets"])
+
+
+def _make_session(
+    src: Path,
+    out: Path | str,
+    fmt: str,
+    source_sha: str,
+    warnings: list[str],
+    count: int,
+    first: float | None,
+    last: float | None,
+    har_log: dict[str, Any],
+    planted: list[Canary],
+    app: str | None,
+    first_party: list[str] | tuple[str, ...],
+    owner: str | None,
+) -> Session:
+    """The session folder with session.json, the chain's first record and the source's bytes."""
     import time
 
     from analysis.session import tool_versions
 
-    src = Path(source)
-    if not src.is_file():
-        raise PrivlabError(f"{src}: no such file")
-    fmt = detect_format(src)
-    planted: list[Canary] = load_canaries(Path(canaries)) if canaries else []
-    source_sha = sha256_file(src)
-    warnings: list[str] = []
-    har_doc: Any = None
-    # The flows.jsonl lines are made before the folder exists: a failure leaves nothing behind.
-    if fmt == "mitm" and use_workers(src):
-        flow_lines, count = mitm_jsonl_parallel(src, warnings)
-    else:
-        if fmt == "mitm":
-            records = mitm_records(src, warnings)
-        elif fmt == "har":
-            har_doc = _har_json(src)
-            records = har_records(src, source_sha, warnings, har_doc)
-        else:
-            records = pcap_records(src, source_sha, warnings)
-        flow_lines, count = list(_jsonl_chunks(records)), len(records)
-    flow_lines, count = _latest_states(flow_lines, src, warnings)
-    _, first, last = _line_facts(flow_lines)
     packets: int | None = None
     if fmt == "pcap":
         packets, first, last = pcap_time_range(src)
         creator = pcap_creator(src)
     else:
-        creator = har_creator(src, har_doc) if fmt == "har" else mitm_creator(src)
+        creator = har_creator(har_log) if fmt == "har" else mitm_creator(src)
     imported_at = time.time()
     source_info = {
         "file": src.name,
@@ -739,10 +1052,7 @@ def import_capture(
             session.append(PCAP, chunk, kind="pcap", ref=f"import:{src.name}")
     else:
         session.add_file(f"source/{src.name}", src.read_bytes(), kind="import-source-copy")
-    for n, chunk in enumerate(flow_lines):
-        session.append(FLOWS_JSONL, chunk, kind="flow-records", ref=f"import:{src.name}#{n}")
-    _seal(session, source_info)
-    return ImportResult(session, fmt, count, warnings, packets)
+    return session
 
 
 def _seal(session: Session, source_info: dict[str, Any]) -> None:

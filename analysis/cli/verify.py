@@ -8,6 +8,7 @@ import click
 from rich.console import Console
 
 from analysis.session.seal import load_public_key
+from analysis.session.timestamp import load_certificates
 from analysis.session.verify import verify_session
 
 console = Console(highlight=False, soft_wrap=True)
@@ -17,11 +18,15 @@ console = Console(highlight=False, soft_wrap=True)
 @click.argument("session", type=click.Path(path_type=Path))
 @click.option("--pubkey", type=click.Path(path_type=Path), default=None,
               help="The operator's ed25519 public key the seal must be signed with.")  # fmt: skip
-def verify(session: Path, pubkey: Path | None) -> None:
-    """Re-hash every file, walk the custody chain and check the seal and its signature."""
+@click.option("--tsa-cert", type=click.Path(path_type=Path), default=None,
+              help="PEM certificate of the time-stamping authority (or its CA) that signed seal.tsr.")  # fmt: skip
+def verify(session: Path, pubkey: Path | None, tsa_cert: Path | None) -> None:
+    """Re-hash every file, walk the custody chain and check the seal, its signature and its timestamp."""
     if pubkey is not None:
         load_public_key(pubkey)  # a key that cannot be read is a one-line error before any checking
-    report = verify_session(session, pubkey=pubkey)
+    if tsa_cert is not None:
+        load_certificates(tsa_cert)
+    report = verify_session(session, pubkey=pubkey, tsa_cert=tsa_cert)
     for notice in report.notices:
         console.print(f"[yellow]note:[/] {notice}")
     for problem in report.problems:

@@ -11,6 +11,7 @@ epoch seconds and as UTC ISO text derived from them.
 from __future__ import annotations
 
 import copy
+import re
 from collections.abc import Mapping
 from collections.abc import Sequence
 from dataclasses import asdict
@@ -41,6 +42,17 @@ VERSION = "1.0"
 
 MATCH_OPEN = "«"
 MATCH_CLOSE = "»"
+
+# Bidirectional-text controls ("Trojan Source" characters). Shown raw, U+202E makes the rest of a line read
+# right to left, so a captured value would read differently from its bytes (`invoice\u202efdp.exe` shows
+# as `invoiceexe.pdf`). Every rendered format (HTML, PDF, DOCX) shows each as a visible `<U+202E>`;
+# findings.json keeps the exact value.
+BIDI_CONTROLS = re.compile("[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def visible_controls(text: str) -> str:
+    """`text` with every bidirectional control shown as `<U+XXXX>`."""
+    return BIDI_CONTROLS.sub(lambda m: f"<U+{ord(m.group()):04X}>", text)
 
 
 # Terms the report uses, defined once for the HTML, PDF and DOCX glossary.
@@ -295,7 +307,7 @@ def integrity(session_path: Path, seal: Mapping[str, Any] | None) -> dict[str, A
 
     if not seal:
         return {"sealed": False, "files": [], "chain_head": None, "seal_sha256": None, "signature": None,
-                "standing": standing(session_path)}  # fmt: skip
+                "timestamp": None, "standing": standing(session_path)}  # fmt: skip
     files = []
     for name, info in sorted((seal.get("files") or {}).items()):
         p = session_path / name
@@ -315,8 +327,11 @@ def integrity(session_path: Path, seal: Mapping[str, Any] | None) -> dict[str, A
 
         valid, pub = verify_signature(dict(seal))
         signature = {"alg": sig.get("alg"), "public_key": pub, "valid": valid}
+    from analysis.session.timestamp import describe as timestamp_line  # the seal's RFC 3161 token, if any
+
     return {
         "sealed": True,
+        "timestamp": timestamp_line(session_path, seal.get("seal_sha256")),
         "status": seal.get("status"),
         "sealed_at_utc": iso(epoch(seal.get("sealed_at"))),
         "files": files,

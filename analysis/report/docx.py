@@ -21,6 +21,7 @@ from analysis.report.charts import CHART_TITLES
 from analysis.report.document import GLOSSARY
 from analysis.report.document import timeline_events
 from analysis.report.document import validation_view
+from analysis.report.document import visible_controls
 
 FINDINGS_TABLE_COLUMNS = (
     "finding_id",
@@ -87,10 +88,12 @@ _NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 
 
 def xml_safe(v: Any) -> Any:
-    """The document with characters Word's XML cannot hold shown as `\\xNN` / `\\uNNNN` escapes."""
+    """The document with characters Word's XML cannot hold shown as `\\xNN` / `\\uNNNN` escapes, and
+    bidirectional controls as `<U+XXXX>` (as in the HTML and PDF)."""
     if isinstance(v, str):
         return _NOT_XML.sub(
-            lambda m: f"\\x{ord(m.group()):02x}" if ord(m.group()) < 256 else f"\\u{ord(m.group()):04x}", v
+            lambda m: f"\\x{ord(m.group()):02x}" if ord(m.group()) < 256 else f"\\u{ord(m.group()):04x}",
+            visible_controls(v),
         )
     if isinstance(v, Mapping):
         return {k: xml_safe(x) for k, x in v.items()}
@@ -313,6 +316,7 @@ def integrity_section(d: Any, doc: Mapping[str, Any], charts_png: Mapping[str, b
     head = i["chain_head"] or {}
     d.add_paragraph(f"Chain head: record {head.get('seq')}, sha256 {head.get('line_sha256')}")
     d.add_paragraph(f"Seal sha256: {i['seal_sha256']}")
+    d.add_paragraph(f"Timestamp: {i['timestamp']['text']}")
     sig = i["signature"]
     d.add_paragraph(
         f"Signature: {sig['alg']} by {sig['public_key']}, {'valid' if sig['valid'] else 'INVALID'}"

@@ -20,12 +20,15 @@ from typing import Any
 
 import jinja2
 from markupsafe import Markup
+from markupsafe import escape
 
 from analysis.report.charts import CHART_TITLES
+from analysis.report.document import BIDI_CONTROLS
 from analysis.report.document import GLOSSARY
 from analysis.report.document import filter_options
 from analysis.report.document import timeline_events
 from analysis.report.document import validation_view
+from analysis.report.document import visible_controls
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 
@@ -40,10 +43,20 @@ def environment() -> jinja2.Environment:
         loader=jinja2.FileSystemLoader(TEMPLATES),
         autoescape=True,
         keep_trailing_newline=True,
+        finalize=_visible,  # every value the templates print, before it is escaped
     )
     env.globals["search_text"] = search_text
     env.globals["exhibit_search_text"] = exhibit_search_text
     return env
+
+
+def _visible(value: Any) -> Any:
+    """A printed value with its bidirectional controls made visible (see `document.visible_controls`)."""
+    if isinstance(value, Markup):  # already markup: the visible form is escaped here
+        return Markup(BIDI_CONTROLS.sub(lambda m: str(escape(f"<U+{ord(m.group()):04X}>")), str(value)))
+    if isinstance(value, str):
+        return visible_controls(value)
+    return value
 
 
 def asset(name: str) -> str:

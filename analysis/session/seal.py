@@ -31,6 +31,8 @@ from analysis.session.custody import sha256_file
 from analysis.session.custody import sha256_hex
 
 SEAL_FORMAT = 1
+# An RFC 3161 token over the seal hash (session/timestamp.py): kept beside the seal, not listed in it.
+SEAL_TSR = "seal.tsr"
 
 
 def evidence_files(path: Path) -> list[str]:
@@ -38,7 +40,12 @@ def evidence_files(path: Path) -> list[str]:
     out: list[str] = []
     for p in sorted(path.rglob("*")):
         rel = p.relative_to(path)
-        if not p.is_file() or rel.parts[0] in NOT_EVIDENCE or rel.name == SEAL_JSON:
+        if (
+            not p.is_file()
+            or rel.parts[0] in NOT_EVIDENCE
+            or rel.name == SEAL_JSON
+            or rel.as_posix() == SEAL_TSR
+        ):
             continue
         # Hidden temporaries are covered too: nothing writes them once a session is sealed, so one found
         # later was put there by someone else, and one present at sealing is part of what was sealed.

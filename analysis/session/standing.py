@@ -16,6 +16,7 @@ from typing import Any
 
 from analysis.errors import PrivlabError
 from analysis.session import SEAL_JSON
+from analysis.session.timestamp import describe as timestamp_line
 from analysis.session.verify import verify_session
 
 MAX_LISTED = 12  # differences quoted on the first page; the count is always given
@@ -69,9 +70,7 @@ def standing(path: Path | str) -> dict[str, Any]:
         statements.append(
             f"Custody chain head: record {head.get('seq')}, line sha256 {head.get('line_sha256')}."
         )
-        statements.append(
-            "No RFC 3161 time-stamping authority is configured: the seal carries no time-stamp token."
-        )
+        statements.append(f"Time-stamp: {timestamp_line(p, seal.get('seal_sha256'))['text']}.")
     return {
         "verified": report.intact,
         "status": report.status,

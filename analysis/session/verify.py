@@ -25,11 +25,13 @@ from analysis.session.custody import genesis_prev
 from analysis.session.custody import read_lines
 from analysis.session.custody import sha256_file
 from analysis.session.custody import sha256_hex
+from analysis.session.seal import SEAL_TSR
 from analysis.session.seal import canonical
 from analysis.session.seal import evidence_files
 from analysis.session.seal import load_public_key
 from analysis.session.seal import public_key_hex
 from analysis.session.seal import verify_signature
+from analysis.session.timestamp import check_timestamp
 
 
 @dataclass(frozen=True)
@@ -456,7 +458,12 @@ def _check_signature(doc: dict[str, Any], report: VerifyReport, pubkey: Path | N
 
 
 def _check_seal(
-    path: Path, lines: list[bytes], covered: dict[str, int], report: VerifyReport, pubkey: Path | None
+    path: Path,
+    lines: list[bytes],
+    covered: dict[str, int],
+    report: VerifyReport,
+    pubkey: Path | None,
+    tsa_cert: Path | None = None,
 ) -> None:
     """seal.json against the folder: six independent checks, each adding its own problems, and a notice
     when the seal is unsigned."""
@@ -470,6 +477,9 @@ def _check_seal(
     _check_uncovered_tails(path, doc, covered, report)
     _check_signature(doc, report, pubkey)
     _unsigned_notice(doc, report)
+    stamp = check_timestamp(path, doc, tsa_cert)  # seal.tsr, the RFC 3161 token over the seal hash
+    report.problems.extend(Problem(SEAL_TSR, p) for p in stamp.problems)
+    report.notices.extend(stamp.notices)
 
 
 def _check_annotations(path: Path, session_id: str, report: VerifyReport, pubkey: Path | None) -> None:
@@ -497,7 +507,9 @@ def _check_annotations(path: Path, session_id: str, report: VerifyReport, pubkey
         report.notices.append(check.notice())
 
 
-def verify_session(path: Path | str, pubkey: Path | None = None) -> VerifyReport:
+def verify_session(
+    path: Path | str, pubkey: Path | None = None, tsa_cert: Path | None = None
+) -> VerifyReport:
     """Check a session folder; raises SessionError only when it is not a session at all."""
     session_path = Path(path)
     try:
@@ -536,7 +548,7 @@ def verify_session(path: Path | str, pubkey: Path | None = None) -> VerifyReport
     _check_whole_files(session_path, records, report)
     report.files = len([f for f in evidence_files(session_path) if f != ANNOTATIONS])
     if sealed:
-        _check_seal(session_path, lines, covered, report, pubkey)
+        _check_seal(session_path, lines, covered, report, pubkey, tsa_cert)
     else:
         if status == "sealed":
             report.problems.append(Problem(SEAL_JSON, "session says sealed but seal.json is missing"))

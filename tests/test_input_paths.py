@@ -1,0 +1,55 @@
+"""A directory, a FIFO or a missing path given where a file is expected: one line saying what it is.
+
+Issue 18: each was called "no such file". A FIFO must be recognised before it is opened (opening it to read
+would wait for a writer forever)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from analysis.cli import main
+from analysis.errors import PrivlabError
+from analysis.errors import path_kind
+from analysis.errors import require_file
+
+
+def test_path_kinds(tmp_path: Path) -> None:
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    (tmp_path / "f").write_bytes(b"x")
+    (tmp_path / "dangling").symlink_to(tmp_path / "gone")
+    assert path_kind(tmp_path / "f") is None
+    assert path_kind(tmp_path) == "is a directory"
+    assert path_kind(fifo) == "is a FIFO (named pipe)"
+    assert path_kind(tmp_path / "missing") == "no such file"
+    assert path_kind(tmp_path / "dangling") == "is a broken symbolic link"
+    assert path_kind(tmp_path / "f" / "below") == "no such file (a parent in the path is not a directory)"
+    assert path_kind(Path("/dev/null")) == "is a character device"
+    with pytest.raises(PrivlabError, match=r"pipe: is a FIFO \(named pipe\), not a capture file$"):
+        require_file(fifo, "a capture file")
+
+
+@pytest.mark.timeout(30)  # a FIFO opened for reading would block: the check must come first
+def test_import_names_a_directory_and_a_fifo(tmp_path: Path) -> None:
+    fifo = tmp_path / "capture.mitm"
+    os.mkfifo(fifo)
+    folder = tmp_path / "capture.har"
+    folder.mkdir()
+    runner = CliRunner()
+    cases = {
+        folder: "capture.har: is a directory, not a capture file (.mitm, HAR or pcap)",
+        fifo: "capture.mitm: is a FIFO (named pipe), not a capture file (.mitm, HAR or pcap)",
+        tmp_path / "none.mitm": "none.mitm: no such file",
+    }
+    for path, message in cases.items():
+        out = runner.invoke(main, ["import", str(path), "--out", str(tmp_path / "o")])
+        assert out.exit_code == 2 and message in out.output and "Traceback" not in out.output
+    mitm = Path(__file__).parent / "data" / "mitm_dumps" / "flows" / "successful_log.mitm"
+    out = runner.invoke(main, ["import", str(mitm), "--canaries", str(folder), "--out", str(tmp_path / "o")])
+    assert out.exit_code == 2 and "capture.har: is a directory, not a canaries.json file" in out.output
+    out = runner.invoke(main, ["verify", str(tmp_path), "--tsa-cert", str(fifo)])
+    assert out.exit_code == 2 and "is a FIFO (named pipe), not a certificate file (PEM)" in out.output
