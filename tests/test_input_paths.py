@@ -53,3 +53,22 @@ def test_import_names_a_directory_and_a_fifo(tmp_path: Path) -> None:
     assert out.exit_code == 2 and "capture.har: is a directory, not a canaries.json file" in out.output
     out = runner.invoke(main, ["verify", str(tmp_path), "--tsa-cert", str(fifo)])
     assert out.exit_code == 2 and "is a FIFO (named pipe), not a certificate file (PEM)" in out.output
+
+
+@pytest.mark.timeout(30)  # each would block on the FIFO if it were opened before the check
+def test_apk_and_keys_name_a_fifo_and_a_directory(tmp_path: Path, sample_session: Path) -> None:
+    fifo = tmp_path / "app.apk"
+    os.mkfifo(fifo)
+    out = CliRunner().invoke(main, ["apk", str(fifo)])
+    assert out.exit_code != 0
+    assert out.exception is None or isinstance(out.exception, SystemExit), out.exception
+    assert "is a FIFO (named pipe), not an APK" in out.output, out.output
+    from analysis.session.seal import load_private_key
+    from analysis.session.seal import load_public_key
+
+    with pytest.raises(PrivlabError, match=r"is a FIFO \(named pipe\), not a signing key file"):
+        load_private_key(fifo)
+    with pytest.raises(PrivlabError, match=r"is a directory, not a public key file"):
+        load_public_key(tmp_path)
+    out = CliRunner().invoke(main, ["verify", str(sample_session), "--pubkey", str(fifo)])
+    assert out.exit_code != 0 and "is a FIFO (named pipe), not a public key file" in out.output, out.output

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from analysis.errors import PrivlabError
+from analysis.errors import path_kind
 
 ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")
 MANIFEST = "AndroidManifest.xml"
@@ -73,6 +74,9 @@ def load_parts(path: Path, limits: Limits | None = None) -> list[ApkPart]:
     path = Path(path)
     if not path.exists():
         raise ApkError(f"{path}: no such file or folder")
+    kind = None if path.is_dir() else path_kind(path)
+    if kind is not None:  # a FIFO would block the read below forever; a device is not an APK
+        raise ApkError(f"{path}: {kind}, not an APK or a folder of APKs")
     if path.is_dir():
         files = sorted(p for p in path.iterdir() if p.is_file() and p.suffix.lower() == ".apk")
         if not files:

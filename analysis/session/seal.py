@@ -22,6 +22,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from analysis.errors import PrivlabError
 from analysis.errors import SessionError
+from analysis.errors import require_file
 from analysis.session import NOT_EVIDENCE
 from analysis.session import SEAL_JSON
 from analysis.session import Session
@@ -79,6 +80,8 @@ def canonical(doc: dict[str, Any]) -> bytes:
 
 
 def load_private_key(path: Path) -> Ed25519PrivateKey:
+    if path.exists():
+        require_file(path, "a signing key file (PEM)")  # a FIFO would block the read forever
     try:
         key = serialization.load_pem_private_key(path.read_bytes(), password=None)
     except FileNotFoundError:
@@ -91,8 +94,8 @@ def load_private_key(path: Path) -> Ed25519PrivateKey:
 
 
 def load_public_key(path: Path) -> Ed25519PublicKey:
-    if path.is_dir():
-        raise PrivlabError(f"{path}: is a directory, not a public key file")
+    if path.exists():
+        require_file(path, "a public key file")  # a directory or FIFO, said as such, never opened
     try:
         data = path.read_bytes()
     except FileNotFoundError:
