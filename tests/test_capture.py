@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import resource
 import signal
 import socket
@@ -347,3 +348,67 @@ def test_control_app_under_frida_sees_the_plaintext_mitmproxy_recorded(tmp_path:
     assert not any(str(f).startswith("hook:") for f in ev.tables.detections["flow_id"])
     assert ev.findings and all(f.kind == "transmission" for f in ev.findings)
     assert len(ev.tables.hook_events) == len(events)
+
+
+def test_concurrent_captures_keep_their_own_upstream_connections(
+    tmp_path: Path, confdir: Path, upstream: UpstreamServer
+) -> None:
+    """Two real captures at once through one lab upstream: each pcap holds its own connections only.
+
+    Issue 18 (low): both pcaps held both captures' upstream connections, because the filter was the
+    shared upstream port. Each proxy now connects from its own loopback address (127.77.<port>).
+    """
+    from scapy.layers.inet import IP
+    from scapy.layers.inet import TCP
+    from scapy.utils import rdpcap
+
+    up_ports = {int(upstream.tls.rsplit(":", 1)[1]), int(upstream.plain.rsplit(":", 1)[1])}
+    # Each client makes requests for about 3 s, so the two captures overlap.
+    loop = "for i in 1 2 3 4 5 6; do curl -sS https://log-va.tiktokv.com/c$i -o /dev/null; sleep 0.5; done"
+    procs = [
+        subprocess.Popen(
+            [
+                *PRIVLAB,
+                "capture",
+                "--host-command",
+                f"sh -c '{loop}'",
+                "--name",
+                f"c{n}",
+                "--out",
+                str(tmp_path / f"caps{n}"),
+                "--confdir",
+                str(confdir),
+                "--pcap",
+                "--upstream-tls",
+                upstream.tls,
+                "--upstream-plain",
+                upstream.plain,
+                "--upstream-ca",
+                str(upstream.cert),
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+        )  # fmt: skip
+        for n in (1, 2)
+    ]
+    outs = [p.communicate(timeout=120)[0].decode(errors="replace") for p in procs]
+    assert all(p.returncode == 0 for p in procs), outs
+    sources = set()
+    for n in (1, 2):
+        (session,) = (tmp_path / f"caps{n}").iterdir()
+        packets = [
+            pkt
+            for pkt in rdpcap(str(session / "traffic.pcap"))
+            if IP in pkt and TCP in pkt and {pkt[TCP].sport, pkt[TCP].dport} & up_ports
+        ]
+        # One upstream connection a request (curl connects anew each time): the other capture's six
+        # connections were recorded here too before.
+        opened = [p for p in packets if p[TCP].dport in up_ports and p[TCP].flags == "S"]
+        assert len(opened) == len(list(read_jsonl(session / "flows.jsonl"))) == 6, (n, len(opened))
+        meta = json.loads((session / "session.json").read_text())
+        source = re.search(r"host (127\.77\.\d+\.\d+)", meta["capture"]["pcap_filter"])
+        assert source, meta["capture"]["pcap_filter"]
+        sources.add(source.group(1))
+        seen = {(pkt[IP].src, pkt[IP].dst) for pkt in packets}
+        assert all(source.group(1) in pair for pair in seen), (n, seen)
+    assert len(sources) == 2

@@ -119,11 +119,16 @@ def proxy_env(proxy: Proxy) -> dict[str, str]:
 
 
 def default_bpf(proxy: Proxy, upstream: Upstream | None) -> str:
-    """Only this capture's traffic on a shared loopback: proxy and upstream ports, DNS, QUIC (UDP/443)."""
-    ports = [proxy.port]
+    """Only this capture's traffic on a shared loopback: proxy and upstream ports, DNS, QUIC (UDP/443).
+
+    A lab upstream is matched with this proxy's own source address as well, so a second capture using
+    the same upstream port is not recorded here. DNS and UDP/443 stay shared: the app sends those itself.
+    """
+    terms = [f"tcp port {proxy.port}"]
     if upstream is not None:
-        ports += [int(t.rsplit(":", 1)[1]) for t in (upstream.tls, upstream.plain) if t]
-    return " or ".join([f"tcp port {p}" for p in ports] + ["udp port 53", "udp port 443"])
+        for port in sorted({int(t.rsplit(":", 1)[1]) for t in (upstream.tls, upstream.plain) if t}):
+            terms.append(f"(host {proxy.source} and tcp port {port})" if proxy.source else f"tcp port {port}")
+    return " or ".join(terms + ["udp port 53", "udp port 443"])
 
 
 def run_program(

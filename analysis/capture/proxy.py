@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import signal
 import socket
@@ -59,6 +60,29 @@ class Upstream:
     plain: str
     trusted_ca: Path | None = None
 
+    @property
+    def on_loopback(self) -> bool:
+        """Every upstream given is an IPv4 loopback address (a lab server on this host)."""
+        targets = [t for t in (self.tls, self.plain) if t]
+        return bool(targets) and all(_ipv4_loopback(t.rsplit(":", 1)[0]) for t in targets)
+
+
+def _ipv4_loopback(host: str) -> bool:
+    try:
+        return ipaddress.IPv4Address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def lab_source_address(port: int) -> str:
+    """The loopback address a proxy on `port` connects to a lab upstream from (127.77.<port>).
+
+    Two captures may share one lab upstream port; with each proxy's upstream connections coming from an
+    address of its own, each capture's pcap filter keeps only its own (issue 18: concurrent captures put
+    each other's upstream connections in their pcaps). All of 127/8 is this host's on Linux.
+    """
+    return f"127.77.{port >> 8}.{port & 0xFF}"
+
 
 @dataclass
 class Proxy:
@@ -69,6 +93,7 @@ class Proxy:
     port: int
     confdir: Path
     log_path: Path
+    source: str | None = None  # the address upstream connections come from (lab upstreams only)
 
     @property
     def url(self) -> str:
@@ -130,6 +155,8 @@ class ProxyConfig:
             ]
             if self.upstream.trusted_ca is not None:
                 cmd += ["--set", f"ssl_verify_upstream_trusted_ca={self.upstream.trusted_ca}"]
+            if self.upstream.on_loopback:
+                cmd += ["--set", f"connect_addr={lab_source_address(port)}"]
         return cmd + self.extra_args
 
     def start(self, log_path: Path, timeout: float = 20.0) -> Proxy:
@@ -151,7 +178,8 @@ class ProxyConfig:
             preexec_fn=die_with_parent,
         )
         log.close()
-        proxy = Proxy(proc, self.host, port, self.confdir, log_path)
+        source = lab_source_address(port) if self.upstream is not None and self.upstream.on_loopback else None
+        proxy = Proxy(proc, self.host, port, self.confdir, log_path, source)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if proc.poll() is not None:
