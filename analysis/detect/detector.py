@@ -28,6 +28,7 @@ from analysis.schema import Detection
 from analysis.schema import FlowRecord
 from analysis.vocabulary import DetectionMethod
 
+STREAM_OVERLAP = 4096  # bytes two windows of a streamed body share, at least (a pattern's longest match)
 MEMO_REQUESTS = 4096  # distinct requests whose results are kept for identical ones that follow
 
 
@@ -75,13 +76,41 @@ class Detector:
         if seen is not None:
             self._memo.move_to_end(key)
             return MessageResult([_for_flow(d, rec.flow_id) for d in seen.detections], list(seen.issues))
-        views, issues = MessageDecoder(self.limits).request(rec)
-        result = MessageResult(self.views(rec.flow_id, views), issues)
+        if len(rec.request_body) > self.limits.stream_from and not _content_coded(rec):
+            result = self._streamed(rec)
+        else:
+            views, issues = MessageDecoder(self.limits).request(rec)
+            result = MessageResult(self.views(rec.flow_id, views), issues)
         if key:
             self._memo[key] = result
             if len(self._memo) > self.memo_size:
                 self._memo.popitem(last=False)
         return result
+
+    def _streamed(self, rec: FlowRecord) -> MessageResult:
+        """A request whose body is over `limits.stream_from`: everything but the body decoded as usual,
+        the body searched as bytes window by window (windows overlap by the longest needle, so no
+        occurrence is cut; one found twice is one detection). Only one window is copied at a time."""
+        views, issues = MessageDecoder(self.limits).request(replace(rec, request_body=b""))
+        found = {d.detection_id: d for d in self.views(rec.flow_id, views)}
+        body, step = rec.request_body, self.limits.stream_window
+        overlap = (
+            max(STREAM_OVERLAP, *(len(n) for n in self.index.needles))
+            if self.index.needles
+            else STREAM_OVERLAP
+        )
+        for start in range(0, len(body), step):
+            window = body[start : start + step + overlap]
+            for d in self.views(rec.flow_id, [View("body", (), window)]):
+                found.setdefault(d.detection_id, d)
+        issues.append(
+            DecodeIssue(
+                "body", "plain", "too-large",
+                f"{len(body)} bytes, over {self.limits.stream_from}: searched as bytes in a streaming pass, "
+                "not decoded",
+            )
+        )  # fmt: skip
+        return MessageResult(_most_specific(list(found.values())), issues)
 
     def plaintext(self, record: PlaintextRecord) -> MessageResult:
         """Detections in one TLS plaintext record from the agent (flow id `hook:<seq>`)."""
@@ -137,6 +166,13 @@ class Detector:
                 p.confidence,
                 excerpt(view.data, p.start, p.end),
             )
+
+
+def _content_coded(rec: FlowRecord) -> bool:
+    return any(
+        name.lower() == "content-encoding" and value.strip().lower() not in ("", "identity")
+        for name, value in rec.request_headers
+    )
 
 
 def request_key(rec: FlowRecord) -> bytes:
