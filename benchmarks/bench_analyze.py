@@ -173,7 +173,9 @@ def main() -> None:
         if args.profile:
             cmd += ["--profile", str(args.profile)]
         t = time.perf_counter()
-        out = subprocess.run(cmd, check=True, capture_output=True, text=True, cwd=REPO)
+        out = subprocess.run(cmd, capture_output=True, text=True, cwd=REPO, check=False)
+        if out.returncode != 0:
+            sys.exit(f"analyze failed (exit {out.returncode}):\n{out.stderr[-3000:]}")
         wall = time.perf_counter() - t
         res = json.loads(out.stdout.strip().splitlines()[-1])
         load1 = os.getloadavg()[0]
