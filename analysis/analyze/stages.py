@@ -511,12 +511,18 @@ def packets_stage(ctx: StageContext) -> None:
     ctx.write("packets", pa.Table.from_pandas(df, schema=PACKETS, preserve_index=False), inputs)
 
 
+# Header lists become a Python dict per header in pandas (about 1 GB at 100k real flows); the
+# destinations stage reads none of them.
+_HEADER_COLUMNS = ("request_headers", "response_headers")
+
+
 def _flows_frame(ctx: StageContext) -> pd.DataFrame:
-    """The flows table as written by `flows_stage` this run (reading it back beats rebuilding it)."""
+    """The flows table as written by `flows_stage` this run, without its header lists."""
     path = ctx.table_path("flows")
-    if path.exists():
-        return pq.read_table(path).to_pandas()
-    return flows_table(ctx.records()).to_pandas()
+    if not path.exists():
+        return flows_table([]).drop_columns(list(_HEADER_COLUMNS)).to_pandas()  # a session of packets only
+    columns = [c for c in pq.read_schema(path).names if c not in _HEADER_COLUMNS]
+    return pq.read_table(path, columns=columns).to_pandas()
 
 
 def _extra_lists_stamp(ctx: StageContext) -> dict[str, str]:
