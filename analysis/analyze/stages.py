@@ -294,7 +294,7 @@ PASS_TABLES = {
     "bytedance_layers": BYTEDANCE_LAYERS,
 }
 RANGE_BYTES = 16 * 1024 * 1024  # the most of a flows file one step reads into memory (a bigger record: whole)
-SERIAL_CHUNK = 2000  # records per piece when the file is read in this process
+SERIAL_CHUNK = 2000  # at most this many records per piece when the file is read in this process
 
 
 def _detections_table(found: list[Detection]) -> pa.Table:
@@ -448,12 +448,14 @@ def flow_pass(ctx: StageContext) -> FlowPass:
             else:
                 detector = Detector(canaries, engine=ctx.engine) if "detections" in wanted else None
                 chunk: list[FlowRecord] = []
+                held = 0  # body bytes in the chunk: a piece is bounded in bytes as well as in records
                 try:
                     for rec in read_flows(src):
                         chunk.append(rec)
-                        if len(chunk) >= SERIAL_CHUNK:
+                        held += len(rec.request_body)
+                        if len(chunk) >= SERIAL_CHUNK or held >= RANGE_BYTES:
                             add(pass_records(chunk, wanted, detector), len(chunk), advance)
-                            chunk = []
+                            chunk, held = [], 0
                 finally:  # the records before damage are analysed too
                     add(pass_records(chunk, wanted, detector), len(chunk), advance)
         except PrivlabError as e:
