@@ -98,3 +98,17 @@ def test_a_body_over_the_stream_limit_is_searched_in_windows() -> None:
     assert len(streamed.detections) == len({d.detection_id for d in streamed.detections})
     assert [(i.part, i.issue) for i in streamed.issues] == [("body", "too-large")]
     assert whole.issues == []
+
+
+def test_a_flows_file_that_cannot_be_read_leaves_no_temporary_table(
+    sample_session: Path, tmp_path: Path
+) -> None:
+    from analysis.errors import PrivlabError
+
+    session = tmp_path / "broken"
+    shutil.copytree(sample_session, session, ignore=shutil.ignore_patterns("derived"))
+    (session / "flows.jsonl").write_bytes(b"{not json\n")
+    (session / "flows.mitm").write_bytes(b"garbage that is not a flow file")
+    with pytest.raises(PrivlabError):
+        analyze(session, show_progress=False)
+    assert list((session / "derived").glob(".*.tmp")) == []

@@ -386,6 +386,12 @@ class FlowPass:
     def close(self, table: str) -> None:
         self.writers.pop(table).close()
 
+    def discard(self, ctx: StageContext) -> None:
+        """Drop every table not committed (the run failed): no half-written temporary file stays."""
+        for table in list(self.writers):
+            self.close(table)
+            ctx.temp_path(table).unlink(missing_ok=True)
+
 
 def _pass_inputs(ctx: StageContext) -> dict[str, dict[str, str]]:
     """The per-flow tables whose stamps are out of date, with the inputs each is stamped with."""
@@ -460,8 +466,6 @@ def flow_pass(ctx: StageContext) -> FlowPass:
                     add(pass_records(chunk, wanted, detector), len(chunk), advance)
         except PrivlabError as e:
             if not count:
-                for w in writers.values():
-                    w.close()
                 raise
             ctx.warnings.append(f"{e}; analysed the {count} flows before the damage")
     return ctx._pass
@@ -763,8 +767,12 @@ def analyze(
     ctx = StageContext(session, force=force, engine=engine, progress=progress if show_progress else None,
                        registry_files=tuple(Path(p) for p in registry_files))  # fmt: skip
     ctx.warnings.extend(reject_untrusted(session))  # derived files are checked, not trusted
-    with progress:
-        for stage in STAGES:
-            stage(ctx)
+    try:
+        with progress:
+            for stage in STAGES:
+                stage(ctx)
+    finally:
+        if ctx._pass is not None:
+            ctx._pass.discard(ctx)  # after a failure: the per-flow tables no stage committed
     write_manifest(session)
     return AnalysisResult(session.path, ctx.written, ctx.skipped, ctx.warnings)
