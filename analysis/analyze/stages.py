@@ -25,6 +25,7 @@ from concurrent.futures import Future
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
+from contextlib import suppress
 from dataclasses import asdict
 from dataclasses import dataclass
 from dataclasses import field
@@ -358,19 +359,20 @@ def _pieces_in_pool(path: Path, args: tuple[Any, ...]) -> Iterator[tuple[dict[st
     ranges = _bounded_ranges(path)
     n = workers()
     done = 0
-    try:
-        with ProcessPoolExecutor(n, mp_context=get_context("spawn")) as pool:
-            pending: deque[Future[tuple[dict[str, pa.Table], int]]] = deque()
-            for a, b in ranges:
-                pending.append(pool.submit(pass_range, path, a, b, *args))
-                if len(pending) > 2 * n:  # results wait in memory only a few ranges ahead of the writer
-                    yield pending.popleft().result()
-                    done += 1
-            while pending:
+    # No worker pool here (no semaphores, a worker killed): the loop after this block runs the rest.
+    with (
+        suppress(BrokenProcessPool, OSError),
+        ProcessPoolExecutor(n, mp_context=get_context("spawn")) as pool,
+    ):
+        pending: deque[Future[tuple[dict[str, pa.Table], int]]] = deque()
+        for a, b in ranges:
+            pending.append(pool.submit(pass_range, path, a, b, *args))
+            if len(pending) > 2 * n:  # results wait in memory only a few ranges ahead of the writer
                 yield pending.popleft().result()
                 done += 1
-    except (BrokenProcessPool, OSError):
-        pass  # no worker pool here: the loop below runs the rest
+        while pending:
+            yield pending.popleft().result()
+            done += 1
     for a, b in ranges[done:]:
         yield pass_range(path, a, b, *args)
 
