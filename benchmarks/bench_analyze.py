@@ -192,7 +192,9 @@ def main() -> None:
         print(f"  analyze               {total:8.2f} s  {n / total:10.0f} flows/s  "
               f"ratio {t_reader / total:.2f}x (target >= 5x)")  # fmt: skip
         print(
-            f"  peak RSS: main {res['rss_mb']:.0f} MB, largest worker {res['worker_rss_mb']:.0f} MB (target < 1024 MB)"
+            f"  peak RSS: main {res['rss_mb']:.0f} MB, largest worker {res['worker_rss_mb']:.0f} MB "
+            "(target < 1024 MB; a worker's figure is ru_maxrss, which counts the analyze process's image "
+            "at the fork before exec: an upper bound)"
         )
     finally:
         if args.keep is None:
