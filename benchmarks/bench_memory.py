@@ -1,7 +1,10 @@
 """Peak memory (max RSS) of privlab commands on the inputs issue 18 found costly.
 
-Each command runs in its own process; its peak resident set is read from the kernel (`wait4`
-ru_maxrss, the child's own peak, children of the child included when they were waited for).
+Each command runs in its own process; its peak resident set is the kernel's high-water mark of that
+process's own memory (`VmHWM` in /proc/self/status, read as it exits). Not `wait4`'s ru_maxrss: Linux
+carries the high-water mark of the process image before `exec` into it, so a child forked from this
+benchmark (which builds the inputs, a 180 MB HAR text among them) was charged with this benchmark's
+memory: the 700+ MB once reported for every case here was that, not the command.
 Cases:
 - `analyze` of a session holding one 30 MB plain-text request body (issue: ~1.65 GB per worker);
 - `import` of a 0.2 MB `.zhar` (zlib HAR) that inflates to a 180 MB HAR (issue: 2.0 GB; 1,272 MB before the
@@ -35,16 +38,29 @@ from mitmproxy.test import tflow
 from analysis.session import Session
 from analysis.session.seal import seal_session
 
-PRIVLAB = [sys.executable, "-m", "analysis.cli"]
+# `python -m analysis.cli`, writing its own peak RSS (VmHWM, kB) to $PRIVLAB_BENCH_HWM as it exits.
+_LAUNCH = (
+    "import atexit, os, runpy, sys\n"
+    "def hwm():\n"
+    "    kb = next(l.split()[1] for l in open('/proc/self/status') if l.startswith('VmHWM:'))\n"
+    "    open(os.environ['PRIVLAB_BENCH_HWM'], 'w').write(kb)\n"
+    "atexit.register(hwm)\n"
+    "sys.argv[0] = 'privlab'\n"
+    "runpy.run_module('analysis.cli', run_name='__main__', alter_sys=True)\n"
+)
+PRIVLAB = [sys.executable, "-c", _LAUNCH]
 
 
 def peak_rss(cmd: list[str], env: dict[str, str]) -> tuple[int, float, int]:
-    """(exit code, seconds, peak RSS in MB) of one command."""
-    t0 = time.monotonic()
-    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    _, status, usage = os.wait4(proc.pid, 0)
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    return proc.returncode, time.monotonic() - t0, usage.ru_maxrss // 1024
+    """(exit code, seconds, peak RSS in MB) of one command (its own process; PRIVLAB_WORKERS=1 keeps the
+    work in it)."""
+    with tempfile.NamedTemporaryFile(suffix=".hwm") as hwm:
+        t0 = time.monotonic()
+        proc = subprocess.run(cmd, env={**env, "PRIVLAB_BENCH_HWM": hwm.name}, stdout=subprocess.DEVNULL,
+                              stderr=subprocess.PIPE, check=False)  # fmt: skip
+        secs = time.monotonic() - t0
+        text = Path(hwm.name).read_text().strip()
+    return proc.returncode, secs, int(text) // 1024 if text else -1
 
 
 def session_with_body(root: Path, mb: int) -> Path:

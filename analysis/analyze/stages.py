@@ -17,13 +17,19 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+from collections import deque
 from collections.abc import Callable
 from collections.abc import Iterator
 from collections.abc import Sequence
+from concurrent.futures import Future
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
+from contextlib import suppress
 from dataclasses import asdict
 from dataclasses import dataclass
 from dataclasses import field
+from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
 
@@ -80,6 +86,7 @@ from analysis.schema import CAPABILITY
 from analysis.schema import DECODE_ISSUES
 from analysis.schema import DESTINATIONS
 from analysis.schema import DETECTIONS
+from analysis.schema import FLOWS
 from analysis.schema import HOOK_EVENTS
 from analysis.schema import PACKETS
 from analysis.schema import SCHEMA_VERSION
@@ -100,11 +107,13 @@ from analysis.session.flows import flow_source
 from analysis.session.flows import map_ranges
 from analysis.session.flows import read_flows
 from analysis.session.flows import read_range
+from analysis.session.flows import source_ranges
 from analysis.session.flows import use_workers
+from analysis.session.flows import workers
 
 STATIC_JSON = "apk/static.json"  # written by `privlab apk --out <session>`
 # Bump when the same inputs would give different tables (a detection rule changed).
-ANALYSIS_VERSION = "detect-3+findings-4"
+ANALYSIS_VERSION = "detect-4+findings-4"  # detect-4: bodies over 8 MB searched in a streaming pass
 STAMP_KEY = b"privlab.inputs_sha256"
 INPUTS_KEY = b"privlab.inputs"
 # What `findings_stage` writes: every table the report reads besides the ones above.
@@ -127,6 +136,7 @@ class StageContext:
     _records: list[FlowRecord] | None = None
     _events: list[HookEvent] | None = None
     _source: tuple[Path | None] | None = None
+    _pass: FlowPass | None = None
 
     @property
     def path(self) -> Path:
@@ -155,30 +165,45 @@ class StageContext:
         )
         return hashlib.sha256(text.encode()).hexdigest()
 
-    def up_to_date(self, tables: list[str], inputs: dict[str, str]) -> bool:
-        """Whether every table exists with the stamp of these inputs (then the stage is skipped)."""
+    def current(self, tables: list[str], inputs: dict[str, str]) -> bool:
+        """Whether every table exists with the stamp of these inputs (nothing recorded)."""
         if self.force:
             return False
         want = self.stamp(inputs).encode()
-        for t in tables:
-            if read_stamp(self.table_path(t)) != want:
-                return False
+        return all(read_stamp(self.table_path(t)) == want for t in tables)
+
+    def up_to_date(self, tables: list[str], inputs: dict[str, str]) -> bool:
+        """Whether every table exists with the stamp of these inputs (then the stage is skipped)."""
+        if not self.current(tables, inputs):
+            return False
         self.skipped.extend(tables)
         return True
 
-    def write(self, table: str, data: pa.Table, inputs: dict[str, str]) -> Path:
-        """Write `derived/<table>.parquet` atomically, stamped with its inputs."""
-        target = self.table_path(table)
-        target.parent.mkdir(exist_ok=True)
-        meta = dict(data.schema.metadata or {})
+    def stamped_schema(self, schema: pa.Schema, inputs: dict[str, str]) -> pa.Schema:
+        """`schema` with the inputs stamp in its metadata."""
+        meta = dict(schema.metadata or {})
         meta[STAMP_KEY] = self.stamp(inputs).encode()
         meta[INPUTS_KEY] = json.dumps(inputs, sort_keys=True).encode()
-        tmp = target.with_name(f".{target.name}.tmp")
-        pq.write_table(data.replace_schema_metadata(meta), tmp)
-        os.replace(tmp, target)
+        return schema.with_metadata(meta)
+
+    def temp_path(self, table: str) -> Path:
+        target = self.table_path(table)
+        target.parent.mkdir(exist_ok=True)
+        return target.with_name(f".{target.name}.tmp")
+
+    def commit(self, table: str) -> Path:
+        """Move a table written to its temporary name into place (atomic) and record it."""
+        target = self.table_path(table)
+        os.replace(self.temp_path(table), target)
         self._hashes.pop(f"{DERIVED}/{table}.parquet", None)  # a later stage may read it as an input
         self.written.append(table)
         return target
+
+    def write(self, table: str, data: pa.Table, inputs: dict[str, str]) -> Path:
+        """Write `derived/<table>.parquet` atomically, stamped with its inputs."""
+        pq.write_table(data.replace_schema_metadata(self.stamped_schema(data.schema, inputs).metadata),
+                       self.temp_path(table))  # fmt: skip
+        return self.commit(table)
 
     # -- raw records (read once, shared by stages) ---------------------------------------------------
 
@@ -253,18 +278,219 @@ def read_stamp(path: Path) -> bytes | None:
     return meta.get(STAMP_KEY)
 
 
+# -- the per-flow tables, built in one streaming pass over the flows file -------------------------------
+#
+# `flows`, `detections` + `decode_issues`, `app_events` and `bytedance_layers` all need every request of
+# the session. They are built together in one pass: the flows file is read once, a bounded range at a
+# time (in worker processes for a large file), each range gives a piece of each table that is still out
+# of date, and the pieces are appended to the tables' temporary files as they come. No stage holds the
+# session's records: memory is bounded by the range size, whatever the number of flows. Each stage then
+# moves its own table into place (or is skipped), so what `analyze` reports per stage is unchanged.
+
+PASS_TABLES = {
+    "flows": FLOWS,
+    "detections": DETECTIONS,
+    "decode_issues": DECODE_ISSUES,
+    "app_events": APP_EVENTS,
+    "bytedance_layers": BYTEDANCE_LAYERS,
+}
+RANGE_BYTES = 16 * 1024 * 1024  # the most of a flows file one step reads into memory (a bigger record: whole)
+SERIAL_CHUNK = 2000  # at most this many records per piece when the file is read in this process
+
+
+def _detections_table(found: list[Detection]) -> pa.Table:
+    names = DETECTIONS.names
+    return pa.Table.from_pylist([{n: getattr(d, n) for n in names} for d in found], schema=DETECTIONS)
+
+
+def _app_events_table(records: list[FlowRecord]) -> pa.Table:
+    rows: list[dict[str, Any]] = [asdict(e) for rec in records for e in app_events(rec)]
+    for r in rows:  # Arrow timestamps from epoch seconds
+        r["t_request"] = pd.Timestamp(r["t_request"], unit="s", tz="UTC")
+        r["local_time"] = (
+            None if r["local_time"] is None else pd.Timestamp(r["local_time"], unit="s", tz="UTC")
+        )
+    return pa.Table.from_pylist(rows, schema=APP_EVENTS)
+
+
+def pass_records(
+    records: list[FlowRecord], wanted: frozenset[str], detector: Detector | None
+) -> dict[str, pa.Table]:
+    """The pieces of the wanted per-flow tables that these records give."""
+    out: dict[str, pa.Table] = {}
+    if "flows" in wanted:
+        out["flows"] = flows_table(records)
+    if detector is not None:
+        detections: list[Detection] = []
+        issues: list[dict[str, str]] = []
+        for rec in records:
+            detect_one(detector, rec, detections, issues)
+        out["detections"] = _detections_table(detections)
+        out["decode_issues"] = pa.Table.from_pylist(issues, schema=DECODE_ISSUES)
+    if "app_events" in wanted:
+        out["app_events"] = _app_events_table(records)
+    if "bytedance_layers" in wanted:
+        out["bytedance_layers"] = pa.Table.from_pylist(layers_rows(records), schema=BYTEDANCE_LAYERS)
+    return out
+
+
+def pass_range(
+    path: Path, start: int, end: int, wanted: frozenset[str], canaries: list[Canary], engine: str
+) -> tuple[dict[str, pa.Table], int]:
+    """The per-flow table pieces of one byte range of a flows file (run in a worker process).
+
+    Arrow tables cross the process boundary, not records: they pickle as a few buffers.
+    """
+    detector = Detector(canaries, engine=engine) if "detections" in wanted else None
+    records = read_range(path, start, end)
+    return pass_records(records, wanted, detector), len(records)
+
+
+def _bounded_ranges(path: Path) -> list[tuple[int, int]]:
+    """Ranges of whole records of at most about RANGE_BYTES each, at least 4 per worker."""
+    return source_ranges(path, max(workers() * 4, -(-path.stat().st_size // RANGE_BYTES)))
+
+
+def _pieces_in_pool(path: Path, args: tuple[Any, ...]) -> Iterator[tuple[dict[str, pa.Table], int]]:
+    """`pass_range` over the file's ranges in worker processes, in file order, a bounded number in flight.
+
+    If the pool cannot run (no semaphores, a worker killed), the remaining ranges run in this process.
+    """
+    ranges = _bounded_ranges(path)
+    n = workers()
+    done = 0
+    # No worker pool here (no semaphores, a worker killed): the loop after this block runs the rest.
+    with (
+        suppress(BrokenProcessPool, OSError),
+        ProcessPoolExecutor(n, mp_context=get_context("spawn")) as pool,
+    ):
+        pending: deque[Future[tuple[dict[str, pa.Table], int]]] = deque()
+        for a, b in ranges:
+            pending.append(pool.submit(pass_range, path, a, b, *args))
+            if len(pending) > 2 * n:  # results wait in memory only a few ranges ahead of the writer
+                yield pending.popleft().result()
+                done += 1
+        while pending:
+            yield pending.popleft().result()
+            done += 1
+    for a, b in ranges[done:]:
+        yield pass_range(path, a, b, *args)
+
+
+@dataclass
+class FlowPass:
+    """The per-flow tables this run rebuilds, written to their temporary files (open until committed)."""
+
+    writers: dict[str, pq.ParquetWriter]
+    inputs: dict[str, dict[str, str]]
+    canaries: list[Canary]
+
+    def close(self, table: str) -> None:
+        self.writers.pop(table).close()
+
+    def discard(self, ctx: StageContext) -> None:
+        """Drop every table not committed (the run failed): no half-written temporary file stays."""
+        for table in list(self.writers):
+            self.close(table)
+            ctx.temp_path(table).unlink(missing_ok=True)
+
+
+def _pass_inputs(ctx: StageContext) -> dict[str, dict[str, str]]:
+    """The per-flow tables whose stamps are out of date, with the inputs each is stamped with."""
+    src = ctx.flow_source_name()
+    detections: dict[tuple[str, ...], dict[str, str]] = {
+        ("detections", "decode_issues"): detections_inputs(ctx)
+    }
+    if src is None:  # a session of hooks only: its TLS plaintext is still searched
+        groups = detections
+    else:
+        per_flow = ctx.inputs([src])
+        groups = {
+            ("flows",): per_flow,
+            **detections,
+            ("app_events",): per_flow,
+            ("bytedance_layers",): per_flow,
+        }
+    return {
+        t: inputs
+        for tables, inputs in groups.items()
+        if not ctx.current(list(tables), inputs)
+        for t in tables
+    }
+
+
+def flow_pass(ctx: StageContext) -> FlowPass:
+    """Run the one pass over the flows file (once per run) for every per-flow table that is out of date."""
+    if ctx._pass is not None:
+        return ctx._pass
+    inputs = _pass_inputs(ctx)
+    wanted = frozenset(inputs)
+    canaries: list[Canary] = []
+    if "detections" in wanted:
+        planted = ctx.session.canaries()
+        canaries = planted + runtime_canaries(ctx.hook_events(), planted)
+    writers = {
+        t: pq.ParquetWriter(ctx.temp_path(t), ctx.stamped_schema(PASS_TABLES[t], inputs[t])) for t in inputs
+    }
+    ctx._pass = FlowPass(writers, inputs, canaries)
+    src = ctx.flow_source()
+    if not wanted or src is None:
+        return ctx._pass
+    count = 0
+
+    def add(pieces: dict[str, pa.Table], n: int, advance: Callable[[int], None]) -> None:
+        nonlocal count
+        for t, piece in pieces.items():
+            if piece.num_rows:
+                writers[t].write_table(piece)
+        count += n
+        advance(n)
+
+    with ctx.task(
+        "reading and detecting" if "detections" in wanted else f"reading {src.name}", None
+    ) as advance:
+        try:
+            if use_workers(src):
+                for pieces, n in _pieces_in_pool(src, (wanted, canaries, ctx.engine)):
+                    add(pieces, n, advance)
+            else:
+                detector = Detector(canaries, engine=ctx.engine) if "detections" in wanted else None
+                chunk: list[FlowRecord] = []
+                held = 0  # body bytes in the chunk: a piece is bounded in bytes as well as in records
+                try:
+                    for rec in read_flows(src):
+                        chunk.append(rec)
+                        held += len(rec.request_body)
+                        if len(chunk) >= SERIAL_CHUNK or held >= RANGE_BYTES:
+                            add(pass_records(chunk, wanted, detector), len(chunk), advance)
+                            chunk, held = [], 0
+                finally:  # the records before damage are analysed too
+                    add(pass_records(chunk, wanted, detector), len(chunk), advance)
+        except PrivlabError as e:
+            if not count:
+                raise
+            ctx.warnings.append(f"{e}; analysed the {count} flows before the damage")
+    return ctx._pass
+
+
+def commit_pass_table(ctx: StageContext, table: str) -> bool:
+    """Move a table the pass built into place; False when the pass did not build it (up to date)."""
+    fp = flow_pass(ctx)
+    if table not in fp.writers:
+        return False
+    fp.close(table)
+    ctx.commit(table)
+    return True
+
+
 # -- stages ---------------------------------------------------------------------------------------------
 
 
 def flows_stage(ctx: StageContext) -> None:
-    """`flows`: one row per HTTP(S) exchange, from flows.jsonl or flows.mitm."""
+    """`flows`: one row per HTTP(S) exchange, from flows.jsonl or flows.mitm (built by `flow_pass`)."""
     src = ctx.flow_source_name()
-    if src is None:
-        return
-    inputs = ctx.inputs([src])
-    if ctx.up_to_date(["flows"], inputs):
-        return
-    ctx.write("flows", flows_table(ctx.records()), inputs)
+    if src is not None and not commit_pass_table(ctx, "flows"):
+        ctx.up_to_date(["flows"], ctx.inputs([src]))
 
 
 def hook_events_stage(ctx: StageContext) -> None:
@@ -293,12 +519,18 @@ def packets_stage(ctx: StageContext) -> None:
     ctx.write("packets", pa.Table.from_pandas(df, schema=PACKETS, preserve_index=False), inputs)
 
 
+# Header lists become a Python dict per header in pandas (about 1 GB at 100k real flows); the
+# destinations stage reads none of them.
+_HEADER_COLUMNS = ("request_headers", "response_headers")
+
+
 def _flows_frame(ctx: StageContext) -> pd.DataFrame:
-    """The flows table as written by `flows_stage` this run (reading it back beats rebuilding it)."""
+    """The flows table as written by `flows_stage` this run, without its header lists."""
     path = ctx.table_path("flows")
-    if path.exists():
-        return pq.read_table(path).to_pandas()
-    return flows_table(ctx.records()).to_pandas()
+    if not path.exists():
+        return flows_table([]).drop_columns(list(_HEADER_COLUMNS)).to_pandas()  # a session of packets only
+    columns = [c for c in pq.read_schema(path).names if c not in _HEADER_COLUMNS]
+    return pq.read_table(path, columns=columns).to_pandas()
 
 
 def _extra_lists_stamp(ctx: StageContext) -> dict[str, str]:
@@ -442,89 +674,47 @@ def detect_one(
     issues.extend(_issue_rows(rec.flow_id, result.issues))
 
 
-def detect_range(
-    path: Path, start: int, end: int, canaries: list[Canary], engine: str
-) -> tuple[list[Detection], list[dict[str, str]], int]:
-    """Detections in one byte range of a flows file (run in a worker process)."""
-    detector = Detector(canaries, engine=engine)
-    detections: list[Detection] = []
-    issues: list[dict[str, str]] = []
-    records = read_range(path, start, end)
-    for rec in records:
-        detect_one(detector, rec, detections, issues)
-    return detections, issues, len(records)
-
-
 def detections_stage(ctx: StageContext) -> None:
-    """`detections` and `decode_issues`: canaries, runtime values and patterns in every request part."""
-    inputs = detections_inputs(ctx)
-    if ctx.up_to_date(["detections", "decode_issues"], inputs):
+    """`detections` and `decode_issues`: canaries, runtime values and patterns in every request part.
+
+    The flows' detections come from `flow_pass`; the agent's TLS plaintext and ttEncrypt inputs are
+    added here (they need the flows they may duplicate, so a session with hooks reads its records).
+    """
+    fp = flow_pass(ctx)
+    if "detections" not in fp.writers:
+        ctx.up_to_date(["detections", "decode_issues"], detections_inputs(ctx))
         return
-    planted = ctx.session.canaries()
     events = ctx.hook_events()
-    canaries = planted + runtime_canaries(events, planted)
-    detector = Detector(canaries, engine=ctx.engine)
-    detections: list[Detection] = []
-    issues: list[dict[str, str]] = []
-    # Plaintext the proxy also recorded is the same transmission: scan only what it could not see.
-    plaintext, _ = seen_by_proxy(tls_plaintext(events), ctx.records()) if events else ([], 0)
-    src = ctx.flow_source()
-    parallel = src is not None and use_workers(src)
-    total = None if parallel else len(ctx.records()) + len(plaintext)
-    with ctx.task("detecting", total) as advance:
-        if parallel:
-            assert src is not None
-            for _, _, (found, problems, count) in map_ranges(src, detect_range, canaries, ctx.engine):
-                detections.extend(found)
-                issues.extend(problems)
-                advance(count)
-        else:
-            for rec in ctx.records():
-                detect_one(detector, rec, detections, issues)
-                advance(1)
+    if events:
+        detector = Detector(fp.canaries, engine=ctx.engine)
+        detections: list[Detection] = []
+        issues: list[dict[str, str]] = []
+        # Plaintext the proxy also recorded is the same transmission: scan only what it could not see.
+        plaintext, _ = seen_by_proxy(tls_plaintext(events), ctx.records())
         for record in plaintext:
             result = detector.plaintext(record)
             detections.extend(result.detections)
             issues.extend(_issue_rows(f"hook:{record.seq}", result.issues))
-            advance(1)
-        if events:  # plaintext the TikTok profile saw entering ttEncrypt (analysis.detect.bytedance_hooks)
-            detections.extend(hooked_detections(detector, events, ctx.records()))
-    ctx.write("detections", pa.Table.from_pylist([asdict(d) for d in detections], schema=DETECTIONS), inputs)
-    ctx.write("decode_issues", pa.Table.from_pylist(issues, schema=DECODE_ISSUES), inputs)
+        # plaintext the TikTok profile saw entering ttEncrypt (analysis.detect.bytedance_hooks)
+        detections.extend(hooked_detections(detector, events, ctx.records()))
+        fp.writers["detections"].write_table(_detections_table(detections))
+        fp.writers["decode_issues"].write_table(pa.Table.from_pylist(issues, schema=DECODE_ISSUES))
+    for table in ("detections", "decode_issues"):
+        commit_pass_table(ctx, table)
 
 
 def app_events_stage(ctx: StageContext) -> None:
     """`app_events`: one row per entry of every ByteDance app-log body (analysis.decode.bytedance_applog)."""
     src = ctx.flow_source_name()
-    if src is None:
-        return
-    inputs = ctx.inputs([src])
-    if ctx.up_to_date(["app_events"], inputs):
-        return
-    rows: list[dict[str, Any]] = []
-    with ctx.task("app-log events", len(ctx.records())) as advance:
-        for rec in ctx.records():
-            rows.extend(asdict(e) for e in app_events(rec))
-            advance(1)
-    for r in rows:  # Arrow timestamps from epoch seconds
-        r["t_request"] = pd.Timestamp(r["t_request"], unit="s", tz="UTC")
-        r["local_time"] = (
-            None if r["local_time"] is None else pd.Timestamp(r["local_time"], unit="s", tz="UTC")
-        )
-    ctx.write("app_events", pa.Table.from_pylist(rows, schema=APP_EVENTS), inputs)
+    if src is not None and not commit_pass_table(ctx, "app_events"):
+        ctx.up_to_date(["app_events"], ctx.inputs([src]))
 
 
 def bytedance_layers_stage(ctx: StageContext) -> None:
     """`bytedance_layers`: per ByteDance request, what ttEncrypt, signature headers and payloads let us see."""
     src = ctx.flow_source_name()
-    if src is None:
-        return
-    inputs = ctx.inputs([src])
-    if ctx.up_to_date(["bytedance_layers"], inputs):
-        return
-    ctx.write(
-        "bytedance_layers", pa.Table.from_pylist(layers_rows(ctx.records()), schema=BYTEDANCE_LAYERS), inputs
-    )
+    if src is not None and not commit_pass_table(ctx, "bytedance_layers"):
+        ctx.up_to_date(["bytedance_layers"], ctx.inputs([src]))
 
 
 Stage = Callable[[StageContext], None]
@@ -579,8 +769,12 @@ def analyze(
     ctx = StageContext(session, force=force, engine=engine, progress=progress if show_progress else None,
                        registry_files=tuple(Path(p) for p in registry_files))  # fmt: skip
     ctx.warnings.extend(reject_untrusted(session))  # derived files are checked, not trusted
-    with progress:
-        for stage in STAGES:
-            stage(ctx)
+    try:
+        with progress:
+            for stage in STAGES:
+                stage(ctx)
+    finally:
+        if ctx._pass is not None:
+            ctx._pass.discard(ctx)  # after a failure: the per-flow tables no stage committed
     write_manifest(session)
     return AnalysisResult(session.path, ctx.written, ctx.skipped, ctx.warnings)

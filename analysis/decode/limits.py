@@ -23,6 +23,11 @@ class DecodeLimits:
     max_total: int = 96 * 1024 * 1024  # bytes of views for one message
     max_views: int = 50_000
     min_base64_run: int = 16
+    # A request body larger than this (sent without content-coding) is not decoded: it is searched as
+    # bytes in a streaming pass of `stream_window`-byte windows (overlapping by the longest needle), so
+    # its cost in memory is one window, not a decoded copy (`analysis.detect.detector`).
+    stream_from: int = 8 * 1024 * 1024
+    stream_window: int = 1024 * 1024
 
 
 @dataclass(frozen=True)

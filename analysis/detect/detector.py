@@ -8,8 +8,10 @@ encoding chain and method). Parts that could not be decoded come back as `Decode
 from __future__ import annotations
 
 import hashlib
+from collections import OrderedDict
 from dataclasses import dataclass
 from dataclasses import field
+from dataclasses import replace
 
 from analysis.decode.limits import DecodeIssue
 from analysis.decode.limits import DecodeLimits
@@ -25,6 +27,9 @@ from analysis.schema import Canary
 from analysis.schema import Detection
 from analysis.schema import FlowRecord
 from analysis.vocabulary import DetectionMethod
+
+STREAM_OVERLAP = 4096  # bytes two windows of a streamed body share, at least (a pattern's longest match)
+MEMO_REQUESTS = 4096  # distinct requests whose results are kept for identical ones that follow
 
 
 def detection_id(flow_id: str, part: str, what: str, encoding: str, method: str) -> str:
@@ -51,15 +56,61 @@ class Detector:
         engine: str = "auto",
         limits: DecodeLimits | None = None,
         patterns: bool = True,
+        memo: int = MEMO_REQUESTS,
     ) -> None:
         self.index = CanaryIndex(canaries, engine=engine)
         self.limits = limits or DecodeLimits()
         self.patterns = patterns
+        self.memo_size = memo
+        self._memo: OrderedDict[bytes, MessageResult] = OrderedDict()
 
     def flow(self, rec: FlowRecord) -> MessageResult:
-        """Detections in one flow's request (and its client WebSocket messages)."""
-        views, issues = MessageDecoder(self.limits).request(rec)
-        return MessageResult(self.views(rec.flow_id, views), issues)
+        """Detections in one flow's request (and its client WebSocket messages).
+
+        Apps send the same request again and again (polling, retries, identical beacons). What a
+        request gives depends only on what it carries (see `request_key`), so a request seen before
+        gets the earlier result with its own flow id, not a second decoding of the same bytes.
+        """
+        key = request_key(rec) if self.memo_size else b""
+        seen = self._memo.get(key) if key else None
+        if seen is not None:
+            self._memo.move_to_end(key)
+            return MessageResult([_for_flow(d, rec.flow_id) for d in seen.detections], list(seen.issues))
+        if len(rec.request_body) > self.limits.stream_from and not _content_coded(rec):
+            result = self._streamed(rec)
+        else:
+            views, issues = MessageDecoder(self.limits).request(rec)
+            result = MessageResult(self.views(rec.flow_id, views), issues)
+        if key:
+            self._memo[key] = result
+            if len(self._memo) > self.memo_size:
+                self._memo.popitem(last=False)
+        return result
+
+    def _streamed(self, rec: FlowRecord) -> MessageResult:
+        """A request whose body is over `limits.stream_from`: everything but the body decoded as usual,
+        the body searched as bytes window by window (windows overlap by the longest needle, so no
+        occurrence is cut; one found twice is one detection). Only one window is copied at a time."""
+        views, issues = MessageDecoder(self.limits).request(replace(rec, request_body=b""))
+        found = {d.detection_id: d for d in self.views(rec.flow_id, views)}
+        body, step = rec.request_body, self.limits.stream_window
+        overlap = (
+            max(STREAM_OVERLAP, *(len(n) for n in self.index.needles))
+            if self.index.needles
+            else STREAM_OVERLAP
+        )
+        for start in range(0, len(body), step):
+            window = body[start : start + step + overlap]
+            for d in self.views(rec.flow_id, [View("body", (), window)]):
+                found.setdefault(d.detection_id, d)
+        issues.append(
+            DecodeIssue(
+                "body", "plain", "too-large",
+                f"{len(body)} bytes, over {self.limits.stream_from}: searched as bytes in a streaming pass, "
+                "not decoded",
+            )
+        )  # fmt: skip
+        return MessageResult(_most_specific(list(found.values())), issues)
 
     def plaintext(self, record: PlaintextRecord) -> MessageResult:
         """Detections in one TLS plaintext record from the agent (flow id `hook:<seq>`)."""
@@ -115,6 +166,44 @@ class Detector:
                 p.confidence,
                 excerpt(view.data, p.start, p.end),
             )
+
+
+def _content_coded(rec: FlowRecord) -> bool:
+    return any(
+        name.lower() == "content-encoding" and value.strip().lower() not in ("", "identity")
+        for name, value in rec.request_headers
+    )
+
+
+def request_key(rec: FlowRecord) -> bytes:
+    """A digest of everything `MessageDecoder.request` reads of a flow: host, path, query, request
+    headers, body and client WebSocket messages (not the flow id, times or the response)."""
+    h = hashlib.blake2b(digest_size=20)
+    for text in (rec.host, rec.path, rec.query):
+        h.update(text.encode("utf-8", "surrogatepass"))
+        h.update(b"\0\1")
+    for name, value in rec.request_headers:
+        h.update(f"{name}\0{value}".encode("utf-8", "surrogatepass"))
+        h.update(b"\0\2")
+    h.update(len(rec.request_body).to_bytes(8, "little"))
+    h.update(rec.request_body)
+    for m in rec.websocket:
+        if m.from_client:
+            h.update(len(m.content).to_bytes(8, "little"))
+            h.update(m.content)
+    return h.digest()
+
+
+def _for_flow(d: Detection, flow_id: str) -> Detection:
+    """A detection of one request as found in an identical request of another flow."""
+    if d.flow_id == flow_id:
+        return d
+    what = d.canary_id if d.method != DetectionMethod.PATTERN else d.data_type
+    return replace(
+        d,
+        detection_id=detection_id(flow_id, d.part, what or d.data_type, d.encoding, d.method),
+        flow_id=flow_id,
+    )
 
 
 def _deepest(hits: list[Hit], views: list[View]) -> list[Hit]:
