@@ -67,9 +67,6 @@ def test_mark_a_sealed_session_keeps_the_seal_and_splits_findings(sealed: Path) 
     # Before: "session is sealed; a mark added now would break its seal".
     assert out.exit_code == 0, out.output
     assert "annotations.jsonl, beside the seal" in out.output
-    # The findings stage's inputs do not name annotations.jsonl (analyze/stages.py, owned elsewhere), so
-    # the CLI says how to re-split findings derived before the mark.
-    assert "privlab analyze --force" in out.output
     assert _digests(sealed) == before  # session.json, custody, seal and evidence: byte for byte unchanged
     report = verify_session(sealed)
     assert report.intact, [str(p) for p in report.problems]
@@ -83,9 +80,8 @@ def test_mark_a_sealed_session_keeps_the_seal_and_splits_findings(sealed: Path) 
     assert session_entry(sealed).phases[-1] == "consent-accepted"
     raw = json.loads((sealed / "session.json").read_bytes())
     assert [m["label"] for m in session_marks(sealed, raw)] == labels
-    # Findings split by phase. `analyze --force`: the findings stage's inputs do not name annotations.jsonl
-    # yet (analyze/stages.py, owned elsewhere), so a plain re-run would keep the old tables.
-    analyze(sealed, force=True, show_progress=False)
+    # Findings split by phase on a plain re-run: annotations.jsonl is among the findings stage's inputs.
+    analyze(sealed, show_progress=False)
     phases = _phases(sealed)
     assert phases[("transmission", "mac", "TikTok")] >= {"before-consent"}  # first sent at 23:59:24.884
     assert phases[("transmission", "email", "TikTok")] == {"after-consent"}  # first at 23:59:27.056

@@ -8,6 +8,7 @@ one owner per file; `domains/<region>/*.json`, one domain per file), checked aga
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -75,3 +76,23 @@ def test_destinations_cli_takes_the_directory(tmp_path: Path) -> None:
     out = CliRunner().invoke(main, ["destinations", str(s.path), "--registry", str(RADAR)])
     assert out.exit_code == 0, out.output
     assert "api2.branch.io" in out.output and "Branch" in out.output
+
+
+def test_analyze_and_report_take_the_directory(tmp_path: Path) -> None:
+    """`analyze --registry DIR` (refused as a directory before) stamps the table with the directory's digest."""
+    import pyarrow.parquet as pq
+
+    from analysis.analyze.stages import INPUTS_KEY
+    from analysis.attribute.entities.importers import list_digest
+    from analysis.capture.import_ import import_capture
+    from analysis.cli import main
+
+    har = Path(__file__).parent / "data" / "captures" / "reporthar-android-first-run.har"
+    s = import_capture(har, tmp_path, app="tld.sample.app").session
+    out = CliRunner().invoke(main, ["analyze", str(s.path), "--registry", str(RADAR), "--quiet"])
+    assert out.exit_code == 0, out.output
+    table = s.path / "derived" / "destinations.parquet"
+    inputs = json.loads(pq.read_schema(table).metadata[INPUTS_KEY])
+    assert inputs[f"registry:{RADAR.name}"] == list_digest(RADAR)
+    out = CliRunner().invoke(main, ["report", str(s.path), "--registry", str(RADAR), "--format", "json"])
+    assert out.exit_code == 0, out.output

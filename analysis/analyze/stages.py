@@ -57,6 +57,7 @@ from analysis.attribute.domains import DomainNamer
 from analysis.attribute.domains import default_namer
 from analysis.attribute.entities import Registry
 from analysis.attribute.entities import load_registry
+from analysis.attribute.entities.importers import list_digest
 from analysis.attribute.geo import GeoDB
 from analysis.attribute.geo import default_geodb
 from analysis.attribute.jurisdiction import JurisdictionData
@@ -101,6 +102,7 @@ from analysis.session import PCAP
 from analysis.session import SESSION_JSON
 from analysis.session import TLS_FAILURES_JSONL
 from analysis.session import Session
+from analysis.session.annotations import ANNOTATIONS
 from analysis.session.custody import sha256_file
 from analysis.session.derived import read_tables
 from analysis.session.flows import flow_source
@@ -536,9 +538,7 @@ def _flows_frame(ctx: StageContext) -> pd.DataFrame:
 def _extra_lists_stamp(ctx: StageContext) -> dict[str, str]:
     # `--registry` files are part of a destinations table's inputs (a .toml extra is merged as curated
     # data and is not among the registry's imported lists, so the registry stamp alone misses it).
-    from analysis.session.custody import sha256_file
-
-    return {f"registry:{p.name}": sha256_file(p) for p in ctx.registry_files}
+    return {f"registry:{p.name}": list_digest(p) for p in ctx.registry_files}
 
 
 def destinations_of(
@@ -609,7 +609,8 @@ def findings_stage(ctx: StageContext) -> None:
             "bytedance_layers",
         )
     ]
-    inputs = ctx.inputs([SESSION_JSON, CANARIES_JSON, TLS_FAILURES_JSONL, CUSTODY, *derived])
+    # annotations.jsonl: marks an analyst adds after the seal split findings by phase as well.
+    inputs = ctx.inputs([SESSION_JSON, ANNOTATIONS, CANARIES_JSON, TLS_FAILURES_JSONL, CUSTODY, *derived])
     if ctx.up_to_date(FINDINGS_TABLES, inputs):
         return
     tables = read_tables(ctx.path)

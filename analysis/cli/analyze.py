@@ -29,7 +29,7 @@ console = Console(highlight=False)
     "--registry",
     "registry_files",
     multiple=True,
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    type=click.Path(exists=True, path_type=Path),
     help="An extra entity list (registry .toml, Tracker Radar, Exodus, X-Ray, Disconnect JSON); repeatable.",
 )
 @click.option(

@@ -213,32 +213,6 @@ def mark(session: Path, label: str, at: str | None, note: str, sign_key: Path | 
         f"marked {label!r} at {datetime.fromtimestamp(m['t'], UTC).isoformat()} in {s.id} "
         f"(analyst's assertion, recorded in {where})"
     )
-    if "seq" in m and _findings_ignore_annotations(s.path):
-        console.print(
-            f"findings derived before this mark are not split by it yet: run `privlab analyze --force {session}`"
-        )
-
-
-def _findings_ignore_annotations(path: Path) -> bool:
-    """Whether derived findings exist and were built without annotations.jsonl among their inputs.
-
-    Then a plain `privlab analyze` would keep them as they are, so the user is told to force it.
-    """
-    import json
-
-    import pyarrow.parquet as pq
-
-    from analysis.analyze.stages import INPUTS_KEY
-    from analysis.session.annotations import ANNOTATIONS
-
-    table = path / "derived" / "findings.parquet"
-    if not table.exists():
-        return False
-    try:
-        inputs = json.loads((pq.read_schema(table).metadata or {}).get(INPUTS_KEY, b"{}"))
-    except (OSError, ValueError):
-        return True
-    return ANNOTATIONS not in inputs
 
 
 @click.command()

@@ -45,7 +45,7 @@ console = Console(highlight=False, soft_wrap=True)
     "--registry",
     "registry_files",
     multiple=True,
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    type=click.Path(exists=True, path_type=Path),
     help="An extra entity list to attribute hosts with (as for `privlab analyze --registry`); repeatable.",
 )
 def report(
