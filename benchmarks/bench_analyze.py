@@ -43,13 +43,15 @@ def source_states() -> list[dict[str, Any]]:
     from mitmproxy import http
     from mitmproxy import io as mitm_io
 
-    from analysis.capture.import_ import _har_json
+    from analysis.capture.import_ import har_entries
     from analysis.capture.import_ import har_flow
 
     states = []
     for har in sorted((REPO / "tests" / "data" / "captures").glob("*.har")):
-        for n, entry in enumerate(_har_json(har)["log"]["entries"]):
-            states.append(har_flow(entry, f"{har.stem}-{n}").get_state())
+        for item in har_entries(har):
+            if isinstance(item, tuple):  # the first item is the HarLog, then (position, entry)
+                n, entry = item
+                states.append(har_flow(entry, f"{har.stem}-{n}").get_state())
     for mitm in sorted((REPO / "tests" / "data" / "mitm_dumps" / "flows").glob("*.mitm")):
         if mitm.name.startswith("corrupted"):
             continue

@@ -306,13 +306,14 @@ def _detections_table(found: list[Detection]) -> pa.Table:
 
 
 def _app_events_table(records: list[FlowRecord]) -> pa.Table:
-    rows: list[dict[str, Any]] = [asdict(e) for rec in records for e in app_events(rec)]
-    for r in rows:  # Arrow timestamps from epoch seconds
-        r["t_request"] = pd.Timestamp(r["t_request"], unit="s", tz="UTC")
-        r["local_time"] = (
-            None if r["local_time"] is None else pd.Timestamp(r["local_time"], unit="s", tz="UTC")
-        )
-    return pa.Table.from_pylist(rows, schema=APP_EVENTS)
+    # Column by column: a TikTok-like session has ~12 entries a flow, and a dict (`asdict`) plus two
+    # `pd.Timestamp`s per entry was a fifth of analyze. The times convert as one column each.
+    events = [e for rec in records for e in app_events(rec)]
+    columns: dict[str, Any] = {n: [getattr(e, n) for e in events] for n in APP_EVENTS.names}
+    for n in ("t_request", "local_time"):  # epoch seconds (None: NaT) -> UTC timestamps in whole µs
+        times = pd.to_datetime(pd.Series(columns[n], dtype="float64"), unit="s", utc=True)
+        columns[n] = times.dt.floor("us")  # as a datetime's microsecond field: the sub-µs part is dropped
+    return pa.Table.from_pandas(pd.DataFrame(columns), schema=APP_EVENTS, preserve_index=False)
 
 
 def pass_records(
