@@ -72,3 +72,23 @@ def test_apk_and_keys_name_a_fifo_and_a_directory(tmp_path: Path, sample_session
         load_public_key(tmp_path)
     out = CliRunner().invoke(main, ["verify", str(sample_session), "--pubkey", str(fifo)])
     assert out.exit_code != 0 and "is a FIFO (named pipe), not a public key file" in out.output, out.output
+
+
+@pytest.mark.timeout(30)
+def test_report_validation_and_frida_server_name_what_they_are(tmp_path: Path, sample_session: Path) -> None:
+    from analysis.device.setup import SetupError
+    from analysis.device.setup import _local_frida
+
+    fifo = tmp_path / "validation.json"
+    os.mkfifo(fifo)
+    for path, kind in ((fifo, "is a FIFO (named pipe)"), (tmp_path, "is a directory")):
+        out = CliRunner().invoke(
+            main, ["report", str(sample_session), "--validation", str(path), "--out", str(tmp_path / "r")]
+        )
+        assert out.exit_code != 0
+        assert out.exception is None or isinstance(out.exception, SystemExit), out.exception
+        assert f"{kind}, not a validation record" in out.output, out.output
+    with pytest.raises(SetupError, match=r"is a directory, not a frida-server binary"):
+        _local_frida(tmp_path)
+    with pytest.raises(SetupError, match=r"missing-server: no such file$"):
+        _local_frida(tmp_path / "missing-server")

@@ -8,6 +8,7 @@ import click
 from rich.console import Console
 
 from analysis.errors import PrivlabError
+from analysis.errors import require_file
 from analysis.report import FORMATS
 from analysis.report import build_report
 from analysis.report import parse_formats
@@ -61,6 +62,8 @@ def report(
     Session.open(session)
     if validation_path is not None and not validation_path.exists():
         raise PrivlabError(f"{validation_path}: validation record not found (run `privlab validate`)")
+    if validation_path is not None:
+        require_file(validation_path, "a validation record (run `privlab validate`)")  # a FIFO would block
     validation = load_validation(validation_path or DEFAULT_VALIDATION)
     # The report reads what `privlab analyze` wrote to derived/ (running it first when stale). With
     # `--registry`, analyze runs with the extra lists first and the report reads that without a refresh

@@ -47,6 +47,7 @@ from analysis.device.facts import device_sha256
 from analysis.device.facts import read_props
 from analysis.device.facts import zygote_pids
 from analysis.errors import PrivlabError
+from analysis.errors import path_kind
 
 CA_COPY = "/data/local/tmp/privlab-ca-copy"
 # frida-server daemonises; its stdio goes to /dev/null so `adb shell` is not held open by the daemon.
@@ -284,8 +285,10 @@ def undo_quic(run: Runner) -> StepResult:
 
 def _local_frida(path: Path) -> Path:
     """The frida-server binary to push (an `.xz` release is unpacked next to a temp copy)."""
-    if not path.is_file():
-        raise SetupError(f"frida: {path}: no such file")
+    if (kind := path_kind(path)) is not None:  # a directory or FIFO is said as such, never opened
+        raise SetupError(
+            f"frida: {path}: {kind}" + (", not a frida-server binary" if kind.startswith("is ") else "")
+        )
     if path.suffix == ".xz":
         out = Path(tempfile.mkdtemp(prefix="privlab-frida-")) / path.stem
         try:
