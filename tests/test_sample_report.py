@@ -85,3 +85,16 @@ def test_the_html_report_shows_the_watched_call_linked_to_its_send(report: dict[
         assert f'href="#{f["finding_id"]}"' in shown
         assert any(e["api"] == api and e["link"] == "value" for e in f["access"])  # by value, not by type
         assert api in _article(html, f["finding_id"])  # the send's own reads table names the call
+
+
+def test_lab_sends_are_not_called_a_country_or_a_transfer(report: dict[str, Any]) -> None:
+    """The sample's upstream is a lab server on the capturing host: no summary may say "in loopback", and no
+    finding may cite the transfer articles (Art. 44-49) for a send that reached no country."""
+    html, doc = report["html"], report["doc"]
+    text = unescape(re.sub(r"<[^>]+>", " ", html))
+    assert "in loopback" not in text and "located in loopback" not in text
+    sent = [f for f in doc["findings"] if f["kind"] == "transmission" and f["country"] == "loopback"]
+    assert sent
+    for f in sent:
+        assert "at a server on the capturing host itself (a lab upstream)" in f["summary"], f["summary"]
+        assert "Art. 44-49" not in [p["article"] for p in f["provisions"]], f["finding_id"]

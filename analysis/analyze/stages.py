@@ -115,7 +115,7 @@ from analysis.session.flows import workers
 
 STATIC_JSON = "apk/static.json"  # written by `privlab apk --out <session>`
 # Bump when the same inputs would give different tables (a detection rule changed).
-ANALYSIS_VERSION = "detect-4+findings-4"  # detect-4: bodies over 8 MB searched in a streaming pass
+ANALYSIS_VERSION = "detect-4+findings-5"  # detect-4: bodies over 8 MB searched in a streaming pass; findings-5: lab sends are not a country
 STAMP_KEY = b"privlab.inputs_sha256"
 INPUTS_KEY = b"privlab.inputs"
 # What `findings_stage` writes: every table the report reads besides the ones above.

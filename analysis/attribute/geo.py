@@ -49,6 +49,17 @@ SCOPE_COUNTRY = {
 }
 UNKNOWN = "unknown"  # a public address the database does not cover
 
+# How a report names the place of an address that is not on the public Internet (a SCOPE_COUNTRY label).
+# A lab capture sends everything to an upstream on the capturing host: "sent to TikTok in loopback"
+# read as if loopback were a country, and such a send shows no transfer to any country.
+SCOPE_PLACE = {
+    "loopback": "a server on the capturing host itself (a lab upstream)",
+    "private": "a server on a private network",
+    "link-local": "a link-local address",
+    "reserved": "a reserved address",
+    "invalid": "an address that is not valid",
+}
+
 _active_geoip2fast: list[str] = []  # path of the file geoip2fast's globals currently hold
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from analysis.attribute.geo import SCOPE_PLACE
 from analysis.findings.model import Finding
 from analysis.findings.model import Provision
 from analysis.findings.phases import PHASE_AFTER
@@ -50,7 +51,8 @@ def provisions_for(finding: Finding, child_session: bool) -> list[Provision]:
                     "information society service offered to a child, Art. 8 sets conditions on it.",
                 )
             )
-        if finding.jurisdiction in ("third-country", "unknown"):
+        # A server on this host or a private network (a lab upstream) shows no transfer to any country.
+        if finding.jurisdiction in ("third-country", "unknown") and finding.country not in SCOPE_PLACE:
             where = (
                 f"a server located in {finding.country}"
                 if finding.country != "unknown"

@@ -18,6 +18,7 @@ from typing import Any
 
 import pandas as pd
 
+from analysis.attribute.geo import SCOPE_PLACE
 from analysis.findings.access import _access_event
 from analysis.findings.access import _delay
 from analysis.findings.access import _Hook
@@ -298,7 +299,10 @@ def summary_sentence(f: Finding) -> str:
             )
             return f"{f.entity} handed data{held} to the watched method {', '.join(f.apis)} {times} {when}{sent}."
         return f"{f.entity} read the {dtype} {times} {when}{sent}."
-    where = f.country if f.country != "unknown" else "an unknown country"
+    if f.country in SCOPE_PLACE:
+        where = f"at {SCOPE_PLACE[f.country]}"
+    else:
+        where = f"in {f.country}" if f.country != "unknown" else "in an unknown country"
     read = ""
     if f.access:
         first = f.access[0]
@@ -306,7 +310,7 @@ def summary_sentence(f: Finding) -> str:
         read = f", after {first.api} {verb}"
         if first.delay_s is not None:
             read += f" {first.delay_s:.1f} s earlier"
-    return f"The {dtype} was sent to {f.entity} in {where} {times} {when}{read}."
+    return f"The {dtype} was sent to {f.entity} {where} {times} {when}{read}."
 
 
 def flow_destinations(tables: Any) -> pd.DataFrame:
