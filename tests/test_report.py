@@ -290,7 +290,7 @@ def test_docx_findings_table_matches_findings_json(built: dict[str, Any]) -> Non
     doc = _doc(built["first"])
     table = next(t for t in d.tables if tuple(c.text for c in t.rows[0].cells) == FINDINGS_TABLE_COLUMNS)
     rows = [[c.text for c in r.cells] for r in table.rows[1:]]
-    # The same values; a bidirectional control is shown as `<U+XXXX>` in the document, kept exact in the JSON.
+    # The same values; a bidirectional control is shown by code point (`<U+202E>`) in the document, exact in the JSON.
     assert rows == [[visible_controls(str(f[c])) for c in FINDINGS_TABLE_COLUMNS] for f in doc["findings"]]
     headings = [p.text for p in d.paragraphs if p.style.name.startswith("Heading")]
     for title in SECTIONS[:-1]:

@@ -9,6 +9,7 @@ import pyarrow.parquet as pq
 from rich.console import Console
 
 from analysis.analyze.stages import analyze as run_analysis
+from analysis.cli.options import registry_option
 from analysis.detect.scanner import ENGINES
 from analysis.vocabulary import DetectionMethod
 
@@ -25,13 +26,7 @@ console = Console(highlight=False)
     show_default=True,
     help="Multi-pattern search engine (both give identical detections).",
 )
-@click.option(
-    "--registry",
-    "registry_files",
-    multiple=True,
-    type=click.Path(exists=True, path_type=Path),
-    help="An extra entity list (registry .toml, Tracker Radar, Exodus, X-Ray, Disconnect JSON); repeatable.",
-)
+@registry_option
 @click.option(
     "--quiet", is_flag=True, help="No progress bars (they are never drawn when output is not a terminal)."
 )

@@ -12,6 +12,9 @@ from rich.table import Table
 from analysis.attribute.destinations import DATA_PREFIX
 from analysis.attribute.entities import load_registry
 from analysis.attribute.geo import GeoDB
+from analysis.cli.options import first_party_option
+from analysis.cli.options import owner_option
+from analysis.cli.options import registry_option
 from analysis.cli.terminal import table_console
 from analysis.errors import PrivlabError
 from analysis.findings.frames import empty_frame
@@ -105,22 +108,9 @@ RIR_HELP = "RIR delegated-*-extended files for the registered country instead of
 @click.option(
     "--app", "app_package", help="App package that is the first party (default: from session.json)."
 )
-@click.option(
-    "--registry",
-    "registry_files",
-    multiple=True,
-    type=click.Path(exists=True, path_type=Path),
-    help="Extra entity data: a registry .toml, an Exodus / X-Ray / Disconnect / DuckDuckGo list, or a "
-    "Tracker Radar directory (repeatable).",
-)
-@click.option(
-    "--first-party",
-    "first_party",
-    multiple=True,
-    metavar="DOMAIN",
-    help="A domain of the app's own (repeat); default: session.json, the APK, the package name.",
-)
-@click.option("--owner", default=None, metavar="COMPANY", help="The company that owns the app.")
+@registry_option
+@first_party_option
+@owner_option
 @click.option("--geoip", "geoip_file", type=EXISTING_FILE, help=GEOIP_HELP)
 @click.option("--rir", "rir_files", multiple=True, type=EXISTING_FILE, help=RIR_HELP)
 @click.option(

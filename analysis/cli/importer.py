@@ -10,6 +10,8 @@ import click
 from rich.console import Console
 
 from analysis.capture.import_ import import_capture
+from analysis.cli.options import first_party_option
+from analysis.cli.options import owner_option
 from analysis.session.provenance import made_by
 
 console = Console(highlight=False, soft_wrap=True)
@@ -33,14 +35,8 @@ console = Console(highlight=False, soft_wrap=True)
 @click.option(
     "--app", default=None, metavar="PACKAGE", help="The app's package name, recorded in session.json."
 )
-@click.option(
-    "--first-party",
-    "first_party",
-    multiple=True,
-    metavar="DOMAIN",
-    help="A domain of the app's own (repeat for several); its hosts are first party.",
-)
-@click.option("--owner", default=None, metavar="COMPANY", help="The company that owns the app.")
+@first_party_option
+@owner_option
 def import_cmd(
     source: Path,
     out: Path,

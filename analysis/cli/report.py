@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 from rich.console import Console
 
+from analysis.cli.options import registry_option
 from analysis.errors import PrivlabError
 from analysis.errors import require_file
 from analysis.report import FORMATS
@@ -42,13 +43,7 @@ console = Console(highlight=False, soft_wrap=True)
     type=click.Path(path_type=Path),
     help=f"Stored `privlab validate` record to quote [default: {DEFAULT_VALIDATION} if present].",
 )
-@click.option(
-    "--registry",
-    "registry_files",
-    multiple=True,
-    type=click.Path(exists=True, path_type=Path),
-    help="An extra entity list to attribute hosts with (as for `privlab analyze --registry`); repeatable.",
-)
+@registry_option
 def report(
     session: Path,
     formats: str,

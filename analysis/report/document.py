@@ -51,7 +51,7 @@ BIDI_CONTROLS = re.compile("[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 
 
 def visible_controls(text: str) -> str:
-    """`text` with every bidirectional control shown as `<U+XXXX>`."""
+    """`text` with every bidirectional control shown as its code point, e.g. `<U+202E>`."""
     return BIDI_CONTROLS.sub(lambda m: f"<U+{ord(m.group()):04X}>", text)
 
 

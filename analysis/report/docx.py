@@ -89,7 +89,7 @@ _NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 
 def xml_safe(v: Any) -> Any:
     """The document with characters Word's XML cannot hold shown as `\\xNN` / `\\uNNNN` escapes, and
-    bidirectional controls as `<U+XXXX>` (as in the HTML and PDF)."""
+    bidirectional controls as their code points, e.g. `<U+202E>` (as in the HTML and PDF)."""
     if isinstance(v, str):
         return _NOT_XML.sub(
             lambda m: f"\\x{ord(m.group()):02x}" if ord(m.group()) < 256 else f"\\u{ord(m.group()):04x}",
