@@ -32,6 +32,7 @@ from analysis.findings.rows import findings_table
 from analysis.schema import COVERAGE
 from analysis.schema import FINDINGS
 from analysis.session import Session
+from analysis.session.derived import read_rows
 from analysis.session.derived import read_tables
 
 
@@ -149,3 +150,34 @@ def test_rows_keep_their_shape_through_parquet(tmp_path: Path) -> None:
     assert table.schema.names == COVERAGE.names and table.num_rows == 1
     back = coverage_from_table(table)
     assert back == coverage and list(back.detections_by_method) == ["pattern", "canary"]
+
+
+def test_findings_read_header_lists_and_app_log_entries_for_exhibits_only(
+    sample_session: Path, tmp_path: Path
+) -> None:
+    """The findings stage reads the tables without header lists and app-log entries (most of a large
+    session's memory) and fetches the rows its exhibits cite: the findings are the same as from the
+    whole tables, exhibits keep their headers and custody, summaries still name the app-log event."""
+    session = _copy(sample_session, tmp_path / "s")
+    assert CliRunner().invoke(main, ["analyze", str(session)]).exit_code == 0
+    leave_out: dict[str, Any] = {
+        "flows": ("request_headers", "response_headers"),
+        "app_events": "*",
+    }
+    lean = read_tables(session, leave_out=leave_out)
+    assert "request_headers" not in lean.flows.columns and lean.app_events is None
+    assert len(lean.flows) > 0
+    lean_findings, lean_coverage = session_findings(Session.open(session), lean)
+    full_findings, full_coverage = session_findings(Session.open(session), read_tables(session))
+    assert lean_findings == full_findings and lean_coverage == full_coverage
+    proxied = [e for f in lean_findings for e in f.exhibits if e.via == "proxy"]
+    assert proxied and all(e.request_headers and e.custody for e in proxied)
+    assert any("app-log event" in f.summary for f in lean_findings)
+
+    cited = proxied[0].flow_id
+    rows = read_rows(session, "flows", {cited}, ("flow_id", "request_headers"))
+    assert list(rows["flow_id"]) == [cited] and len(rows["request_headers"].iloc[0]) > 0
+    assert list(read_rows(session, "flows", set(), ("flow_id",)).columns) == ["flow_id"]
+    (session / "derived" / "app_events.parquet").unlink()  # a table the session lacks: empty, typed
+    absent = read_rows(session, "app_events", {cited}, ("flow_id", "event"))
+    assert absent.empty and list(absent.columns) == ["flow_id", "event"]

@@ -614,7 +614,8 @@ def findings_stage(ctx: StageContext) -> None:
     inputs = ctx.inputs([SESSION_JSON, ANNOTATIONS, CANARIES_JSON, TLS_FAILURES_JSONL, CUSTODY, *derived])
     if ctx.up_to_date(FINDINGS_TABLES, inputs):
         return
-    tables = read_tables(ctx.path)
+    # Header lists and app-log entries are read for the exhibits' flows only (findings.exhibit_source).
+    tables = read_tables(ctx.path, leave_out={"flows": _HEADER_COLUMNS, "app_events": "*", "findings": "*"})
     findings, coverage = session_findings(ctx.session, tables)
     ctx.write("findings", findings_table(findings), inputs)
     ctx.write("coverage", coverage_table(coverage), inputs)

@@ -132,7 +132,7 @@ def unknown_paths(
     """(host, path, requests) of ByteDance requests whose path has no purpose, most frequent first."""
     emap = endpoints or default_endpoints()
     seen: Counter[tuple[str, str]] = Counter()
-    for host, path in requests:
+    for (host, path), n in Counter(requests).items():  # a session repeats a few paths 100k times
         if is_bytedance_host(host) and emap.purpose_of(host, path) is None:
-            seen[((host or "").lower(), path or "/")] += 1
+            seen[((host or "").lower(), path or "/")] += n
     return [(h, p, n) for (h, p), n in sorted(seen.items(), key=lambda kv: (-kv[1], kv[0]))]

@@ -172,7 +172,7 @@ class _Group:
     dests: list[_Dest] = field(default_factory=list)
     hosts: set[str] = field(default_factory=set)
     flows: dict[str, float] = field(default_factory=dict)  # flow id -> t
-    detections: list[tuple[float, str, Any]] = field(default_factory=list)  # (t, flow id, row)
+    detections: list[int] = field(default_factory=list)  # row numbers in the detections table
 
 
 def _group_order(key: tuple[str, str, str, str]) -> tuple[str, str, str, int]:
@@ -184,32 +184,46 @@ def _renumber(e: Exhibit, n: int) -> Exhibit:
     return Exhibit(**{**asdict(e), "ref": f"E-{n}", "request_headers": e.request_headers})
 
 
+def _exhibit_flows(g: _Group) -> list[tuple[str, float]]:
+    """(flow id, time) of the flows a finding's exhibits cite: its earliest, at most MAX_EXHIBITS."""
+    return sorted(g.flows.items(), key=lambda kv: (kv[1], kv[0]))[:MAX_EXHIBITS]
+
+
 def _transmission(
     g: _Group,
+    detections: pd.DataFrame,
     flow_row: Callable[[str], Any],
     hooks: Sequence[_Hook],
     canary_values: Mapping[str, str],
     hashes: Mapping[str, Mapping[str, Any]],
 ) -> Finding:
     times = sorted(g.flows.values())
-    dets = sorted(g.detections, key=lambda x: (x[0], x[1], str(x[2].detection_id)))
-    canary_ids = sorted({str(d.canary_id) for _, _, d in dets if _text(d.canary_id)})
-    methods = sorted({str(d.method) for _, _, d in dets if _text(d.method)})
-    encodings = sorted({str(d.encoding) for _, _, d in dets if _text(d.encoding)})
-    confidence = max((float(d.confidence) for _, _, d in dets if _text(d.confidence)), default=1.0)
+    rows = detections.iloc[g.detections]
+    canary_ids = sorted({str(v) for v in _texts(rows["canary_id"]) if v})
+    methods = sorted({str(v) for v in _texts(rows["method"]) if v})
+    encodings = sorted({str(v) for v in _texts(rows["encoding"]) if v})
+    confidence = max((float(v) for v in _pylist(rows["confidence"]) if _text(v)), default=1.0)
     worst = max(g.dests, key=lambda d: JURISDICTION_RANK.get(d.jurisdiction, 2), default=None)
     parent = next((d.parent for d in g.dests if d.parent), None)
     party = worst.party if worst else "unknown"
 
-    # Exhibits: the earliest flows, each with its most confident detection of this data type.
-    best: dict[str, tuple[float, str, Any]] = {}
-    for item in dets:
-        cur = best.get(item[1])
-        if cur is None or float(item[2].confidence or 0) > float(cur[2].confidence or 0):
-            best[item[1]] = item
+    # Exhibits: the earliest flows, each with its most confident detection of this data type (the
+    # first by detection id among equals).
+    cited = _exhibit_flows(g)
+    wanted = {fid for fid, _ in cited}
+    best: dict[str, tuple[float, str, int]] = {}  # flow id -> (confidence, detection id, row number)
+    fids = _pylist(rows["flow_id"])
+    for k, fid, did, conf in zip(g.detections, fids, _pylist(rows["detection_id"]), _pylist(rows["confidence"]), strict=True):  # fmt: skip
+        if fid not in wanted:
+            continue
+        c = float(conf or 0)
+        cur = best.get(fid)
+        if cur is None or c > cur[0] or (c == cur[0] and str(did) < cur[1]):
+            best[fid] = (c, str(did), k)
     exhibits: list[Exhibit] = []
-    for fid, t in sorted(g.flows.items(), key=lambda kv: (kv[1], kv[0]))[:MAX_EXHIBITS]:
-        exhibits.append(_exhibit(fid, t, best[fid][2], flow_row(fid), hashes.get(fid)))
+    for fid, t in cited:
+        det = SimpleNamespace(**{str(k): v for k, v in detections.iloc[best[fid][2]].items()})
+        exhibits.append(_exhibit(fid, t, det, flow_row(fid), hashes.get(fid)))
 
     linked, link = _linked_access(
         g.data_type,

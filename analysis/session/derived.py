@@ -8,6 +8,9 @@ coverage statement, the per-flow receivers and the capability table are read by
 
 from __future__ import annotations
 
+from collections.abc import Collection
+from collections.abc import Mapping
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -40,31 +43,62 @@ class SessionTables:
     )
 
 
-def _read(path: Path, table: str) -> pd.DataFrame | None:
+def _read(path: Path, table: str, leave_out: Collection[str] = ()) -> pd.DataFrame | None:
     p = path / DERIVED / f"{table}.parquet"
-    return pq.read_table(p).to_pandas() if p.exists() else None
+    if not p.exists():
+        return None
+    columns = [c for c in pq.read_schema(p).names if c not in leave_out] if leave_out else None
+    return pq.read_table(p, columns=columns).to_pandas()
 
 
-def _read_or_empty(path: Path, table: str) -> pd.DataFrame:
+def _read_or_empty(path: Path, table: str, leave_out: Collection[str] = ()) -> pd.DataFrame:
     """The table, or an empty one with its columns and types when the session has none."""
-    df = _read(path, table)
-    return df if df is not None else _SCHEMAS[table].empty_table().to_pandas()
+    df = _read(path, table, leave_out)
+    if df is not None:
+        return df
+    empty = _SCHEMAS[table].empty_table()
+    return empty.drop_columns([c for c in leave_out if c in empty.column_names]).to_pandas()
 
 
-def read_tables(path: Path | str) -> SessionTables:
-    """The derived tables of one session folder as they are on disk (empty tables where absent)."""
+def read_tables(path: Path | str, *, leave_out: Mapping[str, Collection[str]] | None = None) -> SessionTables:
+    """The derived tables of one session folder as they are on disk (empty tables where absent).
+
+    `leave_out` names columns not to read, per table; a table whose entry is `"*"` is not read at all
+    (None). The findings stage reads a 100k-flow session without its header lists and app-log entries,
+    which in pandas are most of a gigabyte, and fetches the few rows its exhibits cite (`read_rows`).
+    """
     session = Session.open(path)
     p = session.path
+    skip = leave_out or {}
+
+    def optional(table: str) -> pd.DataFrame | None:
+        return None if skip.get(table) == "*" else _read(p, table, skip.get(table, ()))
+
     return SessionTables(
         session_id=session.id,
         path=p,
-        flows=_read_or_empty(p, "flows"),
+        flows=_read_or_empty(p, "flows", skip.get("flows", ())),
         hook_events=_read_or_empty(p, "hook_events"),
         detections=_read_or_empty(p, "detections"),
         decode_issues=_read_or_empty(p, "decode_issues"),
-        packets=_read(p, "packets"),
-        destinations=_read(p, "destinations"),
-        findings=_read(p, "findings"),
-        app_events=_read(p, "app_events"),
-        bytedance_layers=_read(p, "bytedance_layers"),
+        packets=optional("packets"),
+        destinations=optional("destinations"),
+        findings=optional("findings"),
+        app_events=optional("app_events"),
+        bytedance_layers=optional("bytedance_layers"),
     )
+
+
+def read_rows(
+    path: Path | str, table: str, flow_ids: Collection[str], columns: Sequence[str]
+) -> pd.DataFrame:
+    """The rows of a derived table whose `flow_id` is one of `flow_ids`, with these columns only.
+
+    Empty (with the columns and their types) when the session has no such table or no such rows.
+    """
+    p = Path(path) / DERIVED / f"{table}.parquet"
+    empty = _SCHEMAS[table].empty_table().select(list(columns))
+    if not flow_ids or not p.exists():
+        return empty.to_pandas()
+    data = pq.read_table(p, columns=list(columns), filters=[("flow_id", "in", sorted(flow_ids))])
+    return data.to_pandas()
