@@ -100,7 +100,8 @@ def test_every_connection_packet_is_counted_once(name: str) -> None:
 
 def test_cleartext_http_in_an_imported_pcap_is_counted_once(tmp_path: Path) -> None:
     # A pcap import turns cleartext HTTP into flows (`via = "pcap-only"`): that connection was seen only
-    # in the pcap (not by a proxy), and its bytes are the flow's, not counted a second time.
+    # in the pcap (not by a proxy). Its bytes are the connection's on-the-wire bytes, as for every other
+    # connection only the pcap saw, counted once (before: the request body alone, so a GET was 0 bytes).
     import sys
 
     sys.path.insert(0, str(Path(__file__).parent))
@@ -114,6 +115,9 @@ def test_cleartext_http_in_an_imported_pcap_is_counted_once(tmp_path: Path) -> N
     dest = tables.destinations
     assert list(dest["host"]) == ["log.example"]
     row = dest.iloc[0]
-    assert (row["flows"], row["bytes"], row["bytes_sent"]) == (1, 27, 27)  # the 27-byte JSON body, once
+    (conn,) = build_packets(src).query("proto == 'tcp'").itertuples()
+    assert row["flows"] == 1
+    assert (row["bytes"], row["bytes_sent"]) == (conn.bytes, conn.bytes_up)
+    assert row["bytes_sent"] > 27  # the request's headers as well as its 27-byte JSON body
     c = read_evidence(s.path).coverage
     assert (c.pcap_connections, c.pcap_only_connections) == (1, 1)

@@ -39,7 +39,7 @@ CONNECTIONS = pa.schema(
         ("bytes_up", pa.int64()),  # on-the-wire bytes the device sent
         ("bytes_down", pa.int64()),
         ("seen_by_proxy", pa.bool_()),
-        ("as_flow", pa.bool_()),  # its cleartext HTTP became flows (pcap import): counted there, not twice
+        ("as_flow", pa.bool_()),  # its cleartext HTTP became flows (pcap import); its bytes are counted here
     ]
 )
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import bisect
 import contextlib
 import json
 import mmap
@@ -595,14 +596,17 @@ def _dechunk(data: bytes, pos: int) -> tuple[bytes, int]:
 
 def _parse_requests(
     data: bytes,
-    t: float,
+    time_at: Callable[[int], float],
     client: tuple[str, int],
     server: tuple[str, int],
     warn: Callable[[str], None] = lambda _: None,
 ) -> list[PcapRequest]:
+    """The requests one after another in a client stream. `time_at(offset)` is the capture time of the
+    packet that carried that byte: each request of a keep-alive stream has its own time."""
     out = []
     pos = 0
     while (m := _REQUEST_LINE.match(data, pos)) is not None:
+        start = pos
         head_end = data.find(b"\r\n\r\n", m.end() - 2)
         if head_end < 0:
             break
@@ -636,7 +640,7 @@ def _parse_requests(
         host = lower.get(b"host")
         out.append(
             PcapRequest(
-                t,
+                time_at(start),
                 client,
                 server,
                 m.group(1),
@@ -648,6 +652,17 @@ def _parse_requests(
             )
         )
     return out
+
+
+def _segment_times(segments: list[tuple[float, bytes]]) -> Callable[[int], float]:
+    """offset in the joined stream -> capture time of the segment holding that byte."""
+    starts, times = [], []
+    offset = 0
+    for t, payload in segments:
+        starts.append(offset)
+        times.append(t)
+        offset += len(payload)
+    return lambda pos: times[max(0, bisect.bisect_right(starts, pos) - 1)]
 
 
 def http_requests(path: Path, warnings: list[str]) -> list[PcapRequest]:
@@ -684,7 +699,7 @@ def http_requests(path: Path, warnings: list[str]) -> list[PcapRequest]:
             out.extend(
                 _parse_requests(
                     data,
-                    ordered[0][1][0],
+                    _segment_times([tp for _, tp in ordered]),
                     (src, sport),
                     (dst, dport),
                     lambda w: warnings.append(f"{path}: {w}"),
@@ -699,7 +714,8 @@ def pcap_records(path: Path, source_sha: str, warnings: list[str]) -> list[FlowR
     out = []
     for n, req in enumerate(http_requests(path, warnings)):
         client = connection.Client(peername=req.client, sockname=("", 0), timestamp_start=req.t)
-        server = connection.Server(address=req.server)
+        # The address the packets went to is the server's peer address: the flow record's server IP.
+        server = connection.Server(address=req.server, peername=req.server)
         flow = http.HTTPFlow(client, server)
         flow.id = _flow_id(source_sha, n)
         flow.request = http.Request(
