@@ -278,8 +278,9 @@ DESTINATIONS = pa.schema(
             pa.string(),
         ),  # ByteDance endpoint purposes of the paths seen (bytedance_endpoints.toml)
         ("party_reason", pa.string()),  # the fact that made the party first/third/unknown (attribute.parties)
-        # Request bodies of the host's flows plus on-the-wire bytes the device sent on connections to it
-        # seen only in the pcap (attribute.connections): the report's "bytes sent" and the CLI's agree.
+        # Request bodies of the host's proxy flows plus on-the-wire bytes the device sent on connections to
+        # it seen only in the pcap, cleartext ones read into flows included (attribute.connections): the
+        # report's "bytes sent" and the CLI's agree.
         ("bytes_sent", pa.int64()),
     ]
 )

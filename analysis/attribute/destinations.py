@@ -63,7 +63,7 @@ class _HostAcc:
     ips: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))  # ip -> evidence kinds
     flows: int = 0
     bytes: int = 0
-    sent: int = 0  # request bodies of flows; bytes the device sent on connections seen only in the pcap
+    sent: int = 0  # request bodies of proxy flows; bytes the device sent on connections only the pcap saw
     paths: list[str] = field(default_factory=list)
     proxied: bool = False
 
