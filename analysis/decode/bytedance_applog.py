@@ -13,8 +13,8 @@ detection at `body:event_v3[3].params.text` belongs to that row.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from dataclasses import dataclass
+from dataclasses import fields
 from datetime import UTC
 from datetime import datetime
 from typing import Any
@@ -116,40 +116,62 @@ def _params(kind: str, entry: dict[str, Any]) -> Any:
     return {k: v for k, v in entry.items() if k not in _META}
 
 
-def _entries(doc: dict[str, Any]) -> Iterator[tuple[str, int, dict[str, Any]]]:
-    for kind in ENTRY_LISTS:
-        items = doc.get(kind)
-        if isinstance(items, list):
-            for i, entry in enumerate(items):
-                if isinstance(entry, dict):
-                    yield kind, i, entry
+# `json.dumps(params, ensure_ascii=False, sort_keys=True, default=str)` with its encoder made once, not per entry
+_PARAMS_JSON = json.JSONEncoder(ensure_ascii=False, sort_keys=True, default=str)
+# `AppEvent`'s fields, in order
+EventRow = tuple[str, float, str, str, float | None, str | None, str, str, str]
+EVENT_FIELDS = tuple(f.name for f in fields(AppEvent))  # the names of an `EventRow`'s items
 
 
-def app_events(rec: FlowRecord, limits: DecodeLimits | None = None) -> list[AppEvent]:
-    """The app-log entries of one request, in body order; [] when its body is not an app log."""
-    found = body_document(rec, limits)
+def app_event_rows(
+    rec: FlowRecord, limits: DecodeLimits | None = None, document: tuple[Any, str] | None = None
+) -> list[EventRow]:
+    """`app_events` as tuples of `AppEvent`'s fields (what the table is built from: a TikTok-like session
+    has ~12 entries a request). `document`: the body's `body_document`, when the caller already has it."""
+    found = document if document is not None else body_document(rec, limits)
     if found is None or not is_app_log(found[0]):
         return []
     doc, encoding = found
     header_session = (doc.get("header") or {}).get("session_id")
-    out = []
-    for kind, i, entry in _entries(doc):
-        name = next((str(entry[k]) for k in _NAME_KEYS.get(kind, ()) if entry.get(k)), kind)
-        session = entry.get("session_id", header_session)
-        out.append(
-            AppEvent(
-                flow_id=rec.flow_id,
-                t_request=rec.t_request,
-                kind=kind,
-                event=name,
-                local_time=_local_time(entry),
-                session_id=str(session) if session is not None else None,
-                params=json.dumps(_params(kind, entry), ensure_ascii=False, sort_keys=True, default=str),
-                part="body:" + json_path(json_path("", kind), i),
-                encoding=encoding,
+    flow_id, t_request = rec.flow_id, rec.t_request
+    encode = _PARAMS_JSON.encode
+    out: list[EventRow] = []
+    for kind in ENTRY_LISTS:
+        items = doc.get(kind)
+        if not isinstance(items, list):
+            continue
+        name_keys = _NAME_KEYS.get(kind, ())
+        prefix = "body:" + json_path("", kind)
+        for i, entry in enumerate(items):
+            if not isinstance(entry, dict):
+                continue
+            name = kind
+            for k in name_keys:
+                if entry.get(k):
+                    name = str(entry[k])
+                    break
+            session = entry.get("session_id", header_session)
+            out.append(
+                (
+                    flow_id,
+                    t_request,
+                    kind,
+                    name,
+                    _local_time(entry),
+                    str(session) if session is not None else None,
+                    encode(_params(kind, entry)),
+                    f"{prefix}[{i}]",  # json_path(json_path("", kind), i)
+                    encoding,
+                )
             )
-        )
     return out
+
+
+def app_events(
+    rec: FlowRecord, limits: DecodeLimits | None = None, document: tuple[Any, str] | None = None
+) -> list[AppEvent]:
+    """The app-log entries of one request, in body order; [] when its body is not an app log."""
+    return [AppEvent(*row) for row in app_event_rows(rec, limits, document)]
 
 
 def event_for_part(events: list[AppEvent] | Any, flow_id: str, part: str) -> AppEvent | None:

@@ -203,6 +203,11 @@ class MessageDecoder:
         self.views: list[View] = []
         self.proto_names: Callable[[str], str] | None = None  # a known schema for this message's protobuf
         self.in_name = False  # views emitted now are (inside) a name
+        # The request body's JSON document and the chain that unwrapped it (`gzip>json`), as
+        # `bytedance_applog.body_document` reads it, kept when the decoding found it: the app-log
+        # table is built from it without a second decompression and parse (`analysis.analyze.stages`).
+        self.document: tuple[Any, str] | None = None
+        self._document_of: bytes | None = None  # the bytes whose root JSON container is `document`
 
     # -- entry points ------------------------------------------------------------------------------
 
@@ -219,7 +224,7 @@ class MessageDecoder:
             self.query_value(raw, f"query:{name}", (), depth)
         if is_measurement_upload(rec.host, rec.path):
             self.proto_names = firebase_name_path
-        content_type = content_encoding = None
+        content_type = content_encoding = first_encoding = None
         for name, value in rec.request_headers:
             lname = name.lower()
             if lname == PROBE_HEADER:
@@ -228,6 +233,7 @@ class MessageDecoder:
                 content_type = value
             elif lname == "content-encoding":
                 content_encoding = value
+                first_encoding = value if first_encoding is None else first_encoding
             self.name(name, f"header:{lname}", ())
             if lname == "cookie":
                 for cname, craw in _split_pairs(value, b";"):
@@ -237,8 +243,10 @@ class MessageDecoder:
             self.value(value.encode("utf-8", "surrogateescape"), f"header:{lname}", (), depth)
         if rec.request_body:
             self.body(
-                rec.request_body, content_type, parse_content_encoding(content_encoding), "body", (), depth
-            )
+                rec.request_body, content_type, parse_content_encoding(content_encoding), "body", (), depth,
+                # `body_document` reads the first Content-Encoding, this decoding the last one
+                document=content_encoding == first_encoding,
+            )  # fmt: skip
         # ByteDance signature headers and mix_mode fields, decrypted (analysis.decode.bytedance)
         for layer in request_layers(rec.request_headers, rec.query, rec.request_body):
             self.body(layer.data, layer.container, [], layer.part, layer.chain, depth)
@@ -307,12 +315,17 @@ class MessageDecoder:
         chain: Chain,
         depth: int,
         root: bool = True,
+        *,
+        document: bool = False,
     ) -> None:
         """A body (or a multipart section): content-codings, then every container its bytes may be.
 
         The declared type only orders the attempts; a body no decoder accepts is searched as bytes.
+        `document`: the request's body, whose JSON document is kept (`self.document`) when every step
+        of its unwrapping succeeded (as `bytedance_applog.body_document` requires).
         """
         failed = False
+        clean = True  # no step of the unwrapping failed
         for coding in reversed(codings):
             try:
                 data = decompress(data, coding, self.limits)
@@ -322,7 +335,9 @@ class MessageDecoder:
                 break  # search the bytes as they are: the value may still be in them
             chain = (*chain, coding)
         if not failed and is_ttencrypted(data):  # ByteDance's envelope: analysis.decode.ttencrypt
-            data, chain = unwrap_ttencrypt(data, part, chain, self.budget)
+            data, unwrapped = unwrap_ttencrypt(data, part, chain, self.budget)
+            clean = unwrapped != chain  # on failure the chain comes back as it was
+            chain = unwrapped
         for _ in range(0 if failed else 2):
             sniffed = sniff_compression(data)
             if not sniffed:
@@ -333,6 +348,7 @@ class MessageDecoder:
                 # Two bytes of zlib header occur by chance; only a corrupt gzip/zstd stream is worth a note.
                 if sniffed != "deflate" or f.issue != "corrupt":
                     self.budget.report(part, (*chain, sniffed), f.issue, f.detail)
+                clean = False
                 break
             chain = (*chain, sniffed)
         if not data:
@@ -341,7 +357,13 @@ class MessageDecoder:
             self.budget.report(part, chain, "too-deep", f"nesting deeper than {self.limits.max_depth}")
             self.emit(part, chain, data)
             return
-        if self.containers(data, ctype or "", part, chain, depth, root):
+        keep = document and clean and not failed and data.lstrip()[:1] == b"{"
+        if keep:
+            self._document_of = data
+        accepted = self.containers(data, ctype or "", part, chain, depth, root)
+        if keep:
+            self._document_of = None
+        if accepted:
             return
         if not failed and self.brotli(data, part, chain, depth, root):
             return
@@ -379,6 +401,9 @@ class MessageDecoder:
             return False
         if not isinstance(obj, dict | list):
             return False
+        if root and data is self._document_of:
+            self.document = (obj, ">".join((*chain, "json")))
+            self._document_of = None
         self.json(obj, part, (*chain, "json"), depth - 1, root)
         return True
 

@@ -12,6 +12,7 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from dataclasses import field
 from dataclasses import replace
+from typing import Any
 
 from analysis.decode.limits import DecodeIssue
 from analysis.decode.limits import DecodeLimits
@@ -44,6 +45,9 @@ class MessageResult:
 
     detections: list[Detection] = field(default_factory=list)
     issues: list[DecodeIssue] = field(default_factory=list)
+    # The request body's JSON document and its chain when this decoding found it (`MessageDecoder.document`);
+    # None when it did not or when the result is an earlier identical request's (the memo keeps no bodies).
+    document: tuple[Any, str] | None = None
 
 
 class Detector:
@@ -79,10 +83,11 @@ class Detector:
         if len(rec.request_body) > self.limits.stream_from and not _content_coded(rec):
             result = self._streamed(rec)
         else:
-            views, issues = MessageDecoder(self.limits).request(rec)
-            result = MessageResult(self.views(rec.flow_id, views), issues)
+            decoder = MessageDecoder(self.limits)
+            views, issues = decoder.request(rec)
+            result = MessageResult(self.views(rec.flow_id, views), issues, decoder.document)
         if key:
-            self._memo[key] = result
+            self._memo[key] = MessageResult(result.detections, result.issues)
             if len(self._memo) > self.memo_size:
                 self._memo.popitem(last=False)
         return result

@@ -117,6 +117,10 @@ _UUID_FULL = rb"[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9
 _ID_SHAPE = rb"(?:" + _UUID_FULL + rb"|[0-9A-Fa-f]{16,64}|[0-9]{10,20}|[A-Za-z0-9_-]{16,64})"
 
 
+_DIGIT = re.compile(rb"[0-9]")
+_LETTER = re.compile(rb"[A-Za-z]")
+
+
 def _ipv4_ok(v: bytes) -> bool:
     parts = v.split(b".")
     return len(parts) == 4 and all(p.isdigit() and int(p) <= 255 for p in parts) and v != b"0.0.0.0"
@@ -124,9 +128,9 @@ def _ipv4_ok(v: bytes) -> bool:
 
 def _id_like(v: bytes) -> bool:
     """Digits and letters, or a long number that is not a Unix time in seconds or milliseconds."""
-    if not re.search(rb"[0-9]", v):
+    if not _DIGIT.search(v):
         return False
-    if re.search(rb"[A-Za-z]", v):
+    if _LETTER.search(v):
         return True
     if len(v) < 10:
         return False
@@ -152,11 +156,11 @@ KEYED_RULES: tuple[KeyedRule, ...] = (
     KeyedRule("android_id", re.compile(rb"[0-9a-fA-F]{16}"), 0.6, "hex16-under-android-id-key"),
     KeyedRule("imsi", re.compile(rb"[0-9]{14,15}"), 0.5, "digits-under-imsi-key"),
     KeyedRule("iccid", re.compile(rb"89[0-9]{17,18}"), 0.6, "iccid-luhn-under-iccid-key", lambda v: luhn_ok(v)),
-    KeyedRule("serial", re.compile(rb"[A-Za-z0-9]{6,24}"), 0.4, "alnum-under-serial-key", lambda v: bool(re.search(rb"[0-9]", v))),
+    KeyedRule("serial", re.compile(rb"[A-Za-z0-9]{6,24}"), 0.4, "alnum-under-serial-key", lambda v: bool(_DIGIT.search(v))),
     KeyedRule("mac", re.compile(rb"[0-9A-Fa-f]{12}"), 0.5, "hex12-under-mac-key"),
     KeyedRule("ip_address", re.compile(rb"[0-9]{1,3}(?:\.[0-9]{1,3}){3}"), 0.5, "ipv4-under-ip-key", _ipv4_ok),
     KeyedRule("ip_address", re.compile(rb"[0-9A-Fa-f:]{2,39}"), 0.5, "ipv6-under-ip-key", lambda v: v.count(b":") >= 2),
-    KeyedRule("device_model", re.compile(rb"[A-Za-z0-9][\w .+()-]{1,63}"), 0.5, "text-under-model-key", lambda v: bool(re.search(rb"[A-Za-z]", v))),
+    KeyedRule("device_model", re.compile(rb"[A-Za-z0-9][\w .+()-]{1,63}"), 0.5, "text-under-model-key", lambda v: bool(_LETTER.search(v))),
 )  # fmt: skip
 _IMEI_KEYS = re.compile(r"(?i)(imei|meid|device)")
 # An Android build fingerprint: brand/product/device:release/id/incremental:type/tags.
