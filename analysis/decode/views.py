@@ -194,13 +194,43 @@ def register_decoder(decoder: Decoder, first: bool = False) -> None:
     DECODERS.insert(0, decoder) if first else DECODERS.append(decoder)
 
 
+class ValueMemo:
+    """The views `MessageDecoder.value` gave for a value, kept across the messages of a session.
+
+    Apps send the same values in request after request (the user agent, the common query fields, the
+    device's ids, tokens). What `value` emits depends only on its arguments and the decoder's limits: not
+    on the message around it (a value's own parts are the part it was given; no message state is read),
+    so a value seen before, under the same part, chain, depth and flags, gives the same views again. Only
+    a decoding that reported no issue and lost no view to the message budget is kept; replayed views go
+    through the budget of the message they are replayed into, as the first ones did.
+    """
+
+    MAX_BYTES = 4096  # longer values are rarely repeated (and decode to many views): not kept
+    MAX_VIEWS = 256  # a value that gave more views is not kept
+    MAX_ENTRIES = 32768  # the oldest is dropped past this
+
+    def __init__(self, limits: DecodeLimits) -> None:
+        self.limits = limits
+        self.entries: dict[tuple[bytes, str, Chain, int, bool, bool, bool], tuple[View, ...]] = {}
+
+    def keep(self, key: tuple[bytes, str, Chain, int, bool, bool, bool], views: list[View]) -> None:
+        if len(views) > self.MAX_VIEWS:
+            return
+        if len(self.entries) >= self.MAX_ENTRIES:
+            del self.entries[next(iter(self.entries))]
+        self.entries[key] = tuple(views)
+
+
 class MessageDecoder:
     """Decodes one message (a request, a WebSocket message, a TLS plaintext record) into views."""
 
-    def __init__(self, limits: DecodeLimits | None = None) -> None:
+    def __init__(self, limits: DecodeLimits | None = None, memo: ValueMemo | None = None) -> None:
         self.limits = limits or DecodeLimits()
         self.budget = Budget(self.limits)
         self.views: list[View] = []
+        # values decoded in earlier messages (under the same limits only: they decide what a value gives)
+        self.memo = memo if memo is not None and memo.limits == self.limits else None
+        self.dropped = False  # a view was lost to the message budget (a replay then is not kept)
         self.proto_names: Callable[[str], str] | None = None  # a known schema for this message's protobuf
         self.in_name = False  # views emitted now are (inside) a name
         # The request body's JSON document and the chain that unwrapped it (`gzip>json`), as
@@ -275,7 +305,9 @@ class MessageDecoder:
             budget.views += 1
             budget.total += len(data)
             self.views.append(_new_view(View, (part, chain, data, self.in_name)))
-        elif not any(i.issue == "too-many-views" for i in budget.issues):
+            return
+        self.dropped = True
+        if not any(i.issue == "too-many-views" for i in budget.issues):
             budget.report(part, chain, "too-many-views", "message view budget spent; rest not searched")
 
     def name(
@@ -425,6 +457,38 @@ class MessageDecoder:
         self, data: bytes, part: str, chain: Chain, depth: int, try_json: bool = True, urls: bool = True
     ) -> None:
         """A leaf: searched as is, then looked into (JSON, forms, URLs, base64 or hex runs, escapes)."""
+        memo = self.memo
+        if memo is None or len(data) > memo.MAX_BYTES or type(data) is not bytes:
+            self._value(data, part, chain, depth, try_json, urls)
+            return
+        key = (data, part, chain, depth, try_json, urls, self.in_name)
+        seen = memo.entries.get(key)
+        if seen is not None:
+            self._replay(seen)
+            return
+        n_views, n_issues = len(self.views), len(self.budget.issues)
+        self._value(data, part, chain, depth, try_json, urls)
+        if not self.dropped and len(self.budget.issues) == n_issues:
+            memo.keep(key, self.views[n_views:])
+
+    def _replay(self, seen: tuple[View, ...]) -> None:
+        """Views an identical value gave in an earlier message, emitted again in order (`ValueMemo`)."""
+        budget = self.budget
+        max_views, max_total = self.limits.max_views, self.limits.max_total
+        for v in seen:
+            if budget.views < max_views and budget.total + len(v.data) <= max_total:
+                budget.views += 1
+                budget.total += len(v.data)
+                self.views.append(v)
+            else:
+                flag, self.in_name = self.in_name, v.name
+                self.emit(v.part, v.chain, v.data)
+                self.in_name = flag
+
+    def _value(
+        self, data: bytes, part: str, chain: Chain, depth: int, try_json: bool = True, urls: bool = True
+    ) -> None:
+        """`value` itself (without the memo)."""
         self.emit(part, chain, data)
         if depth <= 0 or len(data) < 8:
             return

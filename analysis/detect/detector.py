@@ -17,6 +17,7 @@ from typing import Any
 from analysis.decode.limits import DecodeIssue
 from analysis.decode.limits import DecodeLimits
 from analysis.decode.views import MessageDecoder
+from analysis.decode.views import ValueMemo
 from analysis.decode.views import View
 from analysis.detect.canary import CanaryIndex
 from analysis.detect.canary import Hit
@@ -67,6 +68,7 @@ class Detector:
         self.patterns = patterns
         self.memo_size = memo
         self._memo: OrderedDict[bytes, MessageResult] = OrderedDict()
+        self.values = ValueMemo(self.limits)  # values seen in this session's messages (`ValueMemo`)
 
     def flow(self, rec: FlowRecord) -> MessageResult:
         """Detections in one flow's request (and its client WebSocket messages).
@@ -83,7 +85,7 @@ class Detector:
         if len(rec.request_body) > self.limits.stream_from and not _content_coded(rec):
             result = self._streamed(rec)
         else:
-            decoder = MessageDecoder(self.limits)
+            decoder = MessageDecoder(self.limits, self.values)
             views, issues = decoder.request(rec)
             result = MessageResult(self.views(rec.flow_id, views), issues, decoder.document)
         if key:
@@ -96,7 +98,7 @@ class Detector:
         """A request whose body is over `limits.stream_from`: everything but the body decoded as usual,
         the body searched as bytes window by window (windows overlap by the longest needle, so no
         occurrence is cut; one found twice is one detection). Only one window is copied at a time."""
-        views, issues = MessageDecoder(self.limits).request(replace(rec, request_body=b""))
+        views, issues = MessageDecoder(self.limits, self.values).request(replace(rec, request_body=b""))
         found = {d.detection_id: d for d in self.views(rec.flow_id, views)}
         body, step = rec.request_body, self.limits.stream_window
         overlap = (
@@ -119,7 +121,7 @@ class Detector:
 
     def plaintext(self, record: PlaintextRecord) -> MessageResult:
         """Detections in one TLS plaintext record from the agent (flow id `hook:<seq>`)."""
-        views, issues = MessageDecoder(self.limits).message(record.data, "body")
+        views, issues = MessageDecoder(self.limits, self.values).message(record.data, "body")
         return MessageResult(self.views(f"hook:{record.seq}", views), issues)
 
     def views(self, flow_id: str, views: list[View]) -> list[Detection]:
