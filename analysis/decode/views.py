@@ -565,6 +565,8 @@ class MessageDecoder:
         max_views, max_total = self.limits.max_views, self.limits.max_total
         views = self.views
         flag = self.in_name  # JSON inside a name: its leaves are (inside) a name too
+        # A stack entry's path is the node's whole part (`body:a.b[0]`), "" for the document itself; inside
+        # a part's value (not `root`) every view has that part, and no path is built.
         prefix = part + ":" if root else ""
         stack: list[tuple[str, Any]] = [("", obj)]
         pop, push = stack.pop, stack.append
@@ -577,11 +579,12 @@ class MessageDecoder:
             if kind is dict:
                 for key, val in reversed(node.items()):
                     facts = _KEY_FACTS.get(key) or _key_facts(key)
-                    sub = path + facts[0] if path else facts[1]
+                    if root:
+                        sub = path + facts[0] if path else prefix + facts[1]
                     data = facts[2]
                     if data is not None:
                         # A key is a value too: maps keyed by URL or by e-mail address.
-                        sub_part = prefix + sub if root else part
+                        sub_part = sub if root else part
                         if facts[3]:
                             self.in_name = True
                             self.value(data, sub_part, chain, depth)
@@ -594,12 +597,16 @@ class MessageDecoder:
                             self.in_name = True
                             self.emit(sub_part, chain, data)
                             self.in_name = flag
-                    push((sub, val))
+                    push((sub if root else "", val))
             elif kind is list:
-                for i in range(len(node) - 1, -1, -1):
-                    push((f"{path}[{i}]", node[i]))
+                if root:
+                    base = path or prefix
+                    for i in range(len(node) - 1, -1, -1):
+                        push((f"{base}[{i}]", node[i]))
+                else:
+                    stack.extend([("", item) for item in reversed(node)])
             elif kind is str or kind is int or kind is float:
-                leaf_part = prefix + path if root and path else part
+                leaf_part = path if root and path else part
                 if kind is str:
                     data = node.encode("utf-8", "surrogatepass")
                     if len(data) >= 8:
