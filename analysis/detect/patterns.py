@@ -256,6 +256,10 @@ def _part_facts(part: str) -> _PartFacts:
 # A view whose first byte is one of these (printable ASCII, not a lower-case letter: never stripped, never
 # the start of a package name) and with fewer than 3 dots cannot be a package name or a list of them.
 _NOT_PACKAGE_START = frozenset(set(range(0x21, 0x7F)) - set(range(ord("a"), ord("z") + 1)))
+# Every package name has a dot followed by a letter (ASCII, the same in the bytes as in the text); a list
+# of them a separator of `_LIST_SEP` (in ASCII text: these bytes, whitespace as `str.split` reads it).
+_PACKAGE_STEP = re.compile(rb"\.[A-Za-z]")
+_LIST_SEPARATOR = re.compile(rb"[,;|\s\x1c-\x1f]")
 
 
 def find_patterns(views: list[View]) -> list[PatternHit]:
@@ -387,14 +391,17 @@ def _package_view(
 ) -> None:
     """Package names in one view (with `dots` dots): one name, an array element, joins its parent's
     group (`_package_groups`); a comma/space separated text of three or more names is a hit of its own."""
-    text = v.data.decode("utf-8", "replace").strip()
+    data = v.data
+    if not _PACKAGE_STEP.search(data):
+        return  # no `.x`: no package name in it
+    text = data.decode("utf-8", "replace").strip()
     if _PACKAGE.fullmatch(text):
         parent = _INDEX.sub("", v.part)
         if parent != v.part:
             groups[(parent, v.chain)].append(i)
         return
-    if dots < 3:
-        return
+    if dots < 3 or (data.isascii() and not _LIST_SEPARATOR.search(data)):
+        return  # a list needs three names and something between them
     names = [t for t in _LIST_SEP.split(text) if t]
     if len(names) >= 3 and sum(1 for t in names if _PACKAGE.fullmatch(t)) >= 3:
         out.append(PatternHit("installed_apps", i, 0, len(v.data), 0.5, "package-list-text"))
