@@ -570,6 +570,8 @@ class MessageDecoder:
         prefix = part + ":" if root else ""
         stack: list[tuple[str, Any]] = [("", obj)]
         pop, push = stack.pop, stack.append
+        # The budget's counts, kept in locals here and handed back around every call that emits itself.
+        count, total = budget.views, budget.total
         while stack:
             path, node = pop()
             kind: type | None = type(node)
@@ -585,18 +587,19 @@ class MessageDecoder:
                     if data is not None:
                         # A key is a value too: maps keyed by URL or by e-mail address.
                         sub_part = sub if root else part
-                        if facts[3]:
-                            self.in_name = True
-                            self.value(data, sub_part, chain, depth)
-                            self.in_name = flag
-                        elif budget.views < max_views and budget.total + len(data) <= max_total:
-                            budget.views += 1
-                            budget.total += len(data)
+                        if not facts[3] and count < max_views and total + len(data) <= max_total:
+                            count += 1
+                            total += len(data)
                             views.append(_new_view(View, (sub_part, chain, data, True)))
                         else:
+                            budget.views, budget.total = count, total
                             self.in_name = True
-                            self.emit(sub_part, chain, data)
+                            if facts[3]:
+                                self.value(data, sub_part, chain, depth)
+                            else:
+                                self.emit(sub_part, chain, data)
                             self.in_name = flag
+                            count, total = budget.views, budget.total
                     push((sub if root else "", val))
             elif kind is list:
                 if root:
@@ -610,16 +613,21 @@ class MessageDecoder:
                 if kind is str:
                     data = node.encode("utf-8", "surrogatepass")
                     if len(data) >= 8:
+                        budget.views, budget.total = count, total
                         self.value(data, leaf_part, chain, depth)
+                        count, total = budget.views, budget.total
                         continue
                 else:
                     data = repr(node).encode()
-                if budget.views < max_views and budget.total + len(data) <= max_total:
-                    budget.views += 1
-                    budget.total += len(data)
+                if count < max_views and total + len(data) <= max_total:
+                    count += 1
+                    total += len(data)
                     views.append(_new_view(View, (leaf_part, chain, data, flag)))
                 else:
+                    budget.views, budget.total = count, total
                     self.emit(leaf_part, chain, data)
+                    count, total = budget.views, budget.total
+        budget.views, budget.total = count, total
 
     def protobuf(self, leaves: list[ProtoLeaf], part: str, chain: Chain, depth: int, root: bool) -> None:
         names = self.proto_names if root and part == "body" else None
