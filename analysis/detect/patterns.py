@@ -16,6 +16,7 @@ import re
 from bisect import bisect_right
 from collections import defaultdict
 from collections.abc import Callable
+from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import NamedTuple
@@ -281,16 +282,27 @@ def find_patterns(views: list[View]) -> list[PatternHit]:
         vi = chosen[k]
         return (vi, s, e) if e <= len(views[vi].data) else None
 
+    def matches(rule: str, rx: re.Pattern[bytes]) -> Iterator[re.Match[bytes]]:
+        """`rx`'s matches in the message, searched only in the views where the rule's core occurs: no rule
+        matches across views (none matches the separator, and no look-around reads it as part of a value),
+        so each such view is searched on its own span of `buf`, with the same matches."""
+        last = -1
+        for c in _CORES[rule].finditer(buf):
+            k = bisect_right(starts, c.start()) - 1
+            if k != last:
+                last = k
+                yield from rx.finditer(buf, starts[k], starts[k] + len(views[chosen[k]].data))
+
     for m in _IMEI.finditer(buf):
         digits = m.group()
         if len(set(digits)) > 2 and luhn_ok(digits) and (loc := locate(*m.span())):
             keyed = bool(_IMEI_KEYS.search(_key(views[loc[0]].part)))
             out.append(PatternHit("imei", *loc, 0.6 if keyed else 0.4, "imei-luhn"))
-    for m in _MAC.finditer(buf) if _CORES["mac"].search(buf) else ():
+    for m in matches("mac", _MAC):
         bare = re.sub(rb"[:-]", b"", m.group()).lower().decode()
         if bare not in _FAKE_MACS and (loc := locate(*m.span())):
             out.append(PatternHit("mac", *loc, 0.6, "mac"))
-    for m in _UUID.finditer(buf) if _CORES["uuid"].search(buf) else ():
+    for m in matches("uuid", _UUID):
         if set(m.group()) <= set(b"0-") or not (loc := locate(*m.span())):
             continue
         types = key_types(_key(views[loc[0]].part))
@@ -302,16 +314,16 @@ def find_patterns(views: list[View]) -> list[PatternHit]:
                     "vendor_id" if "vendor_id" in types else "device_id", *loc, 0.5, "uuid-under-id-key"
                 )
             )
-    for m in _ICCID.finditer(buf) if _CORES["iccid"].search(buf) else ():
+    for m in matches("iccid", _ICCID):
         if luhn_ok(m.group()) and (loc := locate(*m.span())):
             out.append(PatternHit("iccid", *loc, 0.4, "iccid-luhn"))
-    for m in _FINGERPRINT.finditer(buf) if _CORES["fingerprint"].search(buf) else ():
+    for m in matches("fingerprint", _FINGERPRINT):
         if loc := locate(*m.span()):
             out.append(PatternHit("build_fingerprint", *loc, 0.7, "android-build-fingerprint"))
-    for m in _E164.finditer(buf) if _CORES["e164"].search(buf) else ():
+    for m in matches("e164", _E164):
         if _valid_phone(m.group()) and (loc := locate(*m.span())):
             out.append(PatternHit("phone", *loc, 0.4, "valid-international-number"))
-    for m in _EMAIL.finditer(buf) if _CORES["email"].search(buf) else ():
+    for m in matches("email", _EMAIL):
         tld = m.group(1)
         # A TLD in mixed case (`WaTkA`) is bytes out of a binary blob, not an address.
         if (
@@ -351,7 +363,7 @@ def find_patterns(views: list[View]) -> list[PatternHit]:
         if n <= 200_000 and (dots >= 3 or data[0] not in _NOT_PACKAGE_START):
             _package_view(i, v, dots, groups, listed)
     latlon: list[PatternHit] = []
-    for m in _LATLON_TEXT.finditer(buf) if _CORES["latlon"].search(buf) else ():
+    for m in matches("latlon", _LATLON_TEXT):
         lat, lon = float(m.group(1)), float(m.group(2))
         if -90 <= lat <= 90 and -180 <= lon <= 180 and (loc := locate(*m.span())):
             latlon.append(PatternHit("location", *loc, 0.3, "lat,lon-text"))
