@@ -91,6 +91,18 @@ def test_a_value_that_reported_an_issue_is_not_kept() -> None:
     assert MessageDecoder(memo=memo).request(rec) == (views, issues)
 
 
+def test_the_memo_holds_a_bounded_number_of_bytes() -> None:
+    # 1 MB of text in 2 KB of base64 gzip (a few views, but large): not kept; the small values still are.
+    inflating = base64.b64encode(gzip.compress(b"x" * 1_000_000)).decode()
+    assert len(inflating) < ValueMemo.MAX_BYTES
+    memo = ValueMemo(DecodeLimits())
+    rec = _record("f", query=f"big={inflating}&small={NESTED}")
+    assert MessageDecoder(memo=memo).request(rec) == MessageDecoder().request(rec)
+    assert not any(key[0] == inflating.encode() for key in memo.entries)
+    assert any(key[0] == NESTED.encode() for key in memo.entries)
+    assert memo.total == sum(memo.sizes.values()) <= ValueMemo.MAX_TOTAL_BYTES
+
+
 def test_a_memo_of_other_limits_is_not_used() -> None:
     memo = ValueMemo(DecodeLimits(max_depth=2))
     decoder = MessageDecoder(DecodeLimits(), memo)

@@ -207,18 +207,28 @@ class ValueMemo:
 
     MAX_BYTES = 4096  # longer values are rarely repeated (and decode to many views): not kept
     MAX_VIEWS = 256  # a value that gave more views is not kept
-    MAX_ENTRIES = 32768  # the oldest is dropped past this
+    MAX_ENTRY_BYTES = 64 * 1024  # nor one whose views hold more (4 KB of base64 gzip may inflate to 1 MB)
+    MAX_TOTAL_BYTES = 32 * 1024 * 1024  # what all entries may hold (values and views); the oldest go first
 
     def __init__(self, limits: DecodeLimits) -> None:
         self.limits = limits
         self.entries: dict[tuple[bytes, str, Chain, int, bool, bool, bool], tuple[View, ...]] = {}
+        self.sizes: dict[tuple[bytes, str, Chain, int, bool, bool, bool], int] = {}
+        self.total = 0  # bytes held (values and their views' data)
 
     def keep(self, key: tuple[bytes, str, Chain, int, bool, bool, bool], views: list[View]) -> None:
-        if len(views) > self.MAX_VIEWS:
+        if len(views) > self.MAX_VIEWS or key in self.entries:
             return
-        if len(self.entries) >= self.MAX_ENTRIES:
-            del self.entries[next(iter(self.entries))]
+        size = len(key[0]) + sum(len(v.data) for v in views)
+        if size > self.MAX_ENTRY_BYTES:
+            return
+        while self.entries and self.total + size > self.MAX_TOTAL_BYTES:
+            oldest = next(iter(self.entries))
+            del self.entries[oldest]
+            self.total -= self.sizes.pop(oldest)
         self.entries[key] = tuple(views)
+        self.sizes[key] = size
+        self.total += size
 
 
 class MessageDecoder:
