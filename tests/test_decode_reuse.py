@@ -10,10 +10,12 @@ from __future__ import annotations
 import base64
 import gzip
 import json
+from typing import Any
 
 from analysis.analyze.stages import PASS_TABLES
 from analysis.analyze.stages import _app_events_table
 from analysis.analyze.stages import pass_records
+from analysis.decode.bytedance_applog import _params_json
 from analysis.decode.bytedance_applog import app_events
 from analysis.decode.bytedance_applog import body_document
 from analysis.decode.limits import DecodeLimits
@@ -147,3 +149,25 @@ def test_pass_records_app_events_are_those_read_from_the_records() -> None:
     tables = pass_records(records, frozenset(PASS_TABLES), Detector(canaries))
     assert tables["app_events"].num_rows == 6  # one event_v3 entry in each of 4 + launch and event in 1
     assert tables["app_events"].equals(_app_events_table(records))
+
+
+def test_app_event_params_are_json_dumps_text() -> None:
+    # `params` is `json.dumps(..., ensure_ascii=False, sort_keys=True, default=str)`, with the encoder made once
+    circular: list[Any] = []
+    circular.append(circular)
+    cases: list[Any] = [
+        {"b": [1, 2.5, float("nan"), None, True], "a": {"z": 'é\u2028"', "y": 2**70}, "c": {1, 2}},
+        "a params string that was not JSON",
+        {"k": circular},  # raises, and leaves the encoder as it was for the next one
+        [{"b": 1, "a": -float("inf")}],
+    ]
+    for params in cases:
+        try:
+            expected: Any = json.dumps(params, ensure_ascii=False, sort_keys=True, default=str)
+        except ValueError as e:
+            expected = ("ValueError", str(e))
+        try:
+            got: Any = _params_json(params)
+        except ValueError as e:
+            got = ("ValueError", str(e))
+        assert got == expected

@@ -13,6 +13,7 @@ detection at `body:event_v3[3].params.text` belongs to that row.
 from __future__ import annotations
 
 import json
+import json.encoder
 from dataclasses import dataclass
 from dataclasses import fields
 from datetime import UTC
@@ -116,8 +117,27 @@ def _params(kind: str, entry: dict[str, Any]) -> Any:
     return {k: v for k, v in entry.items() if k not in _META}
 
 
-# `json.dumps(params, ensure_ascii=False, sort_keys=True, default=str)` with its encoder made once, not per entry
+# `json.dumps(params, ensure_ascii=False, sort_keys=True, default=str)`, ~12 times a request: the encoder
+# `json.dumps` builds on every call (the C one where there is one, as `JSONEncoder.iterencode` makes it)
+# is made once here, with its circular-reference markers emptied before each use as a new one's are.
 _PARAMS_JSON = json.JSONEncoder(ensure_ascii=False, sort_keys=True, default=str)
+_PARAMS_MARKERS: dict[int, Any] = {}
+_C_ENCODER = getattr(json.encoder, "c_make_encoder", None)
+_PARAMS_C = (
+    _C_ENCODER(_PARAMS_MARKERS, str, json.encoder.encode_basestring, None, ": ", ", ", True, False, True)
+    if _C_ENCODER is not None
+    else None
+)
+
+
+def _params_json(params: Any) -> str:
+    """`json.dumps(params, ensure_ascii=False, sort_keys=True, default=str)`."""
+    if _PARAMS_C is None or isinstance(params, str):
+        return _PARAMS_JSON.encode(params)
+    _PARAMS_MARKERS.clear()  # (left over only by an encoding that raised)
+    return "".join(_PARAMS_C(params, 0))
+
+
 # `AppEvent`'s fields, in order
 EventRow = tuple[str, float, str, str, float | None, str | None, str, str, str]
 EVENT_FIELDS = tuple(f.name for f in fields(AppEvent))  # the names of an `EventRow`'s items
@@ -134,7 +154,6 @@ def app_event_rows(
     doc, encoding = found
     header_session = (doc.get("header") or {}).get("session_id")
     flow_id, t_request = rec.flow_id, rec.t_request
-    encode = _PARAMS_JSON.encode
     out: list[EventRow] = []
     for kind in ENTRY_LISTS:
         items = doc.get(kind)
@@ -159,7 +178,7 @@ def app_event_rows(
                     name,
                     _local_time(entry),
                     str(session) if session is not None else None,
-                    encode(_params(kind, entry)),
+                    _params_json(_params(kind, entry)),
                     f"{prefix}[{i}]",  # json_path(json_path("", kind), i)
                     encoding,
                 )
