@@ -63,8 +63,10 @@ from analysis.attribute.geo import default_geodb
 from analysis.attribute.jurisdiction import JurisdictionData
 from analysis.attribute.jurisdiction import default_jurisdiction
 from analysis.attribute.stacks import attribute_events
-from analysis.decode.bytedance_applog import app_events
+from analysis.decode.bytedance_applog import EVENT_FIELDS
+from analysis.decode.bytedance_applog import app_event_rows
 from analysis.decode.limits import DecodeIssue
+from analysis.decode.limits import DecodeLimits
 from analysis.detect.bytedance_hooks import hooked_detections
 from analysis.detect.detector import Detector
 from analysis.detect.runtime import runtime_canaries
@@ -305,11 +307,17 @@ def _detections_table(found: list[Detection]) -> pa.Table:
     return pa.Table.from_pylist([{n: getattr(d, n) for n in names} for d in found], schema=DETECTIONS)
 
 
-def _app_events_table(records: list[FlowRecord]) -> pa.Table:
-    # Column by column: a TikTok-like session has ~12 entries a flow, and a dict (`asdict`) plus two
-    # `pd.Timestamp`s per entry was a fifth of analyze. The times convert as one column each.
-    events = [e for rec in records for e in app_events(rec)]
-    columns: dict[str, Any] = {n: [getattr(e, n) for e in events] for n in APP_EVENTS.names}
+def _app_events_table(
+    records: list[FlowRecord], documents: list[tuple[Any, str] | None] | None = None
+) -> pa.Table:
+    """`app_events` rows of these records; `documents[i]`, when given and not None, is record i's body
+    document as its decoding found it (`MessageResult.document`), used instead of a second unwrapping."""
+    # Column by column from tuples: a TikTok-like session has ~12 entries a flow, and a dict (`asdict`)
+    # plus two `pd.Timestamp`s per entry was a fifth of analyze. The times convert as one column each.
+    docs = documents or [None] * len(records)
+    rows = [row for rec, doc in zip(records, docs, strict=True) for row in app_event_rows(rec, document=doc)]
+    index = {name: i for i, name in enumerate(EVENT_FIELDS)}
+    columns: dict[str, Any] = {n: [r[index[n]] for r in rows] for n in APP_EVENTS.names}
     for n in ("t_request", "local_time"):  # epoch seconds (None: NaT) -> UTC timestamps in whole µs
         times = pd.to_datetime(pd.Series(columns[n], dtype="float64"), unit="s", utc=True)
         columns[n] = times.dt.floor("us")  # as a datetime's microsecond field: the sub-µs part is dropped
@@ -323,15 +331,32 @@ def pass_records(
     out: dict[str, pa.Table] = {}
     if "flows" in wanted:
         out["flows"] = flows_table(records)
+    documents: list[tuple[Any, str] | None] | None = None
     if detector is not None:
         detections: list[Detection] = []
         issues: list[dict[str, str]] = []
+        # The app-log table reads the body documents the decoding found, when both unwrap a body under
+        # the same limits (`body_document`'s, the default ones).
+        keep = "app_events" in wanted and detector.limits == DecodeLimits()
+        documents = [] if keep else None
         for rec in records:
-            detect_one(detector, rec, detections, issues)
+            # (`detect_one`, keeping the result's body document)
+            try:
+                result = detector.flow(rec)
+            except Exception as e:  # noqa: BLE001 - one bad flow must not stop the session's analysis
+                failure = DecodeIssue("request", "", "internal", f"{type(e).__name__}: {e}")
+                issues.extend(_issue_rows(rec.flow_id, [failure]))
+                if documents is not None:
+                    documents.append(None)
+                continue
+            detections.extend(result.detections)
+            issues.extend(_issue_rows(rec.flow_id, result.issues))
+            if documents is not None:
+                documents.append(result.document)
         out["detections"] = _detections_table(detections)
         out["decode_issues"] = pa.Table.from_pylist(issues, schema=DECODE_ISSUES)
     if "app_events" in wanted:
-        out["app_events"] = _app_events_table(records)
+        out["app_events"] = _app_events_table(records, documents)
     if "bytedance_layers" in wanted:
         out["bytedance_layers"] = pa.Table.from_pylist(layers_rows(records), schema=BYTEDANCE_LAYERS)
     return out

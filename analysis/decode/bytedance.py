@@ -309,10 +309,13 @@ def _b64(value: str) -> bytes | None:
 
 def _pairs(text: bytes, sep: bytes) -> list[tuple[str, bytes]]:
     out = []
+    escaped = b"%" in text  # without a `%`, percent-decoding leaves every name and value as it is
     for item in text.split(sep):
         name, eq, raw = item.strip().partition(b"=")
         if eq:
-            out.append((unquote_to_bytes(name).decode("utf-8", "replace"), unquote_to_bytes(raw)))
+            if escaped:
+                name, raw = unquote_to_bytes(name), unquote_to_bytes(raw)
+            out.append((name.decode("utf-8", "replace"), raw))
     return out
 
 
@@ -372,8 +375,11 @@ def request_layers(
             pb = argus_decrypt(value)
             if pb:
                 out.append(SignatureView("header:x-argus", ("argus",), pb, "protobuf"))
-    qpairs = _pairs(query.encode("utf-8", "surrogateescape"), b"&") if query else []
     fpairs = _pairs(body.strip(), b"&") if body and b"mix_mode" in body else []
+    # A query field named `mix_mode` is spelt out or percent-escaped; without either, and without one in
+    # the body, there is nothing to decode and the query is not split.
+    named = bool(fpairs) or "mix_mode" in query or "%" in query
+    qpairs = _pairs(query.encode("utf-8", "surrogateescape"), b"&") if query and named else []
     if any(n == "mix_mode" and v == b"1" for n, v in qpairs + fpairs):
         for prefix, chain, pairs in (("query", (), qpairs), ("body:form", ("form",), fpairs)):
             for n, v in pairs:

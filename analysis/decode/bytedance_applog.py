@@ -13,8 +13,9 @@ detection at `body:event_v3[3].params.text` belongs to that row.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+import json.encoder
 from dataclasses import dataclass
+from dataclasses import fields
 from datetime import UTC
 from datetime import datetime
 from typing import Any
@@ -116,40 +117,80 @@ def _params(kind: str, entry: dict[str, Any]) -> Any:
     return {k: v for k, v in entry.items() if k not in _META}
 
 
-def _entries(doc: dict[str, Any]) -> Iterator[tuple[str, int, dict[str, Any]]]:
-    for kind in ENTRY_LISTS:
-        items = doc.get(kind)
-        if isinstance(items, list):
-            for i, entry in enumerate(items):
-                if isinstance(entry, dict):
-                    yield kind, i, entry
+# `json.dumps(params, ensure_ascii=False, sort_keys=True, default=str)`, ~12 times a request: the encoder
+# `json.dumps` builds on every call (the C one where there is one, as `JSONEncoder.iterencode` makes it)
+# is made once here, with its circular-reference markers emptied before each use as a new one's are.
+_PARAMS_JSON = json.JSONEncoder(ensure_ascii=False, sort_keys=True, default=str)
+_PARAMS_MARKERS: dict[int, Any] = {}
+_C_ENCODER = getattr(json.encoder, "c_make_encoder", None)
+_PARAMS_C = (
+    _C_ENCODER(_PARAMS_MARKERS, str, json.encoder.encode_basestring, None, ": ", ", ", True, False, True)
+    if _C_ENCODER is not None
+    else None
+)
 
 
-def app_events(rec: FlowRecord, limits: DecodeLimits | None = None) -> list[AppEvent]:
-    """The app-log entries of one request, in body order; [] when its body is not an app log."""
-    found = body_document(rec, limits)
+def _params_json(params: Any) -> str:
+    """`json.dumps(params, ensure_ascii=False, sort_keys=True, default=str)`."""
+    if _PARAMS_C is None or isinstance(params, str):
+        return _PARAMS_JSON.encode(params)
+    _PARAMS_MARKERS.clear()  # (left over only by an encoding that raised)
+    return "".join(_PARAMS_C(params, 0))
+
+
+# `AppEvent`'s fields, in order
+EventRow = tuple[str, float, str, str, float | None, str | None, str, str, str]
+EVENT_FIELDS = tuple(f.name for f in fields(AppEvent))  # the names of an `EventRow`'s items
+
+
+def app_event_rows(
+    rec: FlowRecord, limits: DecodeLimits | None = None, document: tuple[Any, str] | None = None
+) -> list[EventRow]:
+    """`app_events` as tuples of `AppEvent`'s fields (what the table is built from: a TikTok-like session
+    has ~12 entries a request). `document`: the body's `body_document`, when the caller already has it."""
+    found = document if document is not None else body_document(rec, limits)
     if found is None or not is_app_log(found[0]):
         return []
     doc, encoding = found
     header_session = (doc.get("header") or {}).get("session_id")
-    out = []
-    for kind, i, entry in _entries(doc):
-        name = next((str(entry[k]) for k in _NAME_KEYS.get(kind, ()) if entry.get(k)), kind)
-        session = entry.get("session_id", header_session)
-        out.append(
-            AppEvent(
-                flow_id=rec.flow_id,
-                t_request=rec.t_request,
-                kind=kind,
-                event=name,
-                local_time=_local_time(entry),
-                session_id=str(session) if session is not None else None,
-                params=json.dumps(_params(kind, entry), ensure_ascii=False, sort_keys=True, default=str),
-                part="body:" + json_path(json_path("", kind), i),
-                encoding=encoding,
+    flow_id, t_request = rec.flow_id, rec.t_request
+    out: list[EventRow] = []
+    for kind in ENTRY_LISTS:
+        items = doc.get(kind)
+        if not isinstance(items, list):
+            continue
+        name_keys = _NAME_KEYS.get(kind, ())
+        prefix = "body:" + json_path("", kind)
+        for i, entry in enumerate(items):
+            if not isinstance(entry, dict):
+                continue
+            name = kind
+            for k in name_keys:
+                if entry.get(k):
+                    name = str(entry[k])
+                    break
+            session = entry.get("session_id", header_session)
+            out.append(
+                (
+                    flow_id,
+                    t_request,
+                    kind,
+                    name,
+                    _local_time(entry),
+                    str(session) if session is not None else None,
+                    _params_json(_params(kind, entry)),
+                    f"{prefix}[{i}]",  # json_path(json_path("", kind), i)
+                    encoding,
+                )
             )
-        )
     return out
+
+
+def app_events(
+    rec: FlowRecord, limits: DecodeLimits | None = None, document: tuple[Any, str] | None = None
+) -> list[AppEvent]:
+    """The app-log entries of one request, in body order; [] when its body is not an app log."""
+    return [AppEvent(*row) for row in app_event_rows(rec, limits, document)]
 
 
 def event_for_part(events: list[AppEvent] | Any, flow_id: str, part: str) -> AppEvent | None:

@@ -79,6 +79,9 @@ _NAME_HOLDS_MORE = re.compile(rb"[%:/?=@{\[+]")
 _NAME_ENCODED = re.compile(rb"(?=[A-Za-z0-9_-]*[0-9])(?=[A-Za-z0-9_-]*[A-Za-z])[A-Za-z0-9_-]{16,}")
 _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _MIN_KEY = 6  # shorter JSON keys cannot hold a value worth finding
+_JSON_KINDS = frozenset({dict, list, str, int, float})
+_KEY_FACTS: dict[str, tuple[str, str, bytes | None, bool]] = {}  # JSON key -> `_key_facts(key)`
+_KEY_FACTS_MAX = 65536  # entries (keys repeat: an app's few hundred field names); cleared when full
 
 
 class View(NamedTuple):
@@ -98,6 +101,11 @@ class View(NamedTuple):
         return ">".join(self.chain) or "plain"
 
 
+# `View(...)` goes through the named tuple's Python-level `__new__`; the decoder's hot paths build the
+# same tuple directly (`_new_view(View, (part, chain, data, name))`), a third of the cost.
+_new_view = tuple.__new__
+
+
 def json_path(parent: str, key: str | int) -> str:
     """`a.b[0].c` (no leading `$`), with `a["odd key"]` for keys that are not identifiers."""
     if isinstance(key, int):
@@ -105,6 +113,27 @@ def json_path(parent: str, key: str | int) -> str:
     if _IDENT.fullmatch(key):
         return f"{parent}.{key}" if parent else key
     return f"{parent}[{json.dumps(key, ensure_ascii=False)}]"
+
+
+def _key_facts(key: str) -> tuple[str, str, bytes | None, bool]:
+    """What the JSON walk needs of a key, cached: its path step after a parent (`.key`, `["odd key"]`),
+    its path at the root (as `json_path` writes them), its bytes when it is long enough to be searched as a
+    name (else None), and whether that name may hold more and is looked into like a value (see `name`)."""
+    if _IDENT.fullmatch(key):
+        dot, bare = "." + key, key
+    else:
+        dot = bare = f"[{json.dumps(key, ensure_ascii=False)}]"
+    data = None
+    more = False
+    if len(key) >= _MIN_KEY:
+        data = key.encode("utf-8", "surrogatepass")
+        more = len(key) > 32 or bool(_NAME_HOLDS_MORE.search(data) or _NAME_ENCODED.fullmatch(data))
+    facts = (dot, bare, data, more)
+    if len(key) <= 64:  # long keys (URLs, addresses) are rarely repeated: not kept
+        if len(_KEY_FACTS) >= _KEY_FACTS_MAX:
+            _KEY_FACTS.clear()
+        _KEY_FACTS[key] = facts
+    return facts
 
 
 def _child(base: str, name: str, root: bool) -> str:
@@ -165,15 +194,60 @@ def register_decoder(decoder: Decoder, first: bool = False) -> None:
     DECODERS.insert(0, decoder) if first else DECODERS.append(decoder)
 
 
+class ValueMemo:
+    """The views `MessageDecoder.value` gave for a value, kept across the messages of a session.
+
+    Apps send the same values in request after request (the user agent, the common query fields, the
+    device's ids, tokens). What `value` emits depends only on its arguments and the decoder's limits: not
+    on the message around it (a value's own parts are the part it was given; no message state is read),
+    so a value seen before, under the same part, chain, depth and flags, gives the same views again. Only
+    a decoding that reported no issue and lost no view to the message budget is kept; replayed views go
+    through the budget of the message they are replayed into, as the first ones did.
+    """
+
+    MAX_BYTES = 4096  # longer values are rarely repeated (and decode to many views): not kept
+    MAX_VIEWS = 256  # a value that gave more views is not kept
+    MAX_ENTRY_BYTES = 64 * 1024  # nor one whose views hold more (4 KB of base64 gzip may inflate to 1 MB)
+    MAX_TOTAL_BYTES = 32 * 1024 * 1024  # what all entries may hold (values and views); the oldest go first
+
+    def __init__(self, limits: DecodeLimits) -> None:
+        self.limits = limits
+        self.entries: dict[tuple[bytes, str, Chain, int, bool, bool, bool], tuple[View, ...]] = {}
+        self.sizes: dict[tuple[bytes, str, Chain, int, bool, bool, bool], int] = {}
+        self.total = 0  # bytes held (values and their views' data)
+
+    def keep(self, key: tuple[bytes, str, Chain, int, bool, bool, bool], views: list[View]) -> None:
+        if len(views) > self.MAX_VIEWS or key in self.entries:
+            return
+        size = len(key[0]) + sum(len(v.data) for v in views)
+        if size > self.MAX_ENTRY_BYTES:
+            return
+        while self.entries and self.total + size > self.MAX_TOTAL_BYTES:
+            oldest = next(iter(self.entries))
+            del self.entries[oldest]
+            self.total -= self.sizes.pop(oldest)
+        self.entries[key] = tuple(views)
+        self.sizes[key] = size
+        self.total += size
+
+
 class MessageDecoder:
     """Decodes one message (a request, a WebSocket message, a TLS plaintext record) into views."""
 
-    def __init__(self, limits: DecodeLimits | None = None) -> None:
+    def __init__(self, limits: DecodeLimits | None = None, memo: ValueMemo | None = None) -> None:
         self.limits = limits or DecodeLimits()
         self.budget = Budget(self.limits)
         self.views: list[View] = []
+        # values decoded in earlier messages (under the same limits only: they decide what a value gives)
+        self.memo = memo if memo is not None and memo.limits == self.limits else None
+        self.dropped = False  # a view was lost to the message budget (a replay then is not kept)
         self.proto_names: Callable[[str], str] | None = None  # a known schema for this message's protobuf
         self.in_name = False  # views emitted now are (inside) a name
+        # The request body's JSON document and the chain that unwrapped it (`gzip>json`), as
+        # `bytedance_applog.body_document` reads it, kept when the decoding found it: the app-log
+        # table is built from it without a second decompression and parse (`analysis.analyze.stages`).
+        self.document: tuple[Any, str] | None = None
+        self._document_of: bytes | None = None  # the bytes whose root JSON container is `document`
 
     # -- entry points ------------------------------------------------------------------------------
 
@@ -190,7 +264,7 @@ class MessageDecoder:
             self.query_value(raw, f"query:{name}", (), depth)
         if is_measurement_upload(rec.host, rec.path):
             self.proto_names = firebase_name_path
-        content_type = content_encoding = None
+        content_type = content_encoding = first_encoding = None
         for name, value in rec.request_headers:
             lname = name.lower()
             if lname == PROBE_HEADER:
@@ -199,6 +273,7 @@ class MessageDecoder:
                 content_type = value
             elif lname == "content-encoding":
                 content_encoding = value
+                first_encoding = value if first_encoding is None else first_encoding
             self.name(name, f"header:{lname}", ())
             if lname == "cookie":
                 for cname, craw in _split_pairs(value, b";"):
@@ -208,8 +283,10 @@ class MessageDecoder:
             self.value(value.encode("utf-8", "surrogateescape"), f"header:{lname}", (), depth)
         if rec.request_body:
             self.body(
-                rec.request_body, content_type, parse_content_encoding(content_encoding), "body", (), depth
-            )
+                rec.request_body, content_type, parse_content_encoding(content_encoding), "body", (), depth,
+                # `body_document` reads the first Content-Encoding, this decoding the last one
+                document=content_encoding == first_encoding,
+            )  # fmt: skip
         # ByteDance signature headers and mix_mode fields, decrypted (analysis.decode.bytedance)
         for layer in request_layers(rec.request_headers, rec.query, rec.request_body):
             self.body(layer.data, layer.container, [], layer.part, layer.chain, depth)
@@ -237,8 +314,10 @@ class MessageDecoder:
         if budget.views < self.limits.max_views and budget.total + len(data) <= self.limits.max_total:
             budget.views += 1
             budget.total += len(data)
-            self.views.append(View(part, chain, data, self.in_name))
-        elif not any(i.issue == "too-many-views" for i in budget.issues):
+            self.views.append(_new_view(View, (part, chain, data, self.in_name)))
+            return
+        self.dropped = True
+        if not any(i.issue == "too-many-views" for i in budget.issues):
             budget.report(part, chain, "too-many-views", "message view budget spent; rest not searched")
 
     def name(
@@ -278,12 +357,17 @@ class MessageDecoder:
         chain: Chain,
         depth: int,
         root: bool = True,
+        *,
+        document: bool = False,
     ) -> None:
         """A body (or a multipart section): content-codings, then every container its bytes may be.
 
         The declared type only orders the attempts; a body no decoder accepts is searched as bytes.
+        `document`: the request's body, whose JSON document is kept (`self.document`) when every step
+        of its unwrapping succeeded (as `bytedance_applog.body_document` requires).
         """
         failed = False
+        clean = True  # no step of the unwrapping failed
         for coding in reversed(codings):
             try:
                 data = decompress(data, coding, self.limits)
@@ -293,7 +377,9 @@ class MessageDecoder:
                 break  # search the bytes as they are: the value may still be in them
             chain = (*chain, coding)
         if not failed and is_ttencrypted(data):  # ByteDance's envelope: analysis.decode.ttencrypt
-            data, chain = unwrap_ttencrypt(data, part, chain, self.budget)
+            data, unwrapped = unwrap_ttencrypt(data, part, chain, self.budget)
+            clean = unwrapped != chain  # on failure the chain comes back as it was
+            chain = unwrapped
         for _ in range(0 if failed else 2):
             sniffed = sniff_compression(data)
             if not sniffed:
@@ -304,6 +390,7 @@ class MessageDecoder:
                 # Two bytes of zlib header occur by chance; only a corrupt gzip/zstd stream is worth a note.
                 if sniffed != "deflate" or f.issue != "corrupt":
                     self.budget.report(part, (*chain, sniffed), f.issue, f.detail)
+                clean = False
                 break
             chain = (*chain, sniffed)
         if not data:
@@ -312,7 +399,13 @@ class MessageDecoder:
             self.budget.report(part, chain, "too-deep", f"nesting deeper than {self.limits.max_depth}")
             self.emit(part, chain, data)
             return
-        if self.containers(data, ctype or "", part, chain, depth, root):
+        keep = document and clean and not failed and data.lstrip()[:1] == b"{"
+        if keep:
+            self._document_of = data
+        accepted = self.containers(data, ctype or "", part, chain, depth, root)
+        if keep:
+            self._document_of = None
+        if accepted:
             return
         if not failed and self.brotli(data, part, chain, depth, root):
             return
@@ -350,6 +443,9 @@ class MessageDecoder:
             return False
         if not isinstance(obj, dict | list):
             return False
+        if root and data is self._document_of:
+            self.document = (obj, ">".join((*chain, "json")))
+            self._document_of = None
         self.json(obj, part, (*chain, "json"), depth - 1, root)
         return True
 
@@ -371,6 +467,38 @@ class MessageDecoder:
         self, data: bytes, part: str, chain: Chain, depth: int, try_json: bool = True, urls: bool = True
     ) -> None:
         """A leaf: searched as is, then looked into (JSON, forms, URLs, base64 or hex runs, escapes)."""
+        memo = self.memo
+        if memo is None or len(data) > memo.MAX_BYTES or type(data) is not bytes:
+            self._value(data, part, chain, depth, try_json, urls)
+            return
+        key = (data, part, chain, depth, try_json, urls, self.in_name)
+        seen = memo.entries.get(key)
+        if seen is not None:
+            self._replay(seen)
+            return
+        n_views, n_issues = len(self.views), len(self.budget.issues)
+        self._value(data, part, chain, depth, try_json, urls)
+        if not self.dropped and len(self.budget.issues) == n_issues:
+            memo.keep(key, self.views[n_views:])
+
+    def _replay(self, seen: tuple[View, ...]) -> None:
+        """Views an identical value gave in an earlier message, emitted again in order (`ValueMemo`)."""
+        budget = self.budget
+        max_views, max_total = self.limits.max_views, self.limits.max_total
+        for v in seen:
+            if budget.views < max_views and budget.total + len(v.data) <= max_total:
+                budget.views += 1
+                budget.total += len(v.data)
+                self.views.append(v)
+            else:
+                flag, self.in_name = self.in_name, v.name
+                self.emit(v.part, v.chain, v.data)
+                self.in_name = flag
+
+    def _value(
+        self, data: bytes, part: str, chain: Chain, depth: int, try_json: bool = True, urls: bool = True
+    ) -> None:
+        """`value` itself (without the memo)."""
         self.emit(part, chain, data)
         if depth <= 0 or len(data) < 8:
             return
@@ -381,7 +509,7 @@ class MessageDecoder:
             and self.json_container(stripped, part, chain, depth, False)
         ):
             return
-        if _looks_like_form(stripped):
+        if b"=" in stripped[:256] and _looks_like_form(stripped):  # (the check's own first test, inline)
             self.form(stripped, part, chain, depth, False)
         elif urls and (b"?" in stripped or b"#" in stripped):
             self.url(stripped, part, chain, depth)
@@ -398,12 +526,12 @@ class MessageDecoder:
             decoded = _b64decode(run, part)
             if decoded:
                 self.decoded(decoded[0], part, (*chain, decoded[1]), depth)
-        for m in _HEX_RUN.finditer(data):
+        for m in _HEX_RUN.finditer(data) if len(data) >= 16 else ():
             run = m.group()
             # A digits-only run is usually a decimal number; `text_only` keeps it only when it decodes to
             # text (hex of digits and letters can be all digits: "0000000a" is 3030303030303061).
             self.decoded(binascii.unhexlify(run), part, (*chain, "hex"), depth, text_only=True)
-        if _PCT.search(data) and looks_ascii_printable(data):
+        if b"%" in data and _PCT.search(data) and looks_ascii_printable(data):
             unq = unquote_to_bytes(data)
             if unq != data:
                 self.value(unq, part, (*chain, "url"), depth - 1, urls=urls)
@@ -436,25 +564,80 @@ class MessageDecoder:
         return False
 
     def json(self, obj: Any, part: str, chain: Chain, depth: int, root: bool) -> None:
+        """Every key and leaf of a parsed JSON document, depth first, a dict's key names before its values.
+
+        The hot loop of a JSON-heavy session (an app-log body is ~60 views): it does for each leaf what
+        `name`/`value`/`emit` would, with the key facts cached (`_key_facts`) and the plain cases (a simple
+        key name, a number, a string under 8 bytes: only emitted) inlined. The views and their order are
+        those of the plain recursion: key names of a dict in reverse order when the dict is reached.
+        """
+        budget = self.budget
+        max_views, max_total = self.limits.max_views, self.limits.max_total
+        views = self.views
+        flag = self.in_name  # JSON inside a name: its leaves are (inside) a name too
+        # A stack entry's path is the node's whole part (`body:a.b[0]`), "" for the document itself; inside
+        # a part's value (not `root`) every view has that part, and no path is built.
+        prefix = part + ":" if root else ""
         stack: list[tuple[str, Any]] = [("", obj)]
+        pop, push = stack.pop, stack.append
+        # The budget's counts, kept in locals here and handed back around every call that emits itself.
+        count, total = budget.views, budget.total
         while stack:
-            path, node = stack.pop()
-            if isinstance(node, dict):
-                for key, val in reversed(list(node.items())):
-                    sub = json_path(path, key)
-                    if len(key) >= _MIN_KEY:
+            path, node = pop()
+            kind: type | None = type(node)
+            if kind not in _JSON_KINDS:
+                # bool, None, or (never out of json.loads) a subclass: read as `isinstance` would
+                kind = next((t for t in (bool, dict, list, str, int, float) if isinstance(node, t)), None)
+            if kind is dict:
+                for key, val in reversed(node.items()):
+                    facts = _KEY_FACTS.get(key) or _key_facts(key)
+                    if root:
+                        sub = path + facts[0] if path else prefix + facts[1]
+                    data = facts[2]
+                    if data is not None:
                         # A key is a value too: maps keyed by URL or by e-mail address.
-                        self.name(key, _child(part, sub, root), chain, depth, "surrogatepass")
-                    stack.append((sub, val))
-            elif isinstance(node, list):
-                for i in range(len(node) - 1, -1, -1):
-                    stack.append((json_path(path, i), node[i]))
-            elif isinstance(node, str):
-                self.value(node.encode("utf-8", "surrogatepass"), _child(part, path, root), chain, depth)
-            elif isinstance(node, bool) or node is None:
-                continue
-            elif isinstance(node, int | float):
-                self.emit(_child(part, path, root), chain, repr(node).encode())
+                        sub_part = sub if root else part
+                        if not facts[3] and count < max_views and total + len(data) <= max_total:
+                            count += 1
+                            total += len(data)
+                            views.append(_new_view(View, (sub_part, chain, data, True)))
+                        else:
+                            budget.views, budget.total = count, total
+                            self.in_name = True
+                            if facts[3]:
+                                self.value(data, sub_part, chain, depth)
+                            else:
+                                self.emit(sub_part, chain, data)
+                            self.in_name = flag
+                            count, total = budget.views, budget.total
+                    push((sub if root else "", val))
+            elif kind is list:
+                if root:
+                    base = path or prefix
+                    for i in range(len(node) - 1, -1, -1):
+                        push((f"{base}[{i}]", node[i]))
+                else:
+                    stack.extend([("", item) for item in reversed(node)])
+            elif kind is str or kind is int or kind is float:
+                leaf_part = path if root and path else part
+                if kind is str:
+                    data = node.encode("utf-8", "surrogatepass")
+                    if len(data) >= 8:
+                        budget.views, budget.total = count, total
+                        self.value(data, leaf_part, chain, depth)
+                        count, total = budget.views, budget.total
+                        continue
+                else:
+                    data = repr(node).encode()
+                if count < max_views and total + len(data) <= max_total:
+                    count += 1
+                    total += len(data)
+                    views.append(_new_view(View, (leaf_part, chain, data, flag)))
+                else:
+                    budget.views, budget.total = count, total
+                    self.emit(leaf_part, chain, data)
+                    count, total = budget.views, budget.total
+        budget.views, budget.total = count, total
 
     def protobuf(self, leaves: list[ProtoLeaf], part: str, chain: Chain, depth: int, root: bool) -> None:
         names = self.proto_names if root and part == "body" else None

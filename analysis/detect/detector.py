@@ -12,10 +12,12 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from dataclasses import field
 from dataclasses import replace
+from typing import Any
 
 from analysis.decode.limits import DecodeIssue
 from analysis.decode.limits import DecodeLimits
 from analysis.decode.views import MessageDecoder
+from analysis.decode.views import ValueMemo
 from analysis.decode.views import View
 from analysis.detect.canary import CanaryIndex
 from analysis.detect.canary import Hit
@@ -44,6 +46,9 @@ class MessageResult:
 
     detections: list[Detection] = field(default_factory=list)
     issues: list[DecodeIssue] = field(default_factory=list)
+    # The request body's JSON document and its chain when this decoding found it (`MessageDecoder.document`);
+    # None when it did not or when the result is an earlier identical request's (the memo keeps no bodies).
+    document: tuple[Any, str] | None = None
 
 
 class Detector:
@@ -63,6 +68,7 @@ class Detector:
         self.patterns = patterns
         self.memo_size = memo
         self._memo: OrderedDict[bytes, MessageResult] = OrderedDict()
+        self.values = ValueMemo(self.limits)  # values seen in this session's messages (`ValueMemo`)
 
     def flow(self, rec: FlowRecord) -> MessageResult:
         """Detections in one flow's request (and its client WebSocket messages).
@@ -79,10 +85,11 @@ class Detector:
         if len(rec.request_body) > self.limits.stream_from and not _content_coded(rec):
             result = self._streamed(rec)
         else:
-            views, issues = MessageDecoder(self.limits).request(rec)
-            result = MessageResult(self.views(rec.flow_id, views), issues)
+            decoder = MessageDecoder(self.limits, self.values)
+            views, issues = decoder.request(rec)
+            result = MessageResult(self.views(rec.flow_id, views), issues, decoder.document)
         if key:
-            self._memo[key] = result
+            self._memo[key] = MessageResult(result.detections, result.issues)
             if len(self._memo) > self.memo_size:
                 self._memo.popitem(last=False)
         return result
@@ -91,7 +98,7 @@ class Detector:
         """A request whose body is over `limits.stream_from`: everything but the body decoded as usual,
         the body searched as bytes window by window (windows overlap by the longest needle, so no
         occurrence is cut; one found twice is one detection). Only one window is copied at a time."""
-        views, issues = MessageDecoder(self.limits).request(replace(rec, request_body=b""))
+        views, issues = MessageDecoder(self.limits, self.values).request(replace(rec, request_body=b""))
         found = {d.detection_id: d for d in self.views(rec.flow_id, views)}
         body, step = rec.request_body, self.limits.stream_window
         overlap = (
@@ -114,7 +121,7 @@ class Detector:
 
     def plaintext(self, record: PlaintextRecord) -> MessageResult:
         """Detections in one TLS plaintext record from the agent (flow id `hook:<seq>`)."""
-        views, issues = MessageDecoder(self.limits).message(record.data, "body")
+        views, issues = MessageDecoder(self.limits, self.values).message(record.data, "body")
         return MessageResult(self.views(f"hook:{record.seq}", views), issues)
 
     def views(self, flow_id: str, views: list[View]) -> list[Detection]:

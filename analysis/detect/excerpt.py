@@ -8,6 +8,8 @@ MAX_MATCH = 120
 
 def _readable(data: bytes) -> str:
     text = data.decode("utf-8", "replace")
+    if text.isprintable():  # the common case, at C speed: nothing to replace
+        return text
     return "".join(ch if ch.isprintable() else "\u00b7" for ch in text)
 
 

@@ -16,8 +16,10 @@ import re
 from bisect import bisect_right
 from collections import defaultdict
 from collections.abc import Callable
+from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import NamedTuple
 
 from analysis.decode.views import View
 
@@ -25,7 +27,9 @@ _SEP = b"\x00"
 MAX_VIEW = 1 << 20  # larger views are blobs, not fields
 
 # Not inside a longer number, a decimal fraction or a hex/alphanumeric token.
-_IMEI = re.compile(rb"(?<![0-9A-Za-z.])[0-9]{15}(?![0-9A-Za-z.])")
+# (The look-behind follows the first digit, `(?<![0-9A-Za-z.][0-9])`: the same matches as one in front,
+# but a pattern that starts with a character class is searched at C speed, not tried at every byte.)
+_IMEI = re.compile(rb"[0-9](?<![0-9A-Za-z.][0-9])[0-9]{14}(?![0-9A-Za-z.])")
 _MAC = re.compile(
     rb"(?<![0-9A-Fa-f:-])(?:[0-9A-Fa-f]{2}([:-]))(?:[0-9A-Fa-f]{2}\1){4}[0-9A-Fa-f]{2}(?![0-9A-Fa-f:-])"
 )
@@ -114,6 +118,10 @@ _UUID_FULL = rb"[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9
 _ID_SHAPE = rb"(?:" + _UUID_FULL + rb"|[0-9A-Fa-f]{16,64}|[0-9]{10,20}|[A-Za-z0-9_-]{16,64})"
 
 
+_DIGIT = re.compile(rb"[0-9]")
+_LETTER = re.compile(rb"[A-Za-z]")
+
+
 def _ipv4_ok(v: bytes) -> bool:
     parts = v.split(b".")
     return len(parts) == 4 and all(p.isdigit() and int(p) <= 255 for p in parts) and v != b"0.0.0.0"
@@ -121,9 +129,9 @@ def _ipv4_ok(v: bytes) -> bool:
 
 def _id_like(v: bytes) -> bool:
     """Digits and letters, or a long number that is not a Unix time in seconds or milliseconds."""
-    if not re.search(rb"[0-9]", v):
+    if not _DIGIT.search(v):
         return False
-    if re.search(rb"[A-Za-z]", v):
+    if _LETTER.search(v):
         return True
     if len(v) < 10:
         return False
@@ -149,11 +157,11 @@ KEYED_RULES: tuple[KeyedRule, ...] = (
     KeyedRule("android_id", re.compile(rb"[0-9a-fA-F]{16}"), 0.6, "hex16-under-android-id-key"),
     KeyedRule("imsi", re.compile(rb"[0-9]{14,15}"), 0.5, "digits-under-imsi-key"),
     KeyedRule("iccid", re.compile(rb"89[0-9]{17,18}"), 0.6, "iccid-luhn-under-iccid-key", lambda v: luhn_ok(v)),
-    KeyedRule("serial", re.compile(rb"[A-Za-z0-9]{6,24}"), 0.4, "alnum-under-serial-key", lambda v: bool(re.search(rb"[0-9]", v))),
+    KeyedRule("serial", re.compile(rb"[A-Za-z0-9]{6,24}"), 0.4, "alnum-under-serial-key", lambda v: bool(_DIGIT.search(v))),
     KeyedRule("mac", re.compile(rb"[0-9A-Fa-f]{12}"), 0.5, "hex12-under-mac-key"),
     KeyedRule("ip_address", re.compile(rb"[0-9]{1,3}(?:\.[0-9]{1,3}){3}"), 0.5, "ipv4-under-ip-key", _ipv4_ok),
     KeyedRule("ip_address", re.compile(rb"[0-9A-Fa-f:]{2,39}"), 0.5, "ipv6-under-ip-key", lambda v: v.count(b":") >= 2),
-    KeyedRule("device_model", re.compile(rb"[A-Za-z0-9][\w .+()-]{1,63}"), 0.5, "text-under-model-key", lambda v: bool(re.search(rb"[A-Za-z]", v))),
+    KeyedRule("device_model", re.compile(rb"[A-Za-z0-9][\w .+()-]{1,63}"), 0.5, "text-under-model-key", lambda v: bool(_LETTER.search(v))),
 )  # fmt: skip
 _IMEI_KEYS = re.compile(r"(?i)(imei|meid|device)")
 # An Android build fingerprint: brand/product/device:release/id/incremental:type/tags.
@@ -161,6 +169,18 @@ _FINGERPRINT = re.compile(
     rb"(?<![\w/])[\w.-]{2,40}/[\w.-]{2,40}/[\w.-]{2,40}:[0-9][\w.]{0,10}/[\w.-]{2,40}/[\w.-]{1,40}:(?:user|userdebug|eng)/[\w,.-]{2,40}"
 )
 _ICCID = re.compile(rb"(?<![0-9A-Za-z.])89[0-9]{17,18}(?![0-9A-Za-z.])")
+# A part every match of a rule contains that starts with a literal (searched fast, unlike the rules, which
+# start with a look-behind and so are tried at every byte of the message): a rule runs only where its
+# part occurs.
+_CORES = {
+    "mac": re.compile(rb"[:-][0-9A-Fa-f]{2}[:-][0-9A-Fa-f]{2}[:-]"),  # of `XX:XX:XX:XX:XX:XX`
+    "uuid": re.compile(rb"-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-"),  # of 8-4-4-4-12
+    "iccid": re.compile(rb"89[0-9]{17}"),
+    "fingerprint": re.compile(rb":(?:user|userdebug|eng)/"),
+    "e164": re.compile(rb"\+[1-9]"),
+    "email": re.compile(rb"@(?:[A-Za-z0-9-]{1,63}\.)+[A-Za-z]{2,24}"),  # the domain
+    "latlon": re.compile(rb"\.[0-9]{4,}\s*,"),  # the end of the latitude and the comma
+}
 _E164 = re.compile(rb"(?<![\w+])\+[1-9][0-9 ()-]{7,18}[0-9](?![0-9])")
 _LAT_KEYS = re.compile(r"(?i)(?:^|[^a-z])(lat|latitude)$")
 _FILE_TLDS = frozenset(
@@ -212,14 +232,35 @@ def _key(part: str) -> str:
     return m.group(1) if m else part
 
 
-@lru_cache(maxsize=4096)
-def _phone_key(part: str) -> bool:
-    return "phone" in key_types(_key(part))
+class _PartFacts(NamedTuple):
+    """What the pattern rules read of a part name: the data types its key names, phone key, latitude key."""
+
+    types: frozenset[str]
+    phone: bool
+    lat: bool
 
 
-@lru_cache(maxsize=4096)
-def _lat_key(part: str) -> bool:
-    return bool(_LAT_KEYS.search(_key(part)))
+_PART_FACTS: dict[str, _PartFacts] = {}  # part -> `_part_facts(part)`
+_PART_FACTS_MAX = 65536  # entries; cleared when full (parts repeat across the requests of an app)
+
+
+def _part_facts(part: str) -> _PartFacts:
+    key = _key(part)
+    types = key_types(key)
+    facts = _PartFacts(types, "phone" in types, bool(_LAT_KEYS.search(key)))
+    if len(_PART_FACTS) >= _PART_FACTS_MAX:
+        _PART_FACTS.clear()
+    _PART_FACTS[part] = facts
+    return facts
+
+
+# A view whose first byte is one of these (printable ASCII, not a lower-case letter: never stripped, never
+# the start of a package name) and with fewer than 3 dots cannot be a package name or a list of them.
+_NOT_PACKAGE_START = frozenset(set(range(0x21, 0x7F)) - set(range(ord("a"), ord("z") + 1)))
+# Every package name has a dot followed by a letter (ASCII, the same in the bytes as in the text); a list
+# of them a separator of `_LIST_SEP` (in ASCII text: these bytes, whitespace as `str.split` reads it).
+_PACKAGE_STEP = re.compile(rb"\.[A-Za-z]")
+_LIST_SEPARATOR = re.compile(rb"[,;|\s\x1c-\x1f]")
 
 
 def find_patterns(views: list[View]) -> list[PatternHit]:
@@ -241,16 +282,27 @@ def find_patterns(views: list[View]) -> list[PatternHit]:
         vi = chosen[k]
         return (vi, s, e) if e <= len(views[vi].data) else None
 
+    def matches(rule: str, rx: re.Pattern[bytes]) -> Iterator[re.Match[bytes]]:
+        """`rx`'s matches in the message, searched only in the views where the rule's core occurs: no rule
+        matches across views (none matches the separator, and no look-around reads it as part of a value),
+        so each such view is searched on its own span of `buf`, with the same matches."""
+        last = -1
+        for c in _CORES[rule].finditer(buf):
+            k = bisect_right(starts, c.start()) - 1
+            if k != last:
+                last = k
+                yield from rx.finditer(buf, starts[k], starts[k] + len(views[chosen[k]].data))
+
     for m in _IMEI.finditer(buf):
         digits = m.group()
         if len(set(digits)) > 2 and luhn_ok(digits) and (loc := locate(*m.span())):
             keyed = bool(_IMEI_KEYS.search(_key(views[loc[0]].part)))
             out.append(PatternHit("imei", *loc, 0.6 if keyed else 0.4, "imei-luhn"))
-    for m in _MAC.finditer(buf) if b":" in buf or b"-" in buf else ():
+    for m in matches("mac", _MAC):
         bare = re.sub(rb"[:-]", b"", m.group()).lower().decode()
         if bare not in _FAKE_MACS and (loc := locate(*m.span())):
             out.append(PatternHit("mac", *loc, 0.6, "mac"))
-    for m in _UUID.finditer(buf) if b"-" in buf else ():
+    for m in matches("uuid", _UUID):
         if set(m.group()) <= set(b"0-") or not (loc := locate(*m.span())):
             continue
         types = key_types(_key(views[loc[0]].part))
@@ -262,16 +314,16 @@ def find_patterns(views: list[View]) -> list[PatternHit]:
                     "vendor_id" if "vendor_id" in types else "device_id", *loc, 0.5, "uuid-under-id-key"
                 )
             )
-    for m in _ICCID.finditer(buf):
+    for m in matches("iccid", _ICCID):
         if luhn_ok(m.group()) and (loc := locate(*m.span())):
             out.append(PatternHit("iccid", *loc, 0.4, "iccid-luhn"))
-    for m in _FINGERPRINT.finditer(buf) if b":" in buf else ():
+    for m in matches("fingerprint", _FINGERPRINT):
         if loc := locate(*m.span()):
             out.append(PatternHit("build_fingerprint", *loc, 0.7, "android-build-fingerprint"))
-    for m in _E164.finditer(buf) if b"+" in buf else ():
+    for m in matches("e164", _E164):
         if _valid_phone(m.group()) and (loc := locate(*m.span())):
             out.append(PatternHit("phone", *loc, 0.4, "valid-international-number"))
-    for m in _EMAIL.finditer(buf) if b"@" in buf else ():
+    for m in matches("email", _EMAIL):
         tld = m.group(1)
         # A TLD in mixed case (`WaTkA`) is bytes out of a binary blob, not an address.
         if (
@@ -280,18 +332,42 @@ def find_patterns(views: list[View]) -> list[PatternHit]:
             and (loc := locate(*m.span()))
         ):
             out.append(PatternHit("email", *loc, 0.6, "email"))
+    # The rules that read one view at a time, in one loop over the views; their hits are appended in the
+    # order the rules were once run one after the other (phone, lat,lon text, keyed values, latitude
+    # keys, package lists), which decides which excerpt a detection found twice keeps.
+    phone: list[PatternHit] = []
+    keyed_hits: list[PatternHit] = []
+    coords: list[PatternHit] = []
+    listed: list[PatternHit] = []
+    groups: dict[tuple[str, tuple[str, ...]], list[int]] = defaultdict(list)
+    facts_of = _PART_FACTS.get
     for i in chosen:
-        if _phone_key(views[i].part):
-            for m in _PHONE.finditer(views[i].data):
-                out.append(PatternHit("phone", i, m.start(), m.end(), 0.5, "phone-under-phone-key"))
-    for m in _LATLON_TEXT.finditer(buf) if b"," in buf else ():
+        v = views[i]
+        data = v.data
+        facts = facts_of(v.part) or _part_facts(v.part)
+        if facts.phone:
+            for m in _PHONE.finditer(data):
+                phone.append(PatternHit("phone", i, m.start(), m.end(), 0.5, "phone-under-phone-key"))
+        n = len(data)
+        if facts.types and not v.name and 2 <= n <= 128:
+            hit = _keyed_value(i, data, facts.types)
+            if hit is not None:
+                keyed_hits.append(hit)
+        dots = data.count(b".")
+        if not dots:
+            continue
+        if n <= 40 and facts.lat:
+            c = _COORD.fullmatch(data)
+            if c and -90 <= float(c.group(1)) <= 90:
+                coords.append(PatternHit("location", i, c.start(1), c.end(1), 0.5, "latitude-key"))
+        if n <= 200_000 and (dots >= 3 or data[0] not in _NOT_PACKAGE_START):
+            _package_view(i, v, dots, groups, listed)
+    latlon: list[PatternHit] = []
+    for m in matches("latlon", _LATLON_TEXT):
         lat, lon = float(m.group(1)), float(m.group(2))
         if -90 <= lat <= 90 and -180 <= lon <= 180 and (loc := locate(*m.span())):
-            out.append(PatternHit("location", *loc, 0.3, "lat,lon-text"))
-    out.extend(_keyed_values(views))
-    out.extend(_keyed_coordinates(views))
-    out.extend(_package_lists(views))
-    return out
+            latlon.append(PatternHit("location", *loc, 0.3, "lat,lon-text"))
+    return [*out, *phone, *latlon, *keyed_hits, *coords, *listed, *_package_groups(views, groups)]
 
 
 def _valid_phone(text: bytes) -> bool:
@@ -303,59 +379,51 @@ def _valid_phone(text: bytes) -> bool:
         return False
 
 
-def _keyed_values(views: list[View]) -> list[PatternHit]:
-    """`KEYED_RULES`: a short view under a key whose vocabulary names a data type, in that type's shape."""
+def _keyed_value(i: int, data: bytes, types: frozenset[str]) -> PatternHit | None:
+    """`KEYED_RULES`: a short value (view `i`) under a key whose vocabulary names these data types, in
+    the first such type's shape."""
+    value = data.strip()
+    offset = data.find(value)
+    for rule in KEYED_RULES:
+        if (
+            rule.data_type in types
+            and rule.shape.fullmatch(value)
+            and (rule.check is None or rule.check(value))
+        ):
+            return PatternHit(rule.data_type, i, offset, offset + len(value), rule.confidence, rule.rule)
+    return None
+
+
+def _package_view(
+    i: int,
+    v: View,
+    dots: int,
+    groups: dict[tuple[str, tuple[str, ...]], list[int]],
+    out: list[PatternHit],
+) -> None:
+    """Package names in one view (with `dots` dots): one name, an array element, joins its parent's
+    group (`_package_groups`); a comma/space separated text of three or more names is a hit of its own."""
+    data = v.data
+    if not _PACKAGE_STEP.search(data):
+        return  # no `.x`: no package name in it
+    text = data.decode("utf-8", "replace").strip()
+    if _PACKAGE.fullmatch(text):
+        parent = _INDEX.sub("", v.part)
+        if parent != v.part:
+            groups[(parent, v.chain)].append(i)
+        return
+    if dots < 3 or (data.isascii() and not _LIST_SEPARATOR.search(data)):
+        return  # a list needs three names and something between them
+    names = [t for t in _LIST_SEP.split(text) if t]
+    if len(names) >= 3 and sum(1 for t in names if _PACKAGE.fullmatch(t)) >= 3:
+        out.append(PatternHit("installed_apps", i, 0, len(v.data), 0.5, "package-list-text"))
+
+
+def _package_groups(
+    views: list[View], groups: dict[tuple[str, tuple[str, ...]], list[int]]
+) -> list[PatternHit]:
+    """Three or more package names as array elements under one parent: one hit naming the parent."""
     out = []
-    for i, v in enumerate(views):
-        if v.name or not 2 <= len(v.data) <= 128:
-            continue
-        types = key_types(_key(v.part))
-        if not types:
-            continue
-        value = v.data.strip()
-        offset = v.data.find(value)
-        for rule in KEYED_RULES:
-            if (
-                rule.data_type in types
-                and rule.shape.fullmatch(value)
-                and (rule.check is None or rule.check(value))
-            ):
-                out.append(
-                    PatternHit(rule.data_type, i, offset, offset + len(value), rule.confidence, rule.rule)
-                )
-                break
-    return out
-
-
-def _keyed_coordinates(views: list[View]) -> list[PatternHit]:
-    out = []
-    for i, v in enumerate(views):
-        if len(v.data) > 40 or b"." not in v.data:
-            continue
-        m = _COORD.fullmatch(v.data)
-        if m and -90 <= float(m.group(1)) <= 90 and _lat_key(v.part):
-            out.append(PatternHit("location", i, m.start(1), m.end(1), 0.5, "latitude-key"))
-    return out
-
-
-def _package_lists(views: list[View]) -> list[PatternHit]:
-    """Three or more package names: array elements under one parent, or one comma/space separated text."""
-    groups: dict[tuple[str, tuple[str, ...]], list[int]] = defaultdict(list)
-    out = []
-    for i, v in enumerate(views):
-        if len(v.data) > 200_000 or v.data.count(b".") < 1:
-            continue
-        text = v.data.decode("utf-8", "replace").strip()
-        if _PACKAGE.fullmatch(text):
-            parent = _INDEX.sub("", v.part)
-            if parent != v.part:
-                groups[(parent, v.chain)].append(i)
-            continue
-        if v.data.count(b".") < 3:
-            continue
-        names = [t for t in _LIST_SEP.split(text) if t]
-        if len(names) >= 3 and sum(1 for t in names if _PACKAGE.fullmatch(t)) >= 3:
-            out.append(PatternHit("installed_apps", i, 0, len(v.data), 0.5, "package-list-text"))
     for members in groups.values():
         if len(members) >= 3:
             first = members[0]
