@@ -349,3 +349,17 @@ def test_detection_ids_are_stable() -> None:
         d.detection_id for d in Detector(CANARIES).flow(rec).detections
     ]
     random.seed(1)
+
+
+def test_tls_plaintext_with_non_utf8_bytes_in_its_query_is_searched_not_raised() -> None:
+    # A hook's plaintext request whose target holds bytes that are not UTF-8, to a ByteDance host with a
+    # signature header: reading its `aid` raised UnicodeEncodeError, which stopped `privlab analyze`.
+    from analysis.detect.runtime import PlaintextRecord
+
+    canary = Canary("mail", "email", "privlab.canary@example.org")
+    data = (
+        b"GET /x?aid=1233&q=\xff\xfe&m=privlab.canary%40example.org HTTP/1.1\r\n"
+        b"Host: api16-normal-c-useast1a.tiktokv.com\r\nX-Ladon: abc\r\n\r\n"
+    )
+    result = Detector([canary]).plaintext(PlaintextRecord(1, 1.0, "SSL_write", data))
+    assert [(d.canary_id, d.part) for d in result.detections] == [("mail", "query:m")]

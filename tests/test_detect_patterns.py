@@ -101,3 +101,14 @@ def test_key_names_are_normalised() -> None:
     assert key_types("IDFV") == {"vendor_id"}
     assert "ip_address" not in key_types("zip")
     assert key_types("tel") == {"phone"} and "phone" not in key_types("hotel")
+
+
+def test_a_hyphenated_digit_id_keeps_the_flows_other_detections() -> None:
+    # `0200-0000-0000-0000` under an identifier key reached int() and raised: the whole flow lost its
+    # detections and got an "internal" decode issue instead (found by fuzzing the pattern rules).
+    result = Detector([]).flow(
+        _rec(json.dumps({"device_id": "0200-0000-0000-0000", "note": "a@b.example"}).encode())
+    )
+    assert not [i for i in result.issues if i.issue == "internal"]
+    found = {(d.data_type, d.part) for d in result.detections}
+    assert {("device_id", "body:device_id"), ("email", "body:note")} <= found

@@ -29,6 +29,7 @@ from contextlib import suppress
 from dataclasses import asdict
 from dataclasses import dataclass
 from dataclasses import field
+from functools import partial
 from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
@@ -69,6 +70,7 @@ from analysis.decode.limits import DecodeIssue
 from analysis.decode.limits import DecodeLimits
 from analysis.detect.bytedance_hooks import hooked_detections
 from analysis.detect.detector import Detector
+from analysis.detect.detector import MessageResult
 from analysis.detect.runtime import runtime_canaries
 from analysis.detect.runtime import seen_by_proxy
 from analysis.detect.runtime import tls_plaintext
@@ -117,7 +119,7 @@ from analysis.session.flows import workers
 
 STATIC_JSON = "apk/static.json"  # written by `privlab apk --out <session>`
 # Bump when the same inputs would give different tables (a detection rule changed).
-ANALYSIS_VERSION = "detect-4+findings-5"  # detect-4: bodies over 8 MB searched in a streaming pass; findings-5: lab sends are not a country
+ANALYSIS_VERSION = "detect-5+findings-6"  # detect-5: a hyphenated digit id no longer voids its flow; findings-6: cleartext pcap hosts count wire bytes
 STAMP_KEY = b"privlab.inputs_sha256"
 INPUTS_KEY = b"privlab.inputs"
 # What `findings_stage` writes: every table the report reads besides the ones above.
@@ -340,19 +342,9 @@ def pass_records(
         keep = "app_events" in wanted and detector.limits == DecodeLimits()
         documents = [] if keep else None
         for rec in records:
-            # (`detect_one`, keeping the result's body document)
-            try:
-                result = detector.flow(rec)
-            except Exception as e:  # noqa: BLE001 - one bad flow must not stop the session's analysis
-                failure = DecodeIssue("request", "", "internal", f"{type(e).__name__}: {e}")
-                issues.extend(_issue_rows(rec.flow_id, [failure]))
-                if documents is not None:
-                    documents.append(None)
-                continue
-            detections.extend(result.detections)
-            issues.extend(_issue_rows(rec.flow_id, result.issues))
+            result = detect_one(detector, rec, detections, issues)
             if documents is not None:
-                documents.append(result.document)
+                documents.append(result.document if result is not None else None)
         out["detections"] = _detections_table(detections)
         out["decode_issues"] = pa.Table.from_pylist(issues, schema=DECODE_ISSUES)
     if "app_events" in wanted:
@@ -689,17 +681,30 @@ def _issue_rows(flow_id: str, found: list[DecodeIssue]) -> list[dict[str, str]]:
 
 def detect_one(
     detector: Detector, rec: FlowRecord, detections: list[Detection], issues: list[dict[str, str]]
-) -> None:
-    """Detections of one flow; a failure inside one flow is recorded for it, never raised."""
+) -> MessageResult | None:
+    """Detections of one flow, appended; a failure inside one flow is recorded for it, never raised.
+
+    Returns the flow's result (None after a failure): `pass_records` hands its body document on.
+    """
+    return _detect_guarded(rec.flow_id, lambda: detector.flow(rec), detections, issues)
+
+
+def _detect_guarded(
+    message_id: str,
+    run: Callable[[], MessageResult],
+    detections: list[Detection],
+    issues: list[dict[str, str]],
+) -> MessageResult | None:
     try:
-        result = detector.flow(rec)
-    except Exception as e:  # noqa: BLE001 - one bad flow must not stop the session's analysis
+        result = run()
+    except Exception as e:  # noqa: BLE001 - one bad message must not stop the session's analysis
         issues.extend(
-            _issue_rows(rec.flow_id, [DecodeIssue("request", "", "internal", f"{type(e).__name__}: {e}")])
+            _issue_rows(message_id, [DecodeIssue("request", "", "internal", f"{type(e).__name__}: {e}")])
         )
-        return
+        return None
     detections.extend(result.detections)
-    issues.extend(_issue_rows(rec.flow_id, result.issues))
+    issues.extend(_issue_rows(message_id, result.issues))
+    return result
 
 
 def detections_stage(ctx: StageContext) -> None:
@@ -719,10 +724,8 @@ def detections_stage(ctx: StageContext) -> None:
         issues: list[dict[str, str]] = []
         # Plaintext the proxy also recorded is the same transmission: scan only what it could not see.
         plaintext, _ = seen_by_proxy(tls_plaintext(events), ctx.records())
-        for record in plaintext:
-            result = detector.plaintext(record)
-            detections.extend(result.detections)
-            issues.extend(_issue_rows(f"hook:{record.seq}", result.issues))
+        for record in plaintext:  # what the app wrote: a record that breaks a decoder is noted, not raised
+            _detect_guarded(f"hook:{record.seq}", partial(detector.plaintext, record), detections, issues)
         # plaintext the TikTok profile saw entering ttEncrypt (analysis.detect.bytedance_hooks)
         detections.extend(hooked_detections(detector, events, ctx.records()))
         fp.writers["detections"].write_table(_detections_table(detections))

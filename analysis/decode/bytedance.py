@@ -321,7 +321,9 @@ def _pairs(text: bytes, sep: bytes) -> list[tuple[str, bytes]]:
 
 def query_aids(query: str) -> list[str]:
     """The `aid` / `app_id` values a query names (the key for X-Ladon)."""
-    return [v.decode() for n, v in _pairs(query.encode(), b"&") if n in ("aid", "app_id") and v.isdigit()]
+    # surrogatepass: a query read from non-UTF-8 bytes (a hook's plaintext) holds lone surrogates.
+    raw = query.encode("utf-8", "surrogatepass")
+    return [v.decode() for n, v in _pairs(raw, b"&") if n in ("aid", "app_id") and v.isdigit()]
 
 
 def signature_headers(headers: list[tuple[str, str]], query: str = "") -> list[SignatureHeader]:

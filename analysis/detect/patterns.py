@@ -131,8 +131,8 @@ def _id_like(v: bytes) -> bool:
     """Digits and letters, or a long number that is not a Unix time in seconds or milliseconds."""
     if not _DIGIT.search(v):
         return False
-    if _LETTER.search(v):
-        return True
+    if _LETTER.search(v) or not v.isdigit():
+        return True  # letters, or digits joined by `-`/`_` (`0200-0000-0000-0000`): an id, not a number
     if len(v) < 10:
         return False
     n = int(v)
