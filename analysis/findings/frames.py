@@ -51,7 +51,9 @@ def table(tables: Any, name: str, schema: pa.Schema) -> pd.DataFrame:
         return empty_frame(schema)
     missing = [c for c in schema.names if c not in df.columns]
     if missing:
-        df = df.copy()
+        # A shallow copy: the caller's frame keeps its columns, and the data is not duplicated (the
+        # findings stage reads flows without their header lists: a deep copy was a second flows table).
+        df = df.copy(deep=False)
         for c in missing:
             df[c] = None
     return df
