@@ -143,3 +143,14 @@ def test_notebook_05_shows_the_events_and_the_value_they_carried(tmp_path: Path)
     assert "The app-log event `comment_paste` at 22:13:21 UTC (device time) carried it." in text
     assert "ByteDance layer: 1 request body was ttEncrypt'd; 1 decrypted." in text
     assert any("image/png" in o.get("data", {}) for c in nb.cells for o in c.get("outputs", []))
+
+
+def test_app_log_keys_spelled_with_escapes_are_still_read() -> None:
+    # The app-log table skips bodies whose text names no app-log key before parsing them; a key spelled
+    # with a JSON escape (`\u0068eader`) is still an app log, and a plain JSON body still is not.
+    from analysis.decode.bytedance_applog import app_event_rows
+
+    escaped = b'{"\\u0068eader": {"session_id": "s1"}, "event_v3": [{"event": "launch", "params": {}}]}'
+    rows = app_event_rows(_record("e", escaped, "/service/2/app_log/"))
+    assert [(r[2], r[3], r[5]) for r in rows] == [("event_v3", "launch", "s1")]
+    assert app_event_rows(_record("p", b'{"event_v3": [{"event": "launch"}]}', "/x")) == []

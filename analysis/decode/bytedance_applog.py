@@ -51,9 +51,15 @@ class AppEvent:
     encoding: str  # e.g. ttencrypt>gzip>json
 
 
-def body_document(rec: FlowRecord, limits: DecodeLimits | None = None) -> tuple[Any, str] | None:
+def body_document(
+    rec: FlowRecord, limits: DecodeLimits | None = None, *, app_log_only: bool = False
+) -> tuple[Any, str] | None:
     """The JSON document a request body holds under its content-codings, ttEncrypt and gzip, with the
-    chain that unwrapped it; None when the body is not JSON (or cannot be unwrapped)."""
+    chain that unwrapped it; None when the body is not JSON (or cannot be unwrapped).
+
+    `app_log_only`: None, without parsing, for a body whose text names neither key an app-log document
+    has (`is_app_log`: `magic_tag`, `header`) nor escapes any character (a key may be spelled escaped).
+    """
     limits = limits or DecodeLimits()
     data = rec.request_body
     if not data:
@@ -77,6 +83,8 @@ def body_document(rec: FlowRecord, limits: DecodeLimits | None = None) -> tuple[
         return None
     if data.lstrip()[:1] != b"{":
         return None
+    if app_log_only and b'"header"' not in data and b'"magic_tag"' not in data and b"\\u" not in data:
+        return None  # most JSON bodies of a session are not app logs: not parsed a second time
     try:
         return json.loads(data), ">".join([*chain, "json"])
     except (ValueError, UnicodeDecodeError, RecursionError):
@@ -148,7 +156,7 @@ def app_event_rows(
 ) -> list[EventRow]:
     """`app_events` as tuples of `AppEvent`'s fields (what the table is built from: a TikTok-like session
     has ~12 entries a request). `document`: the body's `body_document`, when the caller already has it."""
-    found = document if document is not None else body_document(rec, limits)
+    found = document if document is not None else body_document(rec, limits, app_log_only=True)
     if found is None or not is_app_log(found[0]):
         return []
     doc, encoding = found
