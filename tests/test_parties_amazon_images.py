@@ -16,8 +16,8 @@ from analysis.attribute.entities import load_registry
 from analysis.attribute.parties import classify
 from analysis.attribute.parties import establish
 
-# host -> cleartext HTTP requests in the capture (counted by hand with privlab's pcap reader).
-CLEARTEXT = {"ecx.images-amazon.com": 15, "alexa.amazon.com": 5, "connectivitycheck.android.com": 2}
+# The hosts of the capture's 22 cleartext HTTP requests (15, 5 and 2 of them, counted by hand).
+CLEARTEXT = ("ecx.images-amazon.com", "alexa.amazon.com", "connectivitycheck.android.com")
 
 
 def test_amazons_image_host_belongs_to_amazon() -> None:
@@ -25,7 +25,6 @@ def test_amazons_image_host_belongs_to_amazon() -> None:
     for host in ("ecx.images-amazon.com", "images-na.ssl-images-amazon.com", "alexa.amazon.com"):
         entity = reg.entity_for_host(host)
         assert entity is not None and entity.name == "Amazon", host
-    assert sum(CLEARTEXT.values()) == 22
 
 
 def test_for_an_amazon_app_its_image_host_is_first_party_and_googles_is_not() -> None:
