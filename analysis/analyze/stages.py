@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from dataclasses import field
 from functools import partial
 from multiprocessing import get_context
+from operator import attrgetter
 from pathlib import Path
 from typing import Any
 
@@ -306,7 +307,12 @@ SERIAL_CHUNK = 2000  # at most this many records per piece when the file is read
 
 def _detections_table(found: list[Detection]) -> pa.Table:
     names = DETECTIONS.names
-    return pa.Table.from_pylist([{n: getattr(d, n) for n in names} for d in found], schema=DETECTIONS)
+    if not found:
+        return DETECTIONS.empty_table()
+    columns = zip(*map(attrgetter(*names), found), strict=True)  # column by column, not a dict per row
+    return pa.Table.from_arrays(
+        [pa.array(list(c), f.type) for c, f in zip(columns, DETECTIONS, strict=True)], schema=DETECTIONS
+    )
 
 
 def _app_events_table(
@@ -361,9 +367,23 @@ def pass_range(
 
     Arrow tables cross the process boundary, not records: they pickle as a few buffers.
     """
-    detector = Detector(canaries, engine=engine) if "detections" in wanted else None
+    detector = _worker_detector(canaries, engine) if "detections" in wanted else None
     records = read_range(path, start, end)
     return pass_records(records, wanted, detector), len(records)
+
+
+_DETECTORS: dict[tuple[tuple[Canary, ...], str], Detector] = {}
+
+
+def _worker_detector(canaries: list[Canary], engine: str) -> Detector:
+    """One detector per worker process and run: its memos of requests and values (`Detector.flow`,
+    `ValueMemo`) then carry over from one range to the next, as they do in a serial pass. A worker
+    process lives for one pass; a later pass with other canaries gets its own detector."""
+    key = (tuple(canaries), engine)
+    if key not in _DETECTORS:
+        _DETECTORS.clear()
+        _DETECTORS[key] = Detector(canaries, engine=engine)
+    return _DETECTORS[key]
 
 
 def _bounded_ranges(path: Path) -> list[tuple[int, int]]:
@@ -393,8 +413,11 @@ def _pieces_in_pool(path: Path, args: tuple[Any, ...]) -> Iterator[tuple[dict[st
         while pending:
             yield pending.popleft().result()
             done += 1
-    for a, b in ranges[done:]:
-        yield pass_range(path, a, b, *args)
+    try:
+        for a, b in ranges[done:]:
+            yield pass_range(path, a, b, *args)
+    finally:
+        _DETECTORS.clear()  # (this process lives on: its detector's memos are not kept past the pass)
 
 
 @dataclass

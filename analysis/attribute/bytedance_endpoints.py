@@ -112,6 +112,7 @@ def default_endpoints() -> EndpointMap:
     return load_endpoints()
 
 
+@functools.lru_cache(maxsize=4096)  # called for every request; a session talks to few hosts
 def is_bytedance_host(host: str | None) -> bool:
     """True when `host` is (a subdomain of) one of BYTEDANCE_DOMAINS."""
     h = (host or "").lower().rstrip(".")

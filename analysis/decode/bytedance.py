@@ -326,10 +326,15 @@ def query_aids(query: str) -> list[str]:
     return [v.decode() for n, v in _pairs(raw, b"&") if n in ("aid", "app_id") and v.isdigit()]
 
 
+def ladon_aids(query: str) -> list[str]:
+    """The app ids tried as X-Ladon's key: the query's, then the known ones (read only for a request
+    that carries X-Ladon: most requests do not, and their queries need not be parsed for it)."""
+    return [*query_aids(query), *(str(a) for a in KNOWN_AIDS)]
+
+
 def signature_headers(headers: list[tuple[str, str]], query: str = "") -> list[SignatureHeader]:
     """Each ByteDance signature header of a request, with what could be read from it."""
     out: list[SignatureHeader] = []
-    aids = [*query_aids(query), *(str(a) for a in KNOWN_AIDS)]
     for name, value in headers:
         lname = name.lower()
         if lname not in SIGNATURE_HEADERS:
@@ -341,7 +346,7 @@ def signature_headers(headers: list[tuple[str, str]], query: str = "") -> list[S
             v = gorgon_version(value)
             out.append(SignatureHeader(lname, v is not None, f"version {v}" if v else "not 52 hex digits"))
         elif lname == "x-ladon":
-            text = ladon_decrypt(value, aids)
+            text = ladon_decrypt(value, ladon_aids(query))
             out.append(
                 SignatureHeader(
                     lname, text is not None, f"ts-lc_id-aid {text}" if text else "no known app id fits"
@@ -366,11 +371,10 @@ def request_layers(
 ) -> list[SignatureView]:
     """The decoded contents of a request's signature headers and `mix_mode=1` fields, as views."""
     out: list[SignatureView] = []
-    aids = [*query_aids(query), *(str(a) for a in KNOWN_AIDS)]
     for name, value in headers:
         lname = name.lower()
         if lname == "x-ladon":
-            text = ladon_decrypt(value, aids)
+            text = ladon_decrypt(value, ladon_aids(query))
             if text:
                 out.append(SignatureView("header:x-ladon", ("ladon",), text.encode()))
         elif lname == "x-argus":

@@ -14,6 +14,7 @@ from dataclasses import field
 from dataclasses import replace
 from typing import Any
 
+from analysis.decode.bytedance_applog import is_app_log
 from analysis.decode.limits import DecodeIssue
 from analysis.decode.limits import DecodeLimits
 from analysis.decode.views import MessageDecoder
@@ -47,7 +48,9 @@ class MessageResult:
     detections: list[Detection] = field(default_factory=list)
     issues: list[DecodeIssue] = field(default_factory=list)
     # The request body's JSON document and its chain when this decoding found it (`MessageDecoder.document`);
-    # None when it did not or when the result is an earlier identical request's (the memo keeps no bodies).
+    # None when it did not. For an earlier identical request's result the memo keeps no bodies: None, or
+    # `(None, chain)` when that request's document was found and is not an app log (the app-log table
+    # then has nothing to read, and need not unwrap the body again).
     document: tuple[Any, str] | None = None
 
 
@@ -81,7 +84,9 @@ class Detector:
         seen = self._memo.get(key) if key else None
         if seen is not None:
             self._memo.move_to_end(key)
-            return MessageResult([_for_flow(d, rec.flow_id) for d in seen.detections], list(seen.issues))
+            return MessageResult(
+                [_for_flow(d, rec.flow_id) for d in seen.detections], list(seen.issues), seen.document
+            )
         if len(rec.request_body) > self.limits.stream_from and not _content_coded(rec):
             result = self._streamed(rec)
         else:
@@ -89,7 +94,9 @@ class Detector:
             views, issues = decoder.request(rec)
             result = MessageResult(self.views(rec.flow_id, views), issues, decoder.document)
         if key:
-            self._memo[key] = MessageResult(result.detections, result.issues)
+            doc = result.document
+            brief = (None, doc[1]) if doc is not None and not is_app_log(doc[0]) else None
+            self._memo[key] = MessageResult(result.detections, result.issues, brief)
             if len(self._memo) > self.memo_size:
                 self._memo.popitem(last=False)
         return result
@@ -186,12 +193,10 @@ def request_key(rec: FlowRecord) -> bytes:
     """A digest of everything `MessageDecoder.request` reads of a flow: host, path, query, request
     headers, body and client WebSocket messages (not the flow id, times or the response)."""
     h = hashlib.blake2b(digest_size=20)
-    for text in (rec.host, rec.path, rec.query):
-        h.update(text.encode("utf-8", "surrogatepass"))
-        h.update(b"\0\1")
-    for name, value in rec.request_headers:
-        h.update(f"{name}\0{value}".encode("utf-8", "surrogatepass"))
-        h.update(b"\0\2")
+    # The text fields in one update (a NUL cannot end a header name, so the joined form is unambiguous).
+    text = "\0\1".join((rec.host, rec.path, rec.query, *(f"{n}\0{v}\0\2" for n, v in rec.request_headers)))
+    h.update(text.encode("utf-8", "surrogatepass"))
+    h.update(b"\0\3")
     h.update(len(rec.request_body).to_bytes(8, "little"))
     h.update(rec.request_body)
     for m in rec.websocket:
@@ -206,11 +211,11 @@ def _for_flow(d: Detection, flow_id: str) -> Detection:
     if d.flow_id == flow_id:
         return d
     what = d.canary_id if d.method != DetectionMethod.PATTERN else d.data_type
-    return replace(
-        d,
-        detection_id=detection_id(flow_id, d.part, what or d.data_type, d.encoding, d.method),
-        flow_id=flow_id,
-    )
+    # (built directly: `dataclasses.replace` was a tenth of the pass over repeated requests)
+    return Detection(
+        detection_id(flow_id, d.part, what or d.data_type, d.encoding, d.method),
+        flow_id, d.part, d.data_type, d.canary_id, d.encoding, d.method, d.confidence, d.excerpt,
+    )  # fmt: skip
 
 
 def _deepest(hits: list[Hit], views: list[View]) -> list[Hit]:

@@ -10,12 +10,14 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 from collections.abc import Iterator
+from operator import attrgetter
 from pathlib import Path
 
 import pyarrow as pa
 
 from analysis.errors import PrivlabError
 from analysis.schema import FLOWS
+from analysis.schema import HEADERS
 from analysis.schema import HOOK_EVENTS
 from analysis.schema import FlowRecord
 from analysis.schema import HookEvent
@@ -61,8 +63,17 @@ def _times(values: list[float | None]) -> pa.Array:
     return pa.array(micros, pa.int64()).cast(pa.timestamp("us", tz="UTC"))
 
 
-def _headers(rows: list[list[tuple[str, str]]]) -> list[list[dict[str, str]]]:
-    return [[{"name": k, "value": v} for k, v in h] for h in rows]
+def _headers(rows: list[list[tuple[str, str]]]) -> pa.Array:
+    """Header lists as `schema.HEADERS`, built from flat name and value columns (not a dict per header)."""
+    offsets = [0]
+    for h in rows:
+        offsets.append(offsets[-1] + len(h))
+    pairs = HEADERS.value_type
+    names = pa.array([k for h in rows for k, _ in h], pairs.field("name").type)
+    values = pa.array([v for h in rows for _, v in h], pairs.field("value").type)
+    return pa.ListArray.from_arrays(
+        pa.array(offsets, pa.int32()), pa.StructArray.from_arrays([names, values], fields=list(pairs))
+    )
 
 
 def flows_table(records: Iterable[FlowRecord]) -> pa.Table:
@@ -75,9 +86,12 @@ def flows_table(records: Iterable[FlowRecord]) -> pa.Table:
         "response_headers": _headers([r.response_headers for r in recs]),
         "websocket_messages": [len(r.websocket) for r in recs],
     }
+    plain = [f.name for f in FLOWS if f.name not in special]
+    # every plain column at once: one attrgetter call per record, not a getattr per field
+    columns = dict(zip(plain, zip(*map(attrgetter(*plain), recs), strict=True), strict=True)) if recs else {}
     arrays = []
     for f in FLOWS:
-        col = special[f.name] if f.name in special else [getattr(r, f.name) for r in recs]
+        col = special[f.name] if f.name in special else list(columns.get(f.name, ()))
         arrays.append(col if isinstance(col, pa.Array) else pa.array(col, type=f.type))
     return pa.Table.from_arrays(arrays, schema=FLOWS)
 

@@ -171,13 +171,16 @@ def record_to_json(rec: FlowRecord) -> dict[str, Any]:
 
 
 def record_from_json(d: dict[str, Any]) -> FlowRecord:
-    """Inverse of `record_to_json`."""
-    fields = {k: v for k, v in d.items() if k not in ("request_body_b64", "websocket")}
-    fields["request_headers"] = [tuple(h) for h in d.get("request_headers", [])]
-    fields["response_headers"] = [tuple(h) for h in d.get("response_headers", [])]
+    """Inverse of `record_to_json` (`d` is not changed)."""
+    # Read once per flow of every analysis: one shallow copy, no per-key filtering.
+    fields = d.copy()
+    body = fields.pop("request_body_b64", "")
+    messages = fields.pop("websocket", ())
+    fields["request_headers"] = list(map(tuple, d.get("request_headers", ())))
+    fields["response_headers"] = list(map(tuple, d.get("response_headers", ())))
     return FlowRecord(
         **fields,
-        request_body=base64.b64decode(d.get("request_body_b64", "")),
+        request_body=base64.b64decode(body),
         websocket=[
             WebSocketMessage(
                 t=m["t"],
@@ -185,7 +188,7 @@ def record_from_json(d: dict[str, Any]) -> FlowRecord:
                 is_text=m["is_text"],
                 content=base64.b64decode(m["content_b64"]),
             )
-            for m in d.get("websocket", [])
+            for m in messages
         ],
     )
 
