@@ -12,6 +12,7 @@ No timing is asserted here (benchmarks/bench_analyze.py measures it).
 from __future__ import annotations
 
 import dataclasses
+import json
 import shutil
 from pathlib import Path
 
@@ -57,6 +58,28 @@ def test_worker_ranges_give_the_same_tables(
         assert got[t] == want[t], t
 
 
+def test_without_worker_processes_the_pass_runs_here(
+    sample_session: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A machine where no process pool can start (no POSIX semaphores, as in some containers).
+    def no_pool(*args: object, **kwargs: object) -> None:
+        raise OSError(38, "Function not implemented")
+
+    serial = tmp_path / "serial"
+    shutil.copytree(sample_session, serial, ignore=shutil.ignore_patterns("derived"))
+    fallback = tmp_path / "fallback"
+    shutil.copytree(sample_session, fallback, ignore=shutil.ignore_patterns("derived"))
+    monkeypatch.setenv("PRIVLAB_WORKERS", "1")
+    analyze(serial, show_progress=False)
+    monkeypatch.setenv("PRIVLAB_WORKERS", "2")
+    monkeypatch.setattr(flows_mod, "PARALLEL_MIN_BYTES", 0)
+    monkeypatch.setattr(stages, "RANGE_BYTES", 4_000)
+    monkeypatch.setattr(stages, "ProcessPoolExecutor", no_pool)
+    analyze(fallback, show_progress=False)
+    assert _tables(fallback) == _tables(serial)
+    assert stages._DETECTORS == {}  # this process keeps no detector past the pass
+
+
 def _rec(flow_id: str, body: bytes, query: str = "") -> FlowRecord:
     return FlowRecord(
         flow_id, 1.0, None, "", None, None, None, "h.example", "https", "HTTP/1.1", "POST",
@@ -82,6 +105,24 @@ def test_identical_requests_reuse_the_result_with_their_own_ids() -> None:
         assert {d.flow_id for d in got.detections} == {rec.flow_id}
         assert {d.canary_id for d in got.detections} >= {"imei", "mail"}
     assert len(memo._memo) == 2  # f2 and f4 were answered from f1
+
+
+def test_repeated_requests_give_the_app_log_rows_of_a_fresh_decoding() -> None:
+    # The memo keeps no bodies; for a repeated request whose document is not an app log it says so
+    # (`(None, chain)`), and an app log is unwrapped again: the rows are those of fresh decodings.
+    app_log = json.dumps({"header": {"aid": 1233}, "event_v3": [{"event": "launch", "params": {"a": 1}}]})
+    other = b'{"n": 1, "items": [1, 2], "note": "not an app log"}'
+    recs = [_rec(f"f{i}", body) for i, body in enumerate([app_log.encode(), other] * 2)]
+    wanted = frozenset(stages.PASS_TABLES)
+    with_memo = stages.pass_records(recs, wanted, Detector(CANARIES))["app_events"].to_pylist()
+    fresh = stages.pass_records(recs, wanted, Detector(CANARIES, memo=0))["app_events"].to_pylist()
+    assert with_memo == fresh
+    assert [(r["flow_id"], r["event"]) for r in fresh] == [("f0", "launch"), ("f2", "launch")]
+    detector = Detector(CANARIES)
+    assert detector.flow(recs[1]).document == (json.loads(other), "json")
+    assert detector.flow(recs[3]).document == (None, "json")  # answered from the memo
+    detector.flow(recs[0])
+    assert detector.flow(recs[2]).document is None  # an app log: its rows need the document
 
 
 def test_a_body_over_the_stream_limit_is_searched_in_windows() -> None:

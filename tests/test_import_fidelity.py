@@ -274,6 +274,39 @@ def test_imported_exhibits_name_their_custody_record(tmp_path: Path) -> None:
         assert json.loads(data)["flow_id"] == e.flow_id
 
 
+@pytest.mark.parametrize("block", [7, 1 << 20])  # records cut by the search's blocks, and whole in one
+def test_imported_flow_custody_finds_each_asked_for_record(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, block: int
+) -> None:
+    import hashlib
+
+    import analysis.findings.transmissions as transmissions
+    from analysis.findings.transmissions import imported_flow_custody
+
+    monkeypatch.setattr(transmissions, "_JSONL_BLOCK", block)
+    # a line cut short before its id's closing quote must not hide the record after it
+    lines = [b'{"flow_id":"a","n":1}\n', b'{"flow_id":"b","n":2}\n', b'{"flow_id":"cut\n',
+             b'{"flow_id":"c","n":3}\n', b'{"flow_id":"d","torn":']  # fmt: skip
+    jsonl = tmp_path / "flows.jsonl"
+    jsonl.write_bytes(b"".join(lines))
+    offsets = [sum(map(len, lines[:i])) for i in range(len(lines))]
+    custody = [  # a, b and the cut line under record 2; c under record 5; the torn d under none
+        json.dumps({"seq": 2, "kind": "flow-records", "file": "flows.jsonl", "offset": 0, "length": offsets[3]}),
+        json.dumps({"seq": 5, "kind": "flow-records", "file": "flows.jsonl", "offset": offsets[3], "length": len(lines[3])}),
+        json.dumps({"seq": 6, "kind": "flow-records", "file": "other.jsonl", "offset": 0, "length": 999}),
+        "not json",
+    ]  # fmt: skip
+
+    def want(i: int, seq: int) -> dict[str, object]:
+        return {"seq": seq, "file": "flows.jsonl", "offset": offsets[i], "length": len(lines[i]),
+                "sha256": hashlib.sha256(lines[i]).hexdigest()}  # fmt: skip
+
+    assert imported_flow_custody(custody, jsonl) == {"a": want(0, 2), "b": want(1, 2), "c": want(3, 5)}
+    assert imported_flow_custody(custody, jsonl, {"c", "d", "x"}) == {"c": want(3, 5)}
+    jsonl.write_bytes(b"")
+    assert imported_flow_custody(custody, jsonl) == {}
+
+
 # -- the report claims no channel the session lacks --------------------------------------------------------
 
 _CLAIMS = (

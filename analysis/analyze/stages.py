@@ -33,6 +33,7 @@ from functools import partial
 from multiprocessing import get_context
 from operator import attrgetter
 from pathlib import Path
+from threading import Thread
 from typing import Any
 
 import pandas as pd
@@ -391,28 +392,55 @@ def _bounded_ranges(path: Path) -> list[tuple[int, int]]:
     return source_ranges(path, max(workers() * 4, -(-path.stat().st_size // RANGE_BYTES)))
 
 
-def _pieces_in_pool(path: Path, args: tuple[Any, ...]) -> Iterator[tuple[dict[str, pa.Table], int]]:
+def _ready() -> None:
+    """A worker's first task: unpickling it imports this module (and the analysis) in the worker."""
+
+
+@contextmanager
+def _worker_pool(start: bool) -> Iterator[ProcessPoolExecutor | None]:
+    """The pass's worker processes, started now when `start`: their start-up (importing the analysis
+    takes a second or more) then overlaps this process's hashing of the inputs. None when not started
+    or when no pool can run here (no semaphores): the pass then runs in this process."""
+    if not start:
+        yield None
+        return
+    try:
+        pool = ProcessPoolExecutor(workers(), mp_context=get_context("spawn"))
+    except OSError:
+        yield None
+        return
+    with pool:
+        try:
+            for _ in range(workers()):
+                pool.submit(_ready)
+        except OSError:  # a process could not be started
+            yield None
+            return
+        yield pool
+
+
+def _pieces_in_pool(
+    path: Path, args: tuple[Any, ...], pool: ProcessPoolExecutor | None
+) -> Iterator[tuple[dict[str, pa.Table], int]]:
     """`pass_range` over the file's ranges in worker processes, in file order, a bounded number in flight.
 
-    If the pool cannot run (no semaphores, a worker killed), the remaining ranges run in this process.
+    If the pool cannot run (none, a worker killed), the remaining ranges run in this process.
     """
     ranges = _bounded_ranges(path)
     n = workers()
     done = 0
-    # No worker pool here (no semaphores, a worker killed): the loop after this block runs the rest.
-    with (
-        suppress(BrokenProcessPool, OSError),
-        ProcessPoolExecutor(n, mp_context=get_context("spawn")) as pool,
-    ):
-        pending: deque[Future[tuple[dict[str, pa.Table], int]]] = deque()
-        for a, b in ranges:
-            pending.append(pool.submit(pass_range, path, a, b, *args))
-            if len(pending) > 2 * n:  # results wait in memory only a few ranges ahead of the writer
+    if pool is not None:
+        # A worker killed, or one that could not be started: the loop after this block runs the rest.
+        with suppress(BrokenProcessPool, OSError):
+            pending: deque[Future[tuple[dict[str, pa.Table], int]]] = deque()
+            for a, b in ranges:
+                pending.append(pool.submit(pass_range, path, a, b, *args))
+                if len(pending) > 2 * n:  # results wait in memory only a few ranges ahead of the writer
+                    yield pending.popleft().result()
+                    done += 1
+            while pending:
                 yield pending.popleft().result()
                 done += 1
-        while pending:
-            yield pending.popleft().result()
-            done += 1
     try:
         for a, b in ranges[done:]:
             yield pass_range(path, a, b, *args)
@@ -466,26 +494,41 @@ def flow_pass(ctx: StageContext) -> FlowPass:
     """Run the one pass over the flows file (once per run) for every per-flow table that is out of date."""
     if ctx._pass is not None:
         return ctx._pass
-    inputs = _pass_inputs(ctx)
-    wanted = frozenset(inputs)
-    canaries: list[Canary] = []
-    if "detections" in wanted:
-        planted = ctx.session.canaries()
-        canaries = planted + runtime_canaries(ctx.hook_events(), planted)
-    writers = {
-        t: pq.ParquetWriter(ctx.temp_path(t), ctx.stamped_schema(PASS_TABLES[t], inputs[t])) for t in inputs
-    }
-    ctx._pass = FlowPass(writers, inputs, canaries)
     src = ctx.flow_source()
-    if not wanted or src is None:
-        return ctx._pass
+    parallel = src is not None and use_workers(src)
+    # Workers are started before the inputs are hashed when the pass is sure to run (forced, or a table
+    # missing); otherwise only once the hashes say a table is out of date.
+    sure = ctx.force or not all(ctx.table_path(t).exists() for t in PASS_TABLES)
+    with _worker_pool(parallel and sure) as early:
+        inputs = _pass_inputs(ctx)
+        wanted = frozenset(inputs)
+        canaries: list[Canary] = []
+        if "detections" in wanted:
+            planted = ctx.session.canaries()
+            canaries = planted + runtime_canaries(ctx.hook_events(), planted)
+        writers = {
+            t: pq.ParquetWriter(ctx.temp_path(t), ctx.stamped_schema(PASS_TABLES[t], inputs[t]))
+            for t in inputs
+        }
+        ctx._pass = FlowPass(writers, inputs, canaries)
+        if not wanted or src is None:
+            return ctx._pass
+        with _worker_pool(parallel and early is None) as late:
+            _run_pass(ctx, src, wanted, early or late)
+    return ctx._pass
+
+
+def _run_pass(ctx: StageContext, src: Path, wanted: frozenset[str], pool: ProcessPoolExecutor | None) -> None:
+    """Read the flows file and append each range's pieces to the pass's tables (`pool`: in workers)."""
+    fp = ctx._pass
+    assert fp is not None
     count = 0
 
     def add(pieces: dict[str, pa.Table], n: int, advance: Callable[[int], None]) -> None:
         nonlocal count
         for t, piece in pieces.items():
             if piece.num_rows:
-                writers[t].write_table(piece)
+                fp.writers[t].write_table(piece)
         count += n
         advance(n)
 
@@ -494,10 +537,15 @@ def flow_pass(ctx: StageContext) -> FlowPass:
     ) as advance:
         try:
             if use_workers(src):
-                for pieces, n in _pieces_in_pool(src, (wanted, canaries, ctx.engine)):
+                # While the workers read, this process mostly waits: it loads the data the later
+                # stages need meanwhile (GeoIP, the domain list: ~0.5 s that would otherwise be serial).
+                preload = Thread(target=_load_attribution_data, daemon=True)
+                preload.start()
+                for pieces, n in _pieces_in_pool(src, (wanted, fp.canaries, ctx.engine), pool):
                     add(pieces, n, advance)
+                preload.join()
             else:
-                detector = Detector(canaries, engine=ctx.engine) if "detections" in wanted else None
+                detector = Detector(fp.canaries, engine=ctx.engine) if "detections" in wanted else None
                 chunk: list[FlowRecord] = []
                 held = 0  # body bytes in the chunk: a piece is bounded in bytes as well as in records
                 try:
@@ -513,7 +561,11 @@ def flow_pass(ctx: StageContext) -> FlowPass:
             if not count:
                 raise
             ctx.warnings.append(f"{e}; analysed the {count} flows before the damage")
-    return ctx._pass
+
+
+def _load_attribution_data() -> None:
+    default_geodb()
+    default_namer()
 
 
 def commit_pass_table(ctx: StageContext, table: str) -> bool:

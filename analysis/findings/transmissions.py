@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 from collections import Counter
 from collections.abc import Callable
 from collections.abc import Iterable
+from collections.abc import Iterator
 from collections.abc import Mapping
 from collections.abc import Sequence
 from dataclasses import asdict
@@ -15,6 +17,7 @@ from dataclasses import field
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
+from typing import BinaryIO
 
 import pandas as pd
 
@@ -106,7 +109,39 @@ def flow_custody(custody_lines: Iterable[bytes | str]) -> dict[str, dict[str, An
     return out
 
 
-_JSONL_ID = re.compile(rb'^\{"flow_id":"([^"]*)"')
+_JSONL_ID = re.compile(rb'\{"flow_id":"([^"\n]*)"')  # a record's start (matched at a line's start)
+_JSONL_NEXT_ID = re.compile(rb'\n\{"flow_id":"([^"\n]*)"')  # the start of every record after the first
+
+
+_JSONL_BLOCK = 8 * 1024 * 1024  # bytes of flows.jsonl searched at a time
+
+
+def _jsonl_records(fh: BinaryIO, flows: set[str] | None) -> Iterator[tuple[int, str, bytes]]:
+    """(offset, flow id, line with its newline) of each record of a flows.jsonl whose id is in `flows`
+    (every record when None); a torn last line is a record too.
+
+    Record starts are searched in blocks of the file, not read line by line: a 100k-flow file is ~1 GB,
+    and only the asked-for lines (an exhibit's few dozen) are copied out.
+    """
+    base, carry = 0, b""  # `carry`: the partial last line of the previous block
+    while True:
+        block = fh.read(_JSONL_BLOCK)
+        buf = carry + block
+        cut = len(buf) if not block else buf.rfind(b"\n") + 1  # complete lines only, but all at the end
+        region = memoryview(buf)[:cut]
+        first = _JSONL_ID.match(buf, 0, cut)
+        starts = itertools.chain(
+            [(0, first.group(1))] if first else [],
+            ((m.start() + 1, m.group(1)) for m in _JSONL_NEXT_ID.finditer(buf, 0, cut)),
+        )
+        for start, fid_raw in starts:
+            fid = fid_raw.decode()
+            if flows is None or fid in flows:
+                end = buf.find(b"\n", start, cut)
+                yield base + start, fid, bytes(region[start : cut if end < 0 else end + 1])
+        if not block:
+            return
+        base, carry = base + cut, buf[cut:]
 
 
 def imported_flow_custody(
@@ -137,19 +172,11 @@ def imported_flow_custody(
     chunks.sort()
     out: dict[str, dict[str, Any]] = {}
     k = 0
-    offset = 0
     with open(jsonl, "rb") as fh:
-        for raw in fh:
-            start, offset = offset, offset + len(raw)
-            m = _JSONL_ID.match(raw)
-            if m is None:
-                continue
-            fid = m.group(1).decode()
-            if flows is not None and fid not in flows:
-                continue
+        for start, fid, raw in _jsonl_records(fh, flows):
             while k < len(chunks) and chunks[k][1] <= start:
                 k += 1
-            if k < len(chunks) and chunks[k][0] <= start and offset <= chunks[k][1]:
+            if k < len(chunks) and chunks[k][0] <= start and start + len(raw) <= chunks[k][1]:
                 out.setdefault(
                     fid,
                     {
