@@ -29,6 +29,12 @@ def patterns(obj: object) -> set[tuple[str, str]]:
 
 
 UUID = "38400000-8cf0-11bd-b23e-10b96e40000d"
+# FCM's token form: the app instance id, `:`, then Google's registration token (`APA91b` + base64url).
+FCM = (
+    "cF3kQ9pL2mN8rT5wYz1aB4:APA91b"
+    + "Hk2_vQ9xLmN8-rT5wYz1aB4cD7eF0gH3iJ6kL9mN2oP5qR8sT1uV4wX7yZ0" * 2
+    + "AbCdEf"
+)
 # (key, value, data type reported under body:<key>)
 HITS = [
     ("idfa", UUID, "advertising_id"),
@@ -59,6 +65,9 @@ HITS = [
     ("blob", "sim 8931081234567890129 end", "iccid"),
     ("build", "google/panther/panther:14/UQ1A.240205.004/11269751:user/release-keys", "build_fingerprint"),
     ("wifi", "a4:5e:60:d1:22:33", "mac"),
+    ("push_token", FCM, "push_token"),
+    ("apns_device_token", "5c8f3a3d9e0b4c1d2e3f40516273849a5b6c7d8e9f00112233445566778899aa", "push_token"),
+    ("note", "token " + FCM.partition(":")[2] + " end", "push_token"),  # Google's form needs no key
 ]
 
 MISSES = [
@@ -74,6 +83,10 @@ MISSES = [
     ("sim_serial", "8931081234567890127"),  # Luhn digit wrong
     ("version", "1.2.3.4"),
     ("device_model", ""),
+    ("push_token", "disabled"),
+    ("registration_id", "abcdefabcdefabcdefabcdefabcdefabcdef"),  # no digit: a word, not a token
+    ("note", "APA91b-too-short"),
+    ("note", "x" + FCM.partition(":")[2]),  # inside a longer token
 ]
 
 

@@ -144,3 +144,8 @@ def test_webex_own_hosts_first_party_sdks_third_party(tmp_path: Path) -> None:
     detections = load_session(session.path, refresh=False).detections
     hwid = detections[detections["part"] == "body:request.hwid"]
     assert len(hwid) == 2 and set(hwid["data_type"]) == {"device_id"}
+    # registerDevice also hands Pushwoosh the device's GCM registration token (checked by hand: 162
+    # characters from `APA91bHUHQqDA1_T9`, under `push_token`)
+    (token,) = detections[detections["data_type"] == "push_token"].itertuples()
+    assert (token.part, token.method) == ("body:request.push_token", "pattern")
+    assert "«APA91bHUHQqDA1_T9iDHsThB4W5RvAhYk" in token.excerpt

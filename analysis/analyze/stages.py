@@ -121,7 +121,7 @@ from analysis.session.flows import workers
 
 STATIC_JSON = "apk/static.json"  # written by `privlab apk --out <session>`
 # Bump when the same inputs would give different tables (a detection rule changed).
-ANALYSIS_VERSION = "detect-5+findings-6"  # detect-5: a hyphenated digit id no longer voids its flow; findings-6: cleartext pcap hosts count wire bytes
+ANALYSIS_VERSION = "detect-6+findings-6"  # detect-6: push tokens (Google registration tokens, tokens under push keys); findings-6: cleartext pcap hosts count wire bytes
 STAMP_KEY = b"privlab.inputs_sha256"
 INPUTS_KEY = b"privlab.inputs"
 # What `findings_stage` writes: every table the report reads besides the ones above.

@@ -43,8 +43,10 @@ _LATLON_TEXT = re.compile(rb"(?<![0-9.])(-?[0-9]{1,2}\.[0-9]{4,})\s*,\s*(-?[0-9]
 _PACKAGE = re.compile(r"(?:com|org|net|io|app|info|edu|gov|dev|[a-z]{2})(?:\.[A-Za-z][A-Za-z0-9_]*)+")
 
 # Data types only patterns report (not canary kinds): a generic device or user identifier, a network
-# address, the device's model name, its build fingerprint.
-PATTERN_TYPES = ("device_id", "ip_address", "device_model", "build_fingerprint")
+# address, the device's model name, its build fingerprint, and a push token (the address at which Google's
+# or Apple's push service reaches this app on this device: an identifier that outlives resets of the
+# advertising id, sent to every push SDK's servers).
+PATTERN_TYPES = ("device_id", "ip_address", "device_model", "build_fingerprint", "push_token")
 
 # Key names per data type, normalised (lower case, letters and digits only: `Device-ID` -> `deviceid`).
 # `exact` names are too short to look for inside longer keys (`ip` is in `zip`, `tel` in `hotel`).
@@ -102,6 +104,20 @@ KEY_VOCABULARY: dict[str, dict[str, tuple[str, ...]]] = {
         "exact": ("model", "dm"),
     },
     "build_fingerprint": {"contains": ("buildfingerprint", "romfingerprint"), "exact": ("fingerprint",)},
+    "push_token": {
+        "contains": (
+            "pushtoken",
+            "devicetoken",
+            "registrationtoken",
+            "registrationid",
+            "fcmtoken",
+            "gcmtoken",
+            "apnstoken",
+            "firebasetoken",
+            "notificationtoken",
+        ),
+        "exact": ("regid",),
+    },  # fmt: skip
 }
 
 
@@ -162,6 +178,8 @@ KEYED_RULES: tuple[KeyedRule, ...] = (
     KeyedRule("ip_address", re.compile(rb"[0-9]{1,3}(?:\.[0-9]{1,3}){3}"), 0.5, "ipv4-under-ip-key", _ipv4_ok),
     KeyedRule("ip_address", re.compile(rb"[0-9A-Fa-f:]{2,39}"), 0.5, "ipv6-under-ip-key", lambda v: v.count(b":") >= 2),
     KeyedRule("device_model", re.compile(rb"[A-Za-z0-9][\w .+()-]{1,63}"), 0.5, "text-under-model-key", lambda v: bool(_LETTER.search(v))),
+    # an APNs device token (64 hex digits) or another push service's; FCM's longer ones: `_PUSH_TOKEN`
+    KeyedRule("push_token", re.compile(rb"[A-Za-z0-9_:.-]{32,128}"), 0.5, "token-under-push-key", _id_like),
 )  # fmt: skip
 _IMEI_KEYS = re.compile(r"(?i)(imei|meid|device)")
 # An Android build fingerprint: brand/product/device:release/id/incremental:type/tags.
@@ -169,6 +187,9 @@ _FINGERPRINT = re.compile(
     rb"(?<![\w/])[\w.-]{2,40}/[\w.-]{2,40}/[\w.-]{2,40}:[0-9][\w.]{0,10}/[\w.-]{2,40}/[\w.-]{1,40}:(?:user|userdebug|eng)/[\w,.-]{2,40}"
 )
 _ICCID = re.compile(rb"(?<![0-9A-Za-z.])89[0-9]{17,18}(?![0-9A-Za-z.])")
+# A Google (GCM/FCM) registration token: `APA91b` and base64url, after the app instance id and `:` in
+# FCM's form (`cF3k...:APA91bH...`, ~150-170 characters); with or without a key naming it.
+_PUSH_TOKEN = re.compile(rb"(?<![\w:-])(?:[\w-]{11,64}:)?APA91b[\w-]{100,400}(?![\w-])")
 # A part every match of a rule contains that starts with a literal (searched fast, unlike the rules, which
 # start with a look-behind and so are tried at every byte of the message): a rule runs only where its
 # part occurs.
@@ -180,6 +201,7 @@ _CORES = {
     "e164": re.compile(rb"\+[1-9]"),
     "email": re.compile(rb"@(?:[A-Za-z0-9-]{1,63}\.)+[A-Za-z]{2,24}"),  # the domain
     "latlon": re.compile(rb"\.[0-9]{4,}\s*,"),  # the end of the latitude and the comma
+    "push_token": re.compile(rb"APA91b"),
 }
 _E164 = re.compile(rb"(?<![\w+])\+[1-9][0-9 ()-]{7,18}[0-9](?![0-9])")
 _LAT_KEYS = re.compile(r"(?i)(?:^|[^a-z])(lat|latitude)$")
@@ -323,6 +345,9 @@ def find_patterns(views: list[View]) -> list[PatternHit]:
     for m in matches("e164", _E164):
         if _valid_phone(m.group()) and (loc := locate(*m.span())):
             out.append(PatternHit("phone", *loc, 0.4, "valid-international-number"))
+    for m in matches("push_token", _PUSH_TOKEN):
+        if loc := locate(*m.span()):
+            out.append(PatternHit("push_token", *loc, 0.7, "google-registration-token"))
     for m in matches("email", _EMAIL):
         tld = m.group(1)
         # A TLD in mixed case (`WaTkA`) is bytes out of a binary blob, not an address.
