@@ -95,8 +95,9 @@ def test_ocs_requests_keep_server_time_bytes_and_body(tmp_path: Path) -> None:
         "88c6852ea5a23487e7ff1c7b94e2b1a30bf337eac7828d1bef2fe50ba8244c6a",
         "e46a510de4762ca9f8aa20a02d7fa9c07163bf91eec2619f461916fb354c142c",
     ]
-    # The declared domain is first party; Crashlytics and Google's push channel third party; Capptain
-    # (not in the lists cited) and the video platform Labgency stay unknown, with the reason.
+    # The declared domain is first party; Crashlytics, Google's push channel and Capptain (Microsoft's,
+    # as Microsoft's own documentation says) third party; the video platform Labgency, in no list
+    # cited, stays unknown, with the reason.
     assert dest.loc["www.ocs.fr", "party"] == "first"
     # The server address the requests went to, and so its country and jurisdiction (before: none).
     assert _countries(dest, "www.ocs.fr") == {"178.248.208.210": "FR"}
@@ -110,9 +111,14 @@ def test_ocs_requests_keep_server_time_bytes_and_body(tmp_path: Path) -> None:
         "Firebase Crashlytics",
     )
     assert dest.loc["mtalk.google.com", "party"] == "third"
-    for host in ("api.eu01.capptain.com", "ocu03.labgency.ws"):
-        assert dest.loc[host, "party"] == "unknown"
-        assert "not in the entity registry" in dest.loc[host, "party_reason"]
+    capptain = dest.loc["api.eu01.capptain.com"]
+    assert (capptain["party"], capptain["entity"], capptain["parent"]) == (
+        "third",
+        "Capptain (Microsoft Mobile Engagement)",
+        "Microsoft",
+    )
+    assert dest.loc["ocu03.labgency.ws", "party"] == "unknown"
+    assert "not in the entity registry" in dest.loc["ocu03.labgency.ws", "party_reason"]
     # The Capptain SDK sent a device id in its query: found as an identifier pattern.
     detections = load_session(session.path, refresh=False).detections
     (hit,) = detections[detections["part"] == "query:deviceid"].itertuples()
