@@ -564,8 +564,10 @@ def _run_pass(ctx: StageContext, src: Path, wanted: frozenset[str], pool: Proces
 
 
 def _load_attribution_data() -> None:
-    default_geodb()
-    default_namer()
+    """Load (and cache) what `destinations_stage` reads; a failure is left for that stage to report."""
+    with suppress(Exception):
+        default_geodb()
+        default_namer()
 
 
 def commit_pass_table(ctx: StageContext, table: str) -> bool:

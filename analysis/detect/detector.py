@@ -193,7 +193,7 @@ def request_key(rec: FlowRecord) -> bytes:
     """A digest of everything `MessageDecoder.request` reads of a flow: host, path, query, request
     headers, body and client WebSocket messages (not the flow id, times or the response)."""
     h = hashlib.blake2b(digest_size=20)
-    # The text fields in one update (a NUL cannot end a header name, so the joined form is unambiguous).
+    # The text fields in one update, joined by control characters that HTTP's text fields never hold.
     text = "\0\1".join((rec.host, rec.path, rec.query, *(f"{n}\0{v}\0\2" for n, v in rec.request_headers)))
     h.update(text.encode("utf-8", "surrogatepass"))
     h.update(b"\0\3")
