@@ -37,19 +37,27 @@ def _tables(session: Path) -> dict[str, list[dict[str, object]]]:
     return {t: pq.read_table(session / "derived" / f"{t}.parquet").to_pylist() for t in PER_FLOW}
 
 
-def test_worker_ranges_give_the_same_tables(
+def _serial_and_ranged(
     sample_session: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+) -> tuple[Path, Path]:
+    """The sample analysed in one process, and a fresh copy to analyse with two workers and ranges of
+    ~4 KB (the sample's flows file cut into many pieces)."""
     serial = tmp_path / "serial"
     shutil.copytree(sample_session, serial, ignore=shutil.ignore_patterns("derived"))
-    parallel = tmp_path / "parallel"
-    shutil.copytree(sample_session, parallel, ignore=shutil.ignore_patterns("derived"))
+    ranged = tmp_path / "ranged"
+    shutil.copytree(sample_session, ranged, ignore=shutil.ignore_patterns("derived"))
     monkeypatch.setenv("PRIVLAB_WORKERS", "1")
     analyze(serial, show_progress=False)
-    # Two workers, and ranges of ~4 KB: the sample's flows file is cut into many pieces.
     monkeypatch.setenv("PRIVLAB_WORKERS", "2")
     monkeypatch.setattr(flows_mod, "PARALLEL_MIN_BYTES", 0)
     monkeypatch.setattr(stages, "RANGE_BYTES", 4_000)
+    return serial, ranged
+
+
+def test_worker_ranges_give_the_same_tables(
+    sample_session: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    serial, parallel = _serial_and_ranged(sample_session, tmp_path, monkeypatch)
     assert len(stages._bounded_ranges(parallel / "flows.jsonl")) > 8
     analyze(parallel, show_progress=False)
     want, got = _tables(serial), _tables(parallel)
@@ -65,15 +73,7 @@ def test_without_worker_processes_the_pass_runs_here(
     def no_pool(*args: object, **kwargs: object) -> None:
         raise OSError(38, "Function not implemented")
 
-    serial = tmp_path / "serial"
-    shutil.copytree(sample_session, serial, ignore=shutil.ignore_patterns("derived"))
-    fallback = tmp_path / "fallback"
-    shutil.copytree(sample_session, fallback, ignore=shutil.ignore_patterns("derived"))
-    monkeypatch.setenv("PRIVLAB_WORKERS", "1")
-    analyze(serial, show_progress=False)
-    monkeypatch.setenv("PRIVLAB_WORKERS", "2")
-    monkeypatch.setattr(flows_mod, "PARALLEL_MIN_BYTES", 0)
-    monkeypatch.setattr(stages, "RANGE_BYTES", 4_000)
+    serial, fallback = _serial_and_ranged(sample_session, tmp_path, monkeypatch)
     monkeypatch.setattr(stages, "ProcessPoolExecutor", no_pool)
     analyze(fallback, show_progress=False)
     assert _tables(fallback) == _tables(serial)
