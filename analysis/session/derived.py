@@ -8,11 +8,14 @@ coverage statement, the per-flow receivers and the capability table are read by
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from collections.abc import Collection
+from collections.abc import Iterator
 from collections.abc import Mapping
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pyarrow.parquet as pq
@@ -58,6 +61,35 @@ def _read_or_empty(path: Path, table: str, leave_out: Collection[str] = ()) -> p
         return df
     empty = _SCHEMAS[table].empty_table()
     return empty.drop_columns([c for c in leave_out if c in empty.column_names]).to_pandas()
+
+
+def read_table(path: Path | str, table: str, columns: Sequence[str] | None = None) -> pd.DataFrame:
+    """One derived table of a session folder (empty, with its columns and types, when absent).
+
+    `columns`, when given, are the only columns read (those the table has).
+    """
+    p = Path(path)
+    names = _SCHEMAS[table].names if columns is None else list(columns)
+    return _read_or_empty(p, table, [c for c in _SCHEMAS[table].names if c not in names])
+
+
+def table_chunks(
+    path: Path | str, table: str, rows: int
+) -> Callable[[Sequence[str]], Iterator[dict[str, list[Any]]]]:
+    """A derived table read `rows` rows at a time: called with the columns wanted, it yields each
+    chunk as column name -> Python values (None for a missing value); nothing when the table is absent.
+
+    The findings stage reads a 1M-flow session's two million detections this way, never all at once.
+    """
+    p = Path(path) / DERIVED / f"{table}.parquet"
+
+    def chunks(columns: Sequence[str]) -> Iterator[dict[str, list[Any]]]:
+        if not p.exists():
+            return
+        for batch in pq.ParquetFile(p).iter_batches(batch_size=rows, columns=list(columns)):
+            yield batch.to_pydict()
+
+    return chunks
 
 
 def read_tables(path: Path | str, *, leave_out: Mapping[str, Collection[str]] | None = None) -> SessionTables:
