@@ -77,12 +77,12 @@ from analysis.detect.runtime import runtime_canaries
 from analysis.detect.runtime import seen_by_proxy
 from analysis.detect.runtime import tls_plaintext
 from analysis.errors import PrivlabError
-from analysis.findings import flow_destinations
 from analysis.findings import session_findings
 from analysis.findings.rows import coverage_table
 from analysis.findings.rows import findings_table
 from analysis.findings.rows import flow_destinations_table
 from analysis.findings.transmissions import FLOW_COLUMNS as FINDINGS_FLOW_COLUMNS
+from analysis.findings.transmissions import flow_destination_parts
 from analysis.ingest.packets import build_packets
 from analysis.ingest.tables import flows_table
 from analysis.ingest.tables import hook_events_table
@@ -94,6 +94,7 @@ from analysis.schema import CAPABILITY
 from analysis.schema import DECODE_ISSUES
 from analysis.schema import DESTINATIONS
 from analysis.schema import DETECTIONS
+from analysis.schema import FLOW_DESTINATIONS
 from analysis.schema import FLOWS
 from analysis.schema import HOOK_EVENTS
 from analysis.schema import PACKETS
@@ -674,7 +675,12 @@ def findings_stage(ctx: StageContext) -> None:
     ctx.write("findings", findings_table(findings), inputs)
     ctx.write("coverage", coverage_table(coverage), inputs)
     del findings  # their flow ids: a million strings at 1M flows
-    ctx.write("flow_destinations", flow_destinations_table(flow_destinations(tables)), inputs)
+    # Written a part at a time: at 1M flows the whole table as a frame and as Arrow was ~300 MB more.
+    schema = ctx.stamped_schema(FLOW_DESTINATIONS, inputs)
+    with pq.ParquetWriter(ctx.temp_path("flow_destinations"), schema) as writer:
+        for part in flow_destination_parts(tables):
+            writer.write_table(flow_destinations_table(part).replace_schema_metadata(schema.metadata))
+    ctx.commit("flow_destinations")
 
 
 def capability_table(path: Path, tables: Any) -> pa.Table | None:

@@ -77,6 +77,8 @@ EXHIBIT_FLOWS = ("flow_id", "method", "url", "host", "server_ip", "status", "htt
 EXHIBIT_EVENTS = ("flow_id", "part", "event", "local_time")
 # The detection columns that group detections into findings; the exhibits' pass reads every column.
 _GROUPING = ("flow_id", "data_type", "canary_id", "method", "encoding", "confidence")
+# The exhibits' pass reads every detection column, and looks up only the few exhibit flows: small chunks.
+_EXHIBIT_ROWS = 16_384
 _HOOK_RECEIVER = "unknown (seen in plaintext hook)"
 
 _GroupKey = tuple[str, str, str, str]  # data type, entity, country, phase
@@ -201,12 +203,12 @@ def _group_detections(
     groups: dict[_GroupKey, _Group] = {}
     group_of = array("i")
     totals = DetectionTotals()
-    n = len(flows.ids)
+    n = len(flows)
     # Per (host, server IP) of the flows: (host, destination, entity, country), attributed once.
     receivers: list[tuple[str, _Dest | None, str, str] | None] = [None] * len(flows.receivers)
     hook_numbers: dict[str, int] = {}
     hook_times: list[float] = []
-    for chunk in chunks(_GROUPING):
+    for chunk in chunks(_GROUPING, CHUNK_ROWS):
         totals.add(chunk)
         fids = [str(x) for x in chunk["flow_id"]]
         rows = flows.numbers(fids)
@@ -263,7 +265,7 @@ def _group_detections(
 
     def ids(numbers: np.ndarray) -> list[str]:
         hooked = [hook_ids[k - n] for k in numbers[numbers >= n].tolist()]
-        return [str(x) for x in flows.ids.take(pa.array(numbers[numbers < n])).to_pylist()] + hooked
+        return flows.ids(numbers[numbers < n]) + hooked
 
     def times_of(numbers: np.ndarray) -> list[float]:
         return flows.t[numbers[numbers < n]].tolist() + [
@@ -286,7 +288,7 @@ def _exhibit_detections(
     cited = pa.array(sorted({fid for _, fid in wanted}), pa.string())
     best: dict[tuple[int, str], tuple[float, str, dict[str, Any]]] = {}
     start = 0
-    for chunk in chunks(DETECTIONS.names):
+    for chunk in chunks(DETECTIONS.names, _EXHIBIT_ROWS):
         fids = [str(x) for x in chunk["flow_id"]]
         hits = pc.is_in(pa.array(fids, pa.string()), value_set=cited).to_numpy(zero_copy_only=False)
         for j in np.flatnonzero(hits).tolist():
@@ -317,11 +319,7 @@ def session_findings(session: Session, tables: Any) -> tuple[list[Finding], Cove
     with `leave_out`, as the findings stage reads a large session). When `tables` holds no detections,
     the session's detections table is read a chunk of rows at a time.
     """
-    streamed = (
-        None
-        if held(tables, "detections") is not None
-        else table_chunks(session.path, "detections", CHUNK_ROWS)
-    )
+    streamed = None if held(tables, "detections") is not None else table_chunks(session.path, "detections")
     return build_findings(
         tables,
         session.meta,

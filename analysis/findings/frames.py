@@ -47,10 +47,10 @@ def frame_rows(df: pd.DataFrame, schema: pa.Schema) -> list[dict[str, Any]]:
     return pa.Table.from_pandas(df[schema.names], schema=schema, preserve_index=False).to_pylist()
 
 
-# A table read a chunk of rows at a time: called with the columns wanted, it yields each chunk as
-# column name -> Python values (Arrow's conversion: None for a missing value).
-Chunks = Callable[[Sequence[str]], Iterable[Mapping[str, list[Any]]]]
-CHUNK_ROWS = 131_072  # rows a chunk turns into Python values at once
+# A table read a chunk of rows at a time: called with the columns wanted and the most rows a chunk may
+# hold, it yields each chunk as column name -> Python values (Arrow's conversion: None when missing).
+Chunks = Callable[[Sequence[str], int], Iterable[Mapping[str, list[Any]]]]
+CHUNK_ROWS = 131_072  # rows a chunk turns into Python values at once (of a few columns)
 
 
 def held(tables: Any, name: str) -> pd.DataFrame | None:
@@ -168,10 +168,10 @@ def _text_values(values: Iterable[Any]) -> list[str | None]:
     return [(v or None) if type(v) is str else _text(v) for v in values]
 
 
-def frame_chunks(df: pd.DataFrame, rows: int = CHUNK_ROWS) -> Chunks:
+def frame_chunks(df: pd.DataFrame) -> Chunks:
     """A DataFrame as `Chunks` (its cells as Python values, as `_pylist` gives them)."""
 
-    def chunks(columns: Sequence[str]) -> Iterator[dict[str, list[Any]]]:
+    def chunks(columns: Sequence[str], rows: int) -> Iterator[dict[str, list[Any]]]:
         for start in range(0, len(df), rows):
             part = df.iloc[start : start + rows]
             yield {c: _pylist(part[c]) for c in columns}

@@ -171,19 +171,11 @@ def coverage_from_table(table: pa.Table) -> Coverage:
 # -- per-flow receivers -----------------------------------------------------------------------------------
 
 
-def flow_destinations_table(frame: pd.DataFrame, rows: int = 131_072) -> pa.Table:
-    """`transmissions.flow_destinations` (t in epoch seconds) as a `schema.FLOW_DESTINATIONS` table.
-
-    Converted `rows` rows at a time: a 1M-flow frame's columns as Python lists at once were ~400 MB.
-    """
-    parts = []
-    for start in range(0, max(len(frame), 1), rows):
-        cols = {n: frame[n].iloc[start : start + rows].tolist() for n in FLOW_DESTINATIONS.names}
-        cols["t"] = [micros(v) for v in cols["t"]]
-        parts.append(
-            pa.Table.from_pydict(cols, schema=_with_times(FLOW_DESTINATIONS)).cast(FLOW_DESTINATIONS)
-        )
-    return parts[0] if len(parts) == 1 else pa.concat_tables(parts)
+def flow_destinations_table(frame: pd.DataFrame) -> pa.Table:
+    """`transmissions.flow_destinations` (t in epoch seconds) as a `schema.FLOW_DESTINATIONS` table."""
+    cols = {n: frame[n].tolist() for n in FLOW_DESTINATIONS.names}
+    cols["t"] = [micros(v) for v in cols["t"]]
+    return pa.Table.from_pydict(cols, schema=_with_times(FLOW_DESTINATIONS)).cast(FLOW_DESTINATIONS)
 
 
 def flow_destinations_frame(table: pa.Table) -> pd.DataFrame:

@@ -9,6 +9,7 @@ from array import array
 from collections import Counter
 from collections.abc import Callable
 from collections.abc import Iterable
+from collections.abc import Iterator
 from collections.abc import Mapping
 from collections.abc import Sequence
 from dataclasses import asdict
@@ -178,25 +179,25 @@ FLOW_COLUMNS = ("flow_id", "t_request", "host", "sni", "server_ip", "client", "s
 class _Flows:
     """Each flow's id, time and receiver as columns, not a Python object per flow (1M-flow sessions)."""
 
-    ids: pa.StringArray  # flow ids as text, in table order
+    # The flow ids, last row first: looked up in this order, an id a hand-made table repeats is found
+    # at its last row (as a dict from id to row would have it).
+    last_first: pa.StringArray
     t: np.ndarray  # epoch seconds (as `frames._epochs` gives them), NaN where missing
     receiver: np.ndarray  # int32: the flow's (host, server IP) in `receivers`
     receivers: list[tuple[str, str | None]]  # (host, else SNI, lower case, else ""; server IP)
 
-    _last_first: pa.Array | None = field(init=False, default=None)
-
-    def __post_init__(self) -> None:
-        # Ids are unique in every table privlab writes; of an id a hand-made table repeats, the last row
-        # counts (as a dict from id to row would have it).
-        if pc.count_distinct(self.ids).as_py() != len(self.ids):
-            self._last_first = self.ids[::-1]
+    def __len__(self) -> int:
+        return len(self.last_first)
 
     def numbers(self, fids: Sequence[str]) -> np.ndarray:
         """Each flow id's row in the table, -1 for an id not there."""
-        lookup = self.ids if self._last_first is None else self._last_first
-        found = pc.fill_null(pc.index_in(pa.array(fids, pa.string()), value_set=lookup), -1).to_numpy()
-        found = found.astype(np.int64)
-        return found if self._last_first is None else np.where(found < 0, -1, len(self.ids) - 1 - found)
+        found = pc.index_in(pa.array(fids, pa.string()), value_set=self.last_first)
+        j = pc.fill_null(found, -1).to_numpy().astype(np.int64)
+        return np.where(j < 0, -1, len(self) - 1 - j)
+
+    def ids(self, numbers: np.ndarray) -> list[str]:
+        """The flow ids of these rows."""
+        return [str(x) for x in self.last_first.take(pa.array(len(self) - 1 - numbers)).to_pylist()]
 
 
 def _flow_columns(flows: pd.DataFrame) -> _Flows:
@@ -213,7 +214,7 @@ def _flow_columns(flows: pd.DataFrame) -> _Flows:
         times.append(np.array([math.nan if t is None else t for t in _epochs(part["t_request"])], np.float64))
         ids.append(pa.array([str(x) for x in _pylist(part["flow_id"])], pa.string()))
     return _Flows(
-        ids=pa.concat_arrays(ids) if ids else pa.array([], pa.string()),
+        last_first=pa.concat_arrays(ids)[::-1] if ids else pa.array([], pa.string()),
         t=np.concatenate(times) if times else np.array([], np.float64),
         receiver=np.concatenate(codes) if codes else np.array([], np.int32),
         receivers=list(receivers),
@@ -402,17 +403,23 @@ def flow_destinations(tables: Any) -> pd.DataFrame:
     """One row per flow: flow_id, t, host, entity, country, jurisdiction, bytes sent, via.
 
     The same attribution the findings use (entity from `destinations`, country of the server IP the
-    flow used), as a frame for charts and notebooks. Built a chunk of flows at a time: a 1M-flow
-    session's columns as Python lists at once were most of a gigabyte.
+    flow used), as a frame for charts and notebooks.
+    """
+    parts = list(flow_destination_parts(tables))
+    return parts[0] if len(parts) == 1 else pd.concat(parts, ignore_index=True)
+
+
+def flow_destination_parts(tables: Any, rows: int = CHUNK_ROWS) -> Iterator[pd.DataFrame]:
+    """`flow_destinations` as frames of at most `rows` flows each (at least one frame, maybe empty).
+
+    The findings stage writes them as they come: a 1M-flow session's rows in Python lists at once were
+    most of a gigabyte.
     """
     flows = table(tables, "flows", FLOWS, FLOW_COLUMNS)
     dests = _destinations(table(tables, "destinations", DESTINATIONS))
     attributed: dict[tuple[str, str | None], tuple[str, str, str]] = {}
-    parts = [
-        _flow_receivers(flows.iloc[start : start + CHUNK_ROWS], dests, attributed)
-        for start in range(0, max(len(flows), 1), CHUNK_ROWS)
-    ]
-    return parts[0] if len(parts) == 1 else pd.concat(parts, ignore_index=True)
+    for start in range(0, max(len(flows), 1), rows):
+        yield _flow_receivers(flows.iloc[start : start + rows], dests, attributed)
 
 
 def _flow_receivers(

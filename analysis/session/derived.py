@@ -74,16 +74,17 @@ def read_table(path: Path | str, table: str, columns: Sequence[str] | None = Non
 
 
 def table_chunks(
-    path: Path | str, table: str, rows: int
-) -> Callable[[Sequence[str]], Iterator[dict[str, list[Any]]]]:
-    """A derived table read `rows` rows at a time: called with the columns wanted, it yields each
-    chunk as column name -> Python values (None for a missing value); nothing when the table is absent.
+    path: Path | str, table: str
+) -> Callable[[Sequence[str], int], Iterator[dict[str, list[Any]]]]:
+    """A derived table read a chunk of rows at a time: called with the columns wanted and the most rows
+    a chunk may hold, it yields each chunk as column name -> Python values (None for a missing value);
+    nothing when the table is absent.
 
     The findings stage reads a 1M-flow session's two million detections this way, never all at once.
     """
     p = Path(path) / DERIVED / f"{table}.parquet"
 
-    def chunks(columns: Sequence[str]) -> Iterator[dict[str, list[Any]]]:
+    def chunks(columns: Sequence[str], rows: int) -> Iterator[dict[str, list[Any]]]:
         if not p.exists():
             return
         for batch in pq.ParquetFile(p).iter_batches(batch_size=rows, columns=list(columns)):
