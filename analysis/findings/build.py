@@ -265,7 +265,7 @@ def _group_detections(
 
     def ids(numbers: np.ndarray) -> list[str]:
         hooked = [hook_ids[k - n] for k in numbers[numbers >= n].tolist()]
-        return flows.ids(numbers[numbers < n]) + hooked
+        return flows.id_list(numbers[numbers < n]) + hooked
 
     def times_of(numbers: np.ndarray) -> list[float]:
         return flows.t[numbers[numbers < n]].tolist() + [

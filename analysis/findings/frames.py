@@ -50,7 +50,7 @@ def frame_rows(df: pd.DataFrame, schema: pa.Schema) -> list[dict[str, Any]]:
 # A table read a chunk of rows at a time: called with the columns wanted and the most rows a chunk may
 # hold, it yields each chunk as column name -> Python values (Arrow's conversion: None when missing).
 Chunks = Callable[[Sequence[str], int], Iterable[Mapping[str, list[Any]]]]
-CHUNK_ROWS = 131_072  # rows a chunk turns into Python values at once (of a few columns)
+CHUNK_ROWS = 32_768  # rows a chunk turns into Python values at once (of a few columns)
 
 
 def held(tables: Any, name: str) -> pd.DataFrame | None:

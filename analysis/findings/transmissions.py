@@ -175,35 +175,62 @@ FLOW_COLUMNS = ("flow_id", "t_request", "host", "sni", "server_ip", "client", "s
                 "error", "request_body_size")  # fmt: skip
 
 
+def _hashes(ids: Sequence[str]) -> np.ndarray:
+    """64-bit hashes of flow ids (pandas' hash: the same on every run)."""
+    return pd.util.hash_array(np.array(ids, dtype=object))
+
+
 @dataclass
 class _Flows:
-    """Each flow's id, time and receiver as columns, not a Python object per flow (1M-flow sessions)."""
+    """Each flow's id, time and receiver as columns, not a Python object per flow (1M-flow sessions).
 
-    # The flow ids, last row first: looked up in this order, an id a hand-made table repeats is found
-    # at its last row (as a dict from id to row would have it).
-    last_first: pa.StringArray
+    A flow id is looked up by binary search in the ids' sorted hashes, confirmed by comparing the ids:
+    Arrow's `index_in` hashed a 1M-id table again for every chunk of detections (~75 MB each time).
+    """
+
+    ids: pa.StringArray
+    hashes: np.ndarray  # uint64: `_hashes(ids)`
     t: np.ndarray  # epoch seconds (as `frames._epochs` gives them), NaN where missing
     receiver: np.ndarray  # int32: the flow's (host, server IP) in `receivers`
     receivers: list[tuple[str, str | None]]  # (host, else SNI, lower case, else ""; server IP)
+    _order: np.ndarray = field(init=False)  # row numbers in the order of their hashes
+    _sorted: np.ndarray = field(init=False)  # the hashes in that order
+    # The ids last row first when a hash is given twice (an id a hand-made table repeats, or a clash).
+    _last_first: pa.StringArray | None = field(init=False, default=None)
+
+    def __post_init__(self) -> None:
+        self._order = np.argsort(self.hashes, kind="stable")
+        self._sorted = self.hashes[self._order]
+        if len(self) > 1 and (self._sorted[1:] == self._sorted[:-1]).any():
+            self._last_first = self.ids[::-1]
 
     def __len__(self) -> int:
-        return len(self.last_first)
+        return len(self.ids)
 
     def numbers(self, fids: Sequence[str]) -> np.ndarray:
-        """Each flow id's row in the table, -1 for an id not there."""
-        found = pc.index_in(pa.array(fids, pa.string()), value_set=self.last_first)
-        j = pc.fill_null(found, -1).to_numpy().astype(np.int64)
-        return np.where(j < 0, -1, len(self) - 1 - j)
+        """Each flow id's row in the table (of an id given twice, the last row, as a dict from id to
+        row would have it), -1 for an id not there."""
+        values = pa.array(fids, pa.string())
+        if self._last_first is not None:
+            found = pc.index_in(values, value_set=self._last_first)
+            j = pc.fill_null(found, -1).to_numpy().astype(np.int64)
+            return np.where(j < 0, -1, len(self) - 1 - j)
+        if not len(self):
+            return np.full(len(fids), -1, np.int64)
+        at = np.minimum(np.searchsorted(self._sorted, _hashes(fids)), len(self) - 1)
+        rows = self._order[at]
+        same = pc.equal(values, self.ids.take(pa.array(rows))).to_numpy(zero_copy_only=False)
+        return np.where(same, rows, -1)
 
-    def ids(self, numbers: np.ndarray) -> list[str]:
+    def id_list(self, numbers: np.ndarray) -> list[str]:
         """The flow ids of these rows."""
-        return [str(x) for x in self.last_first.take(pa.array(len(self) - 1 - numbers)).to_pylist()]
+        return [str(x) for x in self.ids.take(pa.array(numbers)).to_pylist()]
 
 
 def _flow_columns(flows: pd.DataFrame) -> _Flows:
     """`_Flows` of a flows frame, read a chunk of rows at a time."""
     receivers: dict[tuple[str, str | None], int] = {}
-    ids, times, codes = [], [], []
+    ids, hashes, times, codes = [], [], [], []
     for start in range(0, len(flows), CHUNK_ROWS):
         part = flows.iloc[start : start + CHUNK_ROWS]
         hosts = [
@@ -212,9 +239,12 @@ def _flow_columns(flows: pd.DataFrame) -> _Flows:
         keys = zip(hosts, _texts(part["server_ip"]), strict=True)
         codes.append(np.array([receivers.setdefault(k, len(receivers)) for k in keys], np.int32))
         times.append(np.array([math.nan if t is None else t for t in _epochs(part["t_request"])], np.float64))
-        ids.append(pa.array([str(x) for x in _pylist(part["flow_id"])], pa.string()))
+        fids = [str(x) for x in _pylist(part["flow_id"])]
+        ids.append(pa.array(fids, pa.string()))
+        hashes.append(_hashes(fids))
     return _Flows(
-        last_first=pa.concat_arrays(ids)[::-1] if ids else pa.array([], pa.string()),
+        ids=pa.concat_arrays(ids) if ids else pa.array([], pa.string()),
+        hashes=np.concatenate(hashes) if hashes else np.array([], np.uint64),
         t=np.concatenate(times) if times else np.array([], np.float64),
         receiver=np.concatenate(codes) if codes else np.array([], np.int32),
         receivers=list(receivers),
