@@ -79,6 +79,8 @@ EXHIBIT_EVENTS = ("flow_id", "part", "event", "local_time")
 _GROUPING = ("flow_id", "data_type", "canary_id", "method", "encoding", "confidence")
 # The exhibits' pass reads every detection column, and looks up only the few exhibit flows: small chunks.
 _EXHIBIT_ROWS = 16_384
+# The bytedance_layers columns the coverage notes read (`attribute.bytedance_layers.coverage_notes`).
+LAYER_COLUMNS = ("host", "path", "ttencrypt", "signatures_decoded", "signatures_opaque", "opaque")
 _HOOK_RECEIVER = "unknown (seen in plaintext hook)"
 
 _GroupKey = tuple[str, str, str, str]  # data type, entity, country, phase

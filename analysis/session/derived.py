@@ -17,7 +17,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pyarrow.parquet as pq
 
 from analysis.schema import TABLES
@@ -63,14 +65,36 @@ def _read_or_empty(path: Path, table: str, leave_out: Collection[str] = ()) -> p
     return empty.drop_columns([c for c in leave_out if c in empty.column_names]).to_pandas()
 
 
-def read_table(path: Path | str, table: str, columns: Sequence[str] | None = None) -> pd.DataFrame:
+def read_table(
+    path: Path | str, table: str, columns: Sequence[str] | None = None, *, shared_lists: bool = False
+) -> pd.DataFrame:
     """One derived table of a session folder (empty, with its columns and types, when absent).
 
-    `columns`, when given, are the only columns read (those the table has).
+    `columns`, when given, are the only columns read (those the table has). `shared_lists` reads list
+    columns as Python lists with equal lists one object, for a reader that does not change them: a 1M-row
+    column of a few distinct lists is then a few lists, not a million numpy arrays (~100 MB each).
     """
     p = Path(path)
-    names = _SCHEMAS[table].names if columns is None else list(columns)
-    return _read_or_empty(p, table, [c for c in _SCHEMAS[table].names if c not in names])
+    schema = _SCHEMAS[table]
+    names = schema.names if columns is None else list(columns)
+    lists = [c for c in names if shared_lists and pa.types.is_list(schema.field(c).type)]
+    df = _read_or_empty(p, table, [c for c in schema.names if c not in names or c in lists])
+    file = p / DERIVED / f"{table}.parquet"
+    for c in lists:
+        df[c] = _one_object_per_list(pq.read_table(file, columns=[c]).column(c)) if file.exists() else []
+    return df
+
+
+def _one_object_per_list(column: pa.ChunkedArray, rows: int = 65_536) -> np.ndarray:
+    """A list column's values as Python lists (None where missing), equal lists one object."""
+    out = np.empty(len(column), dtype=object)
+    distinct: dict[tuple[Any, ...], list[Any]] = {}
+    at = 0
+    for start in range(0, len(column), rows):
+        for value in column.slice(start, rows).to_pylist():
+            out[at] = None if value is None else distinct.setdefault(tuple(value), value)
+            at += 1
+    return out
 
 
 def table_chunks(
