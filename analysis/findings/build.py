@@ -234,20 +234,17 @@ def _group_detections(
                 if r is None:
                     host, ip = flows.receivers[code]
                     dest = dests.get(host)
-                    r = receivers[code] = (host, dest, dest.entity if dest else (host or "unknown"), _country(dest, ip))  # fmt: skip
+                    entity = dest.entity if dest else (host or "unknown")
+                    r = receivers[code] = (host, dest, entity, _country(dest, ip))
                 host, dest, entity, country = r
             elif fid.startswith("hook:") and fid[5:].isdigit() and int(fid[5:]) in hooks_by_seq:
                 # Plaintext seen by a Frida hook (e.g. before TLS): the receiver is not known from the hook.
-                t, host, dest, entity, country = (
-                    hooks_by_seq[int(fid[5:])].t,
-                    "",
-                    None,
-                    _HOOK_RECEIVER,
-                    "unknown",
-                )
-                number = hook_numbers.setdefault(fid, n + len(hook_numbers))
-                if number == n + len(hook_times):
+                hook = hooks_by_seq[int(fid[5:])]
+                t, host, dest, entity, country = hook.t, "", None, _HOOK_RECEIVER, "unknown"
+                if fid not in hook_numbers:
+                    hook_numbers[fid] = n + len(hook_times)
                     hook_times.append(t)
+                number = hook_numbers[fid]
             else:
                 group_of.append(-1)
                 continue
