@@ -5,7 +5,10 @@ size. Runs on a copy of the committed sample session and on the report fixtures.
 
 from __future__ import annotations
 
+import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pandas as pd
@@ -99,3 +102,26 @@ def test_a_repeated_flow_id_counts_at_its_last_row() -> None:
     assert android_id(pd.concat([moved, tables.flows], ignore_index=True)) == original
     last = android_id(pd.concat([tables.flows, moved], ignore_index=True))
     assert ("elsewhere.example", ["elsewhere.example"], pytest.approx(T0 + 1)) in last and last != original
+
+
+def test_the_findings_memory_benchmark_runs_on_an_analysed_session(
+    sample_session: Path, tmp_path: Path
+) -> None:
+    """benchmarks/bench_findings_memory.py at a tiny size (no timed assert: only that it still runs)."""
+    session = shutil.copytree(
+        sample_session, tmp_path / "s", ignore=shutil.ignore_patterns("derived", "report")
+    )
+    assert CliRunner().invoke(main, ["analyze", str(session)]).exit_code == 0
+    repo = Path(__file__).resolve().parents[1]
+    out = subprocess.run(
+        [sys.executable, str(repo / "benchmarks" / "bench_findings_memory.py"), str(session), "--times", "1,3",
+         "--keep", str(tmp_path / "work")],
+        capture_output=True, text=True, cwd=repo, env=dict(os.environ, PYTHONPATH=str(repo)), timeout=240,
+    )  # fmt: skip
+    assert out.returncode == 0, out.stderr[-2000:]
+    rows = [line.split() for line in out.stdout.splitlines()[1:]]
+    flows = len(pq.read_table(session / "derived" / "flows.parquet"))
+    assert [int(r[0]) for r in rows] == [flows, 3 * flows]
+    copy = tmp_path / "work" / "x3" / session.name / "derived"
+    ids = pq.read_table(copy / "flow_destinations.parquet").column("flow_id").to_pylist()
+    assert len(ids) == len(set(ids)) == 3 * flows  # fresh ids, and the findings stage wrote every flow
