@@ -347,12 +347,15 @@ def exhibit_source(session: Session, tables: Any) -> ExhibitSource:
 
     def custody(ids: Collection[str]) -> Mapping[str, Mapping[str, Any]]:
         file = path / CUSTODY
-        lines = file.read_bytes().splitlines() if file.exists() else []
-        hashes = {fid: rec for fid, rec in flow_custody(lines).items() if fid in ids}
+        if not file.exists():
+            return {}
+        wanted = set(ids)
+        with open(file, "rb") as lines:  # a line at a time: a live session has a record per flow
+            hashes = flow_custody(lines, wanted)
         if session.status == "imported":
             # Imported flows are covered chunk by chunk (capture/import_.py), not one record a flow.
-            wanted = set(ids)
-            hashes = {**imported_flow_custody(lines, path / FLOWS_JSONL, wanted), **hashes}
+            with open(file, "rb") as lines:
+                hashes = {**imported_flow_custody(lines, path / FLOWS_JSONL, wanted), **hashes}
         return hashes
 
     return ExhibitSource(flow_rows, app_events, custody)

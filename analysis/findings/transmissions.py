@@ -8,6 +8,7 @@ import re
 from array import array
 from collections import Counter
 from collections.abc import Callable
+from collections.abc import Collection
 from collections.abc import Iterable
 from collections.abc import Iterator
 from collections.abc import Mapping
@@ -94,8 +95,13 @@ def _country(dest: _Dest | None, server_ip: str | None) -> str:
     return distinct[0] if len(distinct) == 1 else "unknown"
 
 
-def flow_custody(custody_lines: Iterable[bytes | str]) -> dict[str, dict[str, Any]]:
-    """flow id -> the custody record of its raw bytes in flows.mitm (seq, file, offset, length, sha256)."""
+def flow_custody(
+    custody_lines: Iterable[bytes | str], flows: Collection[str] | None = None
+) -> dict[str, dict[str, Any]]:
+    """flow id -> the custody record of its raw bytes in flows.mitm (seq, file, offset, length, sha256).
+
+    `flows` limits the output to the flows asked for (a live 1M-flow session has a record per flow).
+    """
     out: dict[str, dict[str, Any]] = {}
     for line in custody_lines:
         try:
@@ -106,6 +112,8 @@ def flow_custody(custody_lines: Iterable[bytes | str]) -> dict[str, dict[str, An
             continue
         if not all(type(rec.get(k)) is int for k in ("seq", "offset", "length")):
             continue  # a record no writer makes (a float, a string, inf); `privlab verify` names it
+        if flows is not None and str(rec["ref"]) not in flows:
+            continue
         out.setdefault(
             str(rec["ref"]),
             {k: rec.get(k) for k in ("seq", "file", "offset", "length", "sha256")},
