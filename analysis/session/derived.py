@@ -70,19 +70,24 @@ def read_table(
 ) -> pd.DataFrame:
     """One derived table of a session folder (empty, with its columns and types, when absent).
 
-    `columns`, when given, are the only columns read (those the table has). `shared_lists` reads list
-    columns as Python lists with equal lists one object, for a reader that does not change them: a 1M-row
-    column of a few distinct lists is then a few lists, not a million numpy arrays (~100 MB each).
+    `columns`, when given, are the only columns read (those the table has). `shared_lists` reads each
+    column of lists of plain values as Python lists, equal lists one object, for a reader that does not
+    change them: a 1M-row column of a few distinct lists is then a few lists, not a million numpy arrays.
     """
     p = Path(path)
     schema = _SCHEMAS[table]
     names = schema.names if columns is None else list(columns)
-    lists = [c for c in names if shared_lists and pa.types.is_list(schema.field(c).type)]
+    lists = [c for c in names if shared_lists and _flat_list(schema.field(c).type)]
     df = _read_or_empty(p, table, [c for c in schema.names if c not in names or c in lists])
     file = p / DERIVED / f"{table}.parquet"
     for c in lists:
         df[c] = _one_object_per_list(pq.read_table(file, columns=[c]).column(c)) if file.exists() else []
     return df
+
+
+def _flat_list(t: pa.DataType) -> bool:
+    """A list of plain values (strings, numbers): its Python lists can be compared as tuples."""
+    return pa.types.is_list(t) and not pa.types.is_nested(t.value_type)
 
 
 def _one_object_per_list(column: pa.ChunkedArray, rows: int = 65_536) -> np.ndarray:
