@@ -53,6 +53,7 @@ from analysis.analyze.manifest import reject_untrusted
 from analysis.analyze.manifest import write_manifest
 from analysis.attribute import parties
 from analysis.attribute.bytedance_layers import layers_rows
+from analysis.attribute.destinations import FLOW_COLUMNS as DESTINATION_FLOW_COLUMNS
 from analysis.attribute.destinations import build_destinations
 from analysis.attribute.destinations import data_stamp
 from analysis.attribute.destinations import registry_stamp
@@ -77,11 +78,13 @@ from analysis.detect.runtime import runtime_canaries
 from analysis.detect.runtime import seen_by_proxy
 from analysis.detect.runtime import tls_plaintext
 from analysis.errors import PrivlabError
-from analysis.findings import flow_destinations
 from analysis.findings import session_findings
+from analysis.findings.build import LAYER_COLUMNS
 from analysis.findings.rows import coverage_table
 from analysis.findings.rows import findings_table
 from analysis.findings.rows import flow_destinations_table
+from analysis.findings.transmissions import FLOW_COLUMNS as FINDINGS_FLOW_COLUMNS
+from analysis.findings.transmissions import flow_destination_parts
 from analysis.ingest.packets import build_packets
 from analysis.ingest.tables import flows_table
 from analysis.ingest.tables import hook_events_table
@@ -93,6 +96,7 @@ from analysis.schema import CAPABILITY
 from analysis.schema import DECODE_ISSUES
 from analysis.schema import DESTINATIONS
 from analysis.schema import DETECTIONS
+from analysis.schema import FLOW_DESTINATIONS
 from analysis.schema import FLOWS
 from analysis.schema import HOOK_EVENTS
 from analysis.schema import PACKETS
@@ -110,6 +114,7 @@ from analysis.session import TLS_FAILURES_JSONL
 from analysis.session import Session
 from analysis.session.annotations import ANNOTATIONS
 from analysis.session.custody import sha256_file
+from analysis.session.derived import read_table
 from analysis.session.derived import read_tables
 from analysis.session.flows import flow_source
 from analysis.session.flows import map_ranges
@@ -616,18 +621,22 @@ def packets_stage(ctx: StageContext) -> None:
     ctx.write("packets", pa.Table.from_pandas(df, schema=PACKETS, preserve_index=False), inputs)
 
 
-# Header lists become a Python dict per header in pandas (about 1 GB at 100k real flows); the
-# destinations stage reads none of them.
+# Header lists become a Python dict per header in pandas (about 1 GB at 100k real flows); neither the
+# destinations nor the findings stage reads them (exhibits fetch their flows' own: findings.ExhibitSource).
 _HEADER_COLUMNS = ("request_headers", "response_headers")
 
 
-def _flows_frame(ctx: StageContext) -> pd.DataFrame:
-    """The flows table as written by `flows_stage` this run, without its header lists."""
+def _flows_frame(ctx: StageContext, columns: Sequence[str]) -> pd.DataFrame:
+    """These columns of the flows table as written by `flows_stage` this run.
+
+    A stage reads only the columns it uses: a 1M-flow session's urls, paths and queries alone are
+    hundreds of MB in pandas.
+    """
     path = ctx.table_path("flows")
     if not path.exists():
-        return flows_table([]).drop_columns(list(_HEADER_COLUMNS)).to_pandas()  # a session of packets only
-    columns = [c for c in pq.read_schema(path).names if c not in _HEADER_COLUMNS]
-    return pq.read_table(path, columns=columns).to_pandas()
+        return flows_table([]).select(list(columns)).to_pandas()  # a session of packets only
+    present = pq.read_schema(path).names
+    return pq.read_table(path, columns=[c for c in columns if c in present]).to_pandas()
 
 
 def _extra_lists_stamp(ctx: StageContext) -> dict[str, str]:
@@ -684,7 +693,8 @@ def destinations_stage(ctx: StageContext) -> None:
         return
     packets_path = ctx.table_path("packets")
     packets = pq.read_table(packets_path).to_pandas() if packets_path.exists() and PCAP in names else None
-    df = destinations_of(ctx.session, _flows_frame(ctx), packets, registry, geo, namer=namer,
+    flows = _flows_frame(ctx, DESTINATION_FLOW_COLUMNS)
+    df = destinations_of(ctx.session, flows, packets, registry, geo, namer=namer,
                          jurisdiction=jurisdiction, first_party=first_party)  # fmt: skip
     ctx.write("destinations", pa.Table.from_pandas(df, schema=DESTINATIONS, preserve_index=False), inputs)
 
@@ -708,12 +718,26 @@ def findings_stage(ctx: StageContext) -> None:
     inputs = ctx.inputs([SESSION_JSON, ANNOTATIONS, CANARIES_JSON, TLS_FAILURES_JSONL, CUSTODY, *derived])
     if ctx.up_to_date(FINDINGS_TABLES, inputs):
         return
-    # Header lists and app-log entries are read for the exhibits' flows only (findings.exhibit_source).
-    tables = read_tables(ctx.path, leave_out={"flows": _HEADER_COLUMNS, "app_events": "*", "findings": "*"})
+    # Only the flow columns findings use; the exhibits' urls, headers and app-log entries are read for
+    # their flows only, and the detections a chunk at a time (findings.session_findings): a 1M-flow
+    # session's tables whole were 2.5 GB.
+    tables = {
+        "flows": _flows_frame(ctx, FINDINGS_FLOW_COLUMNS),
+        **{t: read_table(ctx.path, t) for t in ("hook_events", "destinations")},
+        # The coverage notes read these columns only; at 1M TikTok-like flows the table whole was 400 MB.
+        "bytedance_layers": read_table(ctx.path, "bytedance_layers", LAYER_COLUMNS, shared_lists=True),
+        **({"packets": read_table(ctx.path, "packets")} if ctx.table_path("packets").exists() else {}),
+    }
     findings, coverage = session_findings(ctx.session, tables)
     ctx.write("findings", findings_table(findings), inputs)
     ctx.write("coverage", coverage_table(coverage), inputs)
-    ctx.write("flow_destinations", flow_destinations_table(flow_destinations(tables)), inputs)
+    del findings  # their flow ids: a million strings at 1M flows
+    # Written a part at a time: at 1M flows the whole table as a frame and as Arrow was ~300 MB more.
+    schema = ctx.stamped_schema(FLOW_DESTINATIONS, inputs)
+    with pq.ParquetWriter(ctx.temp_path("flow_destinations"), schema) as writer:
+        for part in flow_destination_parts(tables):
+            writer.write_table(flow_destinations_table(part).replace_schema_metadata(schema.metadata))
+    ctx.commit("flow_destinations")
 
 
 def capability_table(path: Path, tables: Any) -> pa.Table | None:

@@ -64,7 +64,7 @@ class _HostAcc:
     flows: int = 0
     bytes: int = 0
     sent: int = 0  # request bodies of proxy flows; bytes the device sent on connections only the pcap saw
-    paths: list[str] = field(default_factory=list)
+    paths: Counter[str] = field(default_factory=Counter)  # path -> flows, in the order first seen
     proxied: bool = False
 
 
@@ -195,10 +195,21 @@ def data_stamp(
 PROXY_HOSTS = frozenset({"mitm.it"})
 
 
+# Flows a step of `_hosts_from_flows` turns into Python values: a 1M-flow session's columns as Python
+# lists at once were most of a gigabyte.
+FLOW_ROWS = 65_536
+# The flow columns a destinations table is built from (`build_destinations` reads no others).
+FLOW_COLUMNS = ("host", "sni", "server_ip", "server_port", "client", "via", "path",
+                "request_body_size", "response_body_size")  # fmt: skip
+
+
 def _hosts_from_flows(flows: pd.DataFrame, acc: dict[str, _HostAcc]) -> None:
     """Each flow's host (the host asked for, the server address the proxy used), bytes and paths."""
-    if not len(flows):
-        return
+    for start in range(0, len(flows), FLOW_ROWS):
+        _hosts_from_rows(flows.iloc[start : start + FLOW_ROWS], acc)
+
+
+def _hosts_from_rows(flows: pd.DataFrame, acc: dict[str, _HostAcc]) -> None:
     sizes = _flow_bytes(flows)
     sent = (
         [int(v) for v in flows["request_body_size"].fillna(0)]
@@ -231,7 +242,7 @@ def _hosts_from_flows(flows: pd.DataFrame, acc: dict[str, _HostAcc]) -> None:
         # headers included) are counted in `_hosts_from_pcap`, as for every connection the proxy missed.
         path = _text(f_path)
         if path:
-            a.paths.append(path)
+            a.paths[path] += 1
         ip = normalise_ip(_text(f_ip))
         if ip:
             a.ips[ip].add("flow" if via != "pcap-only" else "pcap")
@@ -325,12 +336,12 @@ def network_owner(registry: Registry, ip: Any, data: str) -> tuple[Any, NetworkB
     return entity, NetworkBasis(ip.ip, ip.asn, ip.asn_prefix, data, op, hosting)
 
 
-def _purpose(registry: Registry, host: str, paths: list[str], entity: Any) -> tuple[str, str | None]:
+def _purpose(registry: Registry, host: str, paths: Counter[str], entity: Any) -> tuple[str, str | None]:
     """(category, purpose): the endpoint roles of the paths seen (most frequent first), else the host's."""
     roles: dict[str, int] = {}
     categories: dict[str, int] = {}
     # Each distinct path once, weighted by how often it was seen (100k flows hit few paths).
-    for path, seen in (Counter(paths) if paths else Counter({None: 1})).items():
+    for path, seen in paths.items() if paths else [(None, 1)]:
         ep = registry.endpoint_for(host, path)
         if ep is not None:
             roles[ep.purpose] = roles.get(ep.purpose, 0) + seen
@@ -450,7 +461,7 @@ def build_destinations(
                 "bytes": a.bytes,
                 "flows": a.flows,
                 "endpoint_purpose": "; ".join(  # ByteDance endpoints: attribute/bytedance_endpoints.py
-                    dict.fromkeys(p for path in sorted(set(a.paths)) if (p := endpoint_purpose(host, path)))
+                    dict.fromkeys(p for path in sorted(a.paths) if (p := endpoint_purpose(host, path)))
                 )
                 or None,
                 "sources": " | ".join(x for x in (owner_sources, DATA_PREFIX + label) if x),

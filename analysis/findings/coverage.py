@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Mapping
 from collections.abc import Sequence
+from dataclasses import dataclass
+from dataclasses import field
 from typing import Any
 
 import pandas as pd
@@ -16,9 +18,29 @@ from analysis.findings.model import Coverage
 from analysis.schema import Canary
 
 
+def _given(v: Any) -> bool:
+    """A cell that holds a value (pandas' `notna` for one cell; a string always does)."""
+    return v is not None and (type(v) is str or not pd.isna(v))
+
+
+@dataclass
+class DetectionTotals:
+    """What the coverage statement says of the detections, counted a chunk of rows at a time."""
+
+    count: int = 0
+    canary_ids: set[str] = field(default_factory=set)  # every canary id found
+    by_method: Counter[str] = field(default_factory=Counter)
+
+    def add(self, chunk: Mapping[str, Sequence[Any]]) -> None:
+        """Count a chunk of detection rows (column -> values; `canary_id` and `method` at least)."""
+        self.count += len(chunk["method"])
+        self.canary_ids.update(str(x) for x in chunk["canary_id"] if _given(x))
+        self.by_method.update(str(m) if _given(m) else "unknown" for m in chunk["method"])
+
+
 def _coverage(
     flows: pd.DataFrame,
-    detections: pd.DataFrame,
+    detections: DetectionTotals,
     hooks: Sequence[_Hook],
     packets: pd.DataFrame,
     meta: Mapping[str, Any],
@@ -73,16 +95,14 @@ def _coverage(
     attached, failed, recorded = hook_modules(meta.get("frida"))
     c.hook_modules_attached, c.hook_modules_failed, c.frida_recorded = attached, failed, recorded
 
-    found_ids = {str(x) for x in detections["canary_id"].dropna()} if len(detections) else set()
+    found_ids = detections.canary_ids
     planted = sorted(x.id for x in canaries if x.source == "planted")
     c.canaries_planted = planted
     c.canaries_found = sorted(i for i in planted if i in found_ids)
     c.canaries_missing = sorted(i for i in planted if i not in found_ids)
-    c.detections = len(detections)
-    if len(detections):
-        c.detections_by_method = dict(
-            sorted(Counter(detections["method"].fillna("unknown").astype(str)).items())
-        )
+    c.detections = detections.count
+    if detections.count:
+        c.detections_by_method = dict(sorted(detections.by_method.items()))
     c.consent_marks = [(t, label) for t, label, _ in transitions]
 
     if not transitions:

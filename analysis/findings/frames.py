@@ -5,6 +5,9 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+from collections.abc import Callable
+from collections.abc import Iterable
+from collections.abc import Iterator
 from collections.abc import Mapping
 from collections.abc import Sequence
 from datetime import UTC
@@ -44,12 +47,29 @@ def frame_rows(df: pd.DataFrame, schema: pa.Schema) -> list[dict[str, Any]]:
     return pa.Table.from_pandas(df[schema.names], schema=schema, preserve_index=False).to_pylist()
 
 
-def table(tables: Any, name: str, schema: pa.Schema) -> pd.DataFrame:
-    """Table `name` from an object (attribute) or a mapping (key); empty with the schema's columns if absent."""
-    df = tables.get(name) if isinstance(tables, Mapping) else getattr(tables, name, None)
+# A table read a chunk of rows at a time: called with the columns wanted and the most rows a chunk may
+# hold, it yields each chunk as column name -> Python values (Arrow's conversion: None when missing).
+Chunks = Callable[[Sequence[str], int], Iterable[Mapping[str, list[Any]]]]
+CHUNK_ROWS = 32_768  # rows a chunk turns into Python values at once (of a few columns)
+
+
+def held(tables: Any, name: str) -> pd.DataFrame | None:
+    """Table `name` of an object (attribute) or a mapping (key), None when it holds none."""
+    return tables.get(name) if isinstance(tables, Mapping) else getattr(tables, name, None)
+
+
+def table(tables: Any, name: str, schema: pa.Schema, columns: Sequence[str] | None = None) -> pd.DataFrame:
+    """Table `name` from an object (attribute) or a mapping (key); empty with the schema's columns if absent.
+
+    `columns`, when given, are the only columns returned (a column the table lacks is all None).
+    """
+    df = held(tables, name)
     if df is None:
-        return empty_frame(schema)
-    missing = [c for c in schema.names if c not in df.columns]
+        df = empty_frame(schema)
+    names = list(columns) if columns is not None else schema.names
+    if columns is not None:
+        df = df[[c for c in names if c in df.columns]]
+    missing = [c for c in names if c not in df.columns]
     if missing:
         # A shallow copy: the caller's frame keeps its columns, and the data is not duplicated (the
         # findings stage reads flows without their header lists: a deep copy was a second flows table).
@@ -140,8 +160,23 @@ def _pylist(col: pd.Series) -> list[Any]:
 
 
 def _texts(col: pd.Series) -> list[str | None]:
+    return _text_values(_pylist(col))
+
+
+def _text_values(values: Iterable[Any]) -> list[str | None]:
     # Strings (nearly every cell) directly: `_text` per cell was a tenth of the findings stage.
-    return [(v or None) if type(v) is str else _text(v) for v in _pylist(col)]
+    return [(v or None) if type(v) is str else _text(v) for v in values]
+
+
+def frame_chunks(df: pd.DataFrame) -> Chunks:
+    """A DataFrame as `Chunks` (its cells as Python values, as `_pylist` gives them)."""
+
+    def chunks(columns: Sequence[str], rows: int) -> Iterator[dict[str, list[Any]]]:
+        for start in range(0, len(df), rows):
+            part = df.iloc[start : start + rows]
+            yield {c: _pylist(part[c]) for c in columns}
+
+    return chunks
 
 
 def _columns(df: pd.DataFrame, names: Sequence[str]) -> dict[str, list[Any]]:

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import itertools
 import json
+import math
 import re
+from array import array
 from collections import Counter
 from collections.abc import Callable
+from collections.abc import Collection
 from collections.abc import Iterable
 from collections.abc import Iterator
 from collections.abc import Mapping
@@ -19,7 +22,10 @@ from types import SimpleNamespace
 from typing import Any
 from typing import BinaryIO
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from analysis.attribute.geo import SCOPE_PLACE
 from analysis.findings.access import _access_event
@@ -27,6 +33,7 @@ from analysis.findings.access import _delay
 from analysis.findings.access import _Hook
 from analysis.findings.access import _linked_access
 from analysis.findings.access import runtime_seq
+from analysis.findings.frames import CHUNK_ROWS
 from analysis.findings.frames import _epochs
 from analysis.findings.frames import _headers
 from analysis.findings.frames import _int
@@ -90,8 +97,13 @@ def _country(dest: _Dest | None, server_ip: str | None) -> str:
     return distinct[0] if len(distinct) == 1 else "unknown"
 
 
-def flow_custody(custody_lines: Iterable[bytes | str]) -> dict[str, dict[str, Any]]:
-    """flow id -> the custody record of its raw bytes in flows.mitm (seq, file, offset, length, sha256)."""
+def flow_custody(
+    custody_lines: Iterable[bytes | str], flows: Collection[str] | None = None
+) -> dict[str, dict[str, Any]]:
+    """flow id -> the custody record of its raw bytes in flows.mitm (seq, file, offset, length, sha256).
+
+    `flows` limits the output to the flows asked for (a live 1M-flow session has a record per flow).
+    """
     out: dict[str, dict[str, Any]] = {}
     for line in custody_lines:
         try:
@@ -102,6 +114,8 @@ def flow_custody(custody_lines: Iterable[bytes | str]) -> dict[str, dict[str, An
             continue
         if not all(type(rec.get(k)) is int for k in ("seq", "offset", "length")):
             continue  # a record no writer makes (a float, a string, inf); `privlab verify` names it
+        if flows is not None and str(rec["ref"]) not in flows:
+            continue
         out.setdefault(
             str(rec["ref"]),
             {k: rec.get(k) for k in ("seq", "file", "offset", "length", "sha256")},
@@ -190,16 +204,128 @@ def imported_flow_custody(
     return out
 
 
+# The flow columns findings are built from: the rest (url, headers, ...) is read for exhibits only.
+FLOW_COLUMNS = ("flow_id", "t_request", "host", "sni", "server_ip", "client", "server_port", "via",
+                "error", "request_body_size")  # fmt: skip
+
+
+def _hashes(ids: Sequence[str]) -> np.ndarray:
+    """64-bit hashes of flow ids (pandas' hash: the same on every run)."""
+    return pd.util.hash_array(np.array(ids, dtype=object))
+
+
+@dataclass
+class _Flows:
+    """Each flow's id, time and receiver as columns, not a Python object per flow (1M-flow sessions).
+
+    A flow id is looked up by binary search in the ids' sorted hashes, confirmed by comparing the ids:
+    Arrow's `index_in` hashed a 1M-id table again for every chunk of detections (~75 MB each time).
+    """
+
+    ids: pa.StringArray
+    hashes: np.ndarray  # uint64: `_hashes(ids)`
+    t: np.ndarray  # epoch seconds (as `frames._epochs` gives them), NaN where missing
+    receiver: np.ndarray  # int32: the flow's (host, server IP) in `receivers`
+    receivers: list[tuple[str, str | None]]  # (host, else SNI, lower case, else ""; server IP)
+    _order: np.ndarray = field(init=False)  # row numbers in the order of their hashes
+    _sorted: np.ndarray = field(init=False)  # the hashes in that order
+    # The ids last row first when a hash is given twice (an id a hand-made table repeats, or a clash).
+    _last_first: pa.StringArray | None = field(init=False, default=None)
+
+    def __post_init__(self) -> None:
+        self._order = np.argsort(self.hashes, kind="stable")
+        self._sorted = self.hashes[self._order]
+        if len(self) > 1 and (self._sorted[1:] == self._sorted[:-1]).any():
+            self._last_first = self.ids[::-1]
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def numbers(self, fids: Sequence[str]) -> np.ndarray:
+        """Each flow id's row in the table (of an id given twice, the last row, as a dict from id to
+        row would have it), -1 for an id not there."""
+        values = pa.array(fids, pa.string())
+        if self._last_first is not None:
+            found = pc.index_in(values, value_set=self._last_first)
+            j = pc.fill_null(found, -1).to_numpy().astype(np.int64)
+            return np.where(j < 0, -1, len(self) - 1 - j)
+        if not len(self):
+            return np.full(len(fids), -1, np.int64)
+        at = np.minimum(np.searchsorted(self._sorted, _hashes(fids)), len(self) - 1)
+        rows = self._order[at]
+        same = pc.equal(values, self.ids.take(pa.array(rows))).to_numpy(zero_copy_only=False)
+        return np.where(same, rows, -1)
+
+    def id_list(self, numbers: np.ndarray) -> list[str]:
+        """The flow ids of these rows."""
+        return [str(x) for x in self.ids.take(pa.array(numbers)).to_pylist()]
+
+
+def _flow_columns(flows: pd.DataFrame) -> _Flows:
+    """`_Flows` of a flows frame, read a chunk of rows at a time."""
+    receivers: dict[tuple[str, str | None], int] = {}
+    ids, hashes, times, codes = [], [], [], []
+    for start in range(0, len(flows), CHUNK_ROWS):
+        part = flows.iloc[start : start + CHUNK_ROWS]
+        hosts = [
+            (h or sn or "").lower() for h, sn in zip(_texts(part["host"]), _texts(part["sni"]), strict=True)
+        ]
+        keys = zip(hosts, _texts(part["server_ip"]), strict=True)
+        codes.append(np.array([receivers.setdefault(k, len(receivers)) for k in keys], np.int32))
+        times.append(np.array([math.nan if t is None else t for t in _epochs(part["t_request"])], np.float64))
+        fids = [str(x) for x in _pylist(part["flow_id"])]
+        ids.append(pa.array(fids, pa.string()))
+        hashes.append(_hashes(fids))
+    return _Flows(
+        ids=pa.concat_arrays(ids) if ids else pa.array([], pa.string()),
+        hashes=np.concatenate(hashes) if hashes else np.array([], np.uint64),
+        t=np.concatenate(times) if times else np.array([], np.float64),
+        receiver=np.concatenate(codes) if codes else np.array([], np.int32),
+        receivers=list(receivers),
+    )
+
+
 @dataclass
 class _Group:
+    """The detections of one transmission finding, gathered a chunk at a time."""
+
     data_type: str
     entity: str
     country: str
     phase: str
+    serial: int  # the group's number, in the order groups were first seen
     dests: list[_Dest] = field(default_factory=list)
     hosts: set[str] = field(default_factory=set)
-    flows: dict[str, float] = field(default_factory=dict)  # flow id -> t
-    detections: list[int] = field(default_factory=list)  # row numbers in the detections table
+    numbers: array[int] = field(default_factory=lambda: array("q"))  # per detection: its flow's number
+    canary_ids: set[str] = field(default_factory=set)
+    methods: set[str] = field(default_factory=set)
+    encodings: set[str] = field(default_factory=set)
+    confidence: float | None = None  # the highest given
+    # Set by `finish`: the group's flows in time order (then id), and their times.
+    flow_ids: list[str] = field(default_factory=list)
+    times: list[float] = field(default_factory=list)
+
+    def note(self, canary_id: str | None, method: str | None, encoding: str | None, confidence: Any) -> None:
+        """One detection's canary, method, encoding and confidence."""
+        if canary_id:
+            self.canary_ids.add(str(canary_id))
+        if method:
+            self.methods.add(str(method))
+        if encoding:
+            self.encodings.add(str(encoding))
+        if _text(confidence):
+            c = float(confidence)
+            self.confidence = c if self.confidence is None else max(self.confidence, c)
+
+    def finish(
+        self, ids: Callable[[np.ndarray], list[str]], times: Callable[[np.ndarray], list[float]]
+    ) -> None:
+        """Turn the detections' flow numbers into the group's flows, sorted by time, then id."""
+        numbers = np.unique(np.frombuffer(self.numbers, dtype=np.int64))
+        ordered = sorted(zip(times(numbers), ids(numbers), strict=True))
+        self.times = [t for t, _ in ordered]
+        self.flow_ids = [fid for _, fid in ordered]
+        self.numbers = array("q")
 
 
 def _group_order(key: tuple[str, str, str, str]) -> tuple[str, str, str, int]:
@@ -213,44 +339,27 @@ def _renumber(e: Exhibit, n: int) -> Exhibit:
 
 def _exhibit_flows(g: _Group) -> list[tuple[str, float]]:
     """(flow id, time) of the flows a finding's exhibits cite: its earliest, at most MAX_EXHIBITS."""
-    return sorted(g.flows.items(), key=lambda kv: (kv[1], kv[0]))[:MAX_EXHIBITS]
+    return list(zip(g.flow_ids[:MAX_EXHIBITS], g.times[:MAX_EXHIBITS], strict=True))
 
 
 def _transmission(
     g: _Group,
-    detections: pd.DataFrame,
+    best: Mapping[str, Mapping[str, Any]],
     flow_row: Callable[[str], Any],
     hooks: Sequence[_Hook],
     canary_values: Mapping[str, str],
     hashes: Mapping[str, Mapping[str, Any]],
 ) -> Finding:
-    times = sorted(g.flows.values())
-    rows = detections.iloc[g.detections]
-    canary_ids = sorted({str(v) for v in _texts(rows["canary_id"]) if v})
-    methods = sorted({str(v) for v in _texts(rows["method"]) if v})
-    encodings = sorted({str(v) for v in _texts(rows["encoding"]) if v})
-    confidence = max((float(v) for v in _pylist(rows["confidence"]) if _text(v)), default=1.0)
+    """The finding of a group; `best` is, per exhibit flow, its most confident detection of the group."""
+    times = g.times
+    canary_ids = sorted(g.canary_ids)
     worst = max(g.dests, key=lambda d: JURISDICTION_RANK.get(d.jurisdiction, 2), default=None)
     parent = next((d.parent for d in g.dests if d.parent), None)
     party = worst.party if worst else "unknown"
-
-    # Exhibits: the earliest flows, each with its most confident detection of this data type (the
-    # first by detection id among equals).
-    cited = _exhibit_flows(g)
-    wanted = {fid for fid, _ in cited}
-    best: dict[str, tuple[float, str, int]] = {}  # flow id -> (confidence, detection id, row number)
-    fids = _pylist(rows["flow_id"])
-    for k, fid, did, conf in zip(g.detections, fids, _pylist(rows["detection_id"]), _pylist(rows["confidence"]), strict=True):  # fmt: skip
-        if fid not in wanted:
-            continue
-        c = float(conf or 0)
-        cur = best.get(fid)
-        if cur is None or c > cur[0] or (c == cur[0] and str(did) < cur[1]):
-            best[fid] = (c, str(did), k)
-    exhibits: list[Exhibit] = []
-    for fid, t in cited:
-        det = SimpleNamespace(**{str(k): v for k, v in detections.iloc[best[fid][2]].items()})
-        exhibits.append(_exhibit(fid, t, det, flow_row(fid), hashes.get(fid)))
+    exhibits = [
+        _exhibit(fid, t, SimpleNamespace(**best[fid]), flow_row(fid), hashes.get(fid))
+        for fid, t in _exhibit_flows(g)
+    ]
 
     linked, link = _linked_access(
         g.data_type,
@@ -275,15 +384,15 @@ def _transmission(
         phase=g.phase,
         first_seen=times[0],
         last_seen=times[-1],
-        count=len(g.flows),
-        flow_ids=[fid for fid, _ in sorted(g.flows.items(), key=lambda kv: (kv[1], kv[0]))],
+        count=len(g.flow_ids),
+        flow_ids=g.flow_ids,
         access_seqs=[h.seq for h in linked],
         sdk=sdk[0][0] if sdk else None,
         apis=sorted({h.api for h in linked}),
-        methods=methods,
-        encodings=encodings,
+        methods=sorted(g.methods),
+        encodings=sorted(g.encodings),
         canary_ids=canary_ids,
-        confidence=confidence,
+        confidence=1.0 if g.confidence is None else g.confidence,
         exhibits=exhibits,
         access=access,
     )
@@ -360,13 +469,33 @@ def flow_destinations(tables: Any) -> pd.DataFrame:
     The same attribution the findings use (entity from `destinations`, country of the server IP the
     flow used), as a frame for charts and notebooks.
     """
-    flows = table(tables, "flows", FLOWS)
+    parts = list(flow_destination_parts(tables))
+    return parts[0] if len(parts) == 1 else pd.concat(parts, ignore_index=True)
+
+
+def flow_destination_parts(tables: Any, rows: int = CHUNK_ROWS) -> Iterator[pd.DataFrame]:
+    """`flow_destinations` as frames of at most `rows` flows each (at least one frame, maybe empty).
+
+    The findings stage writes them as they come: a 1M-flow session's rows in Python lists at once were
+    most of a gigabyte.
+    """
+    flows = table(tables, "flows", FLOWS, FLOW_COLUMNS)
     dests = _destinations(table(tables, "destinations", DESTINATIONS))
+    attributed: dict[tuple[str, str | None], tuple[str, str, str]] = {}
+    for start in range(0, max(len(flows), 1), rows):
+        yield _flow_receivers(flows.iloc[start : start + rows], dests, attributed)
+
+
+def _flow_receivers(
+    flows: pd.DataFrame,
+    dests: Mapping[str, _Dest],
+    attributed: dict[tuple[str, str | None], tuple[str, str, str]],
+) -> pd.DataFrame:
+    """`flow_destinations` of some flows; `attributed` caches (entity, country, jurisdiction) per host and IP."""
     hosts = [
         (h or sn or "").lower() for h, sn in zip(_texts(flows["host"]), _texts(flows["sni"]), strict=True)
     ]
     ips = _texts(flows["server_ip"])
-    attributed: dict[tuple[str, str | None], tuple[str, str, str]] = {}
     entity, country, jurisdiction = [], [], []
     for host, ip in zip(hosts, ips, strict=True):
         a = attributed.get((host, ip))

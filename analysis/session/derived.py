@@ -8,13 +8,18 @@ coverage statement, the per-flow receivers and the capability table are read by
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from collections.abc import Collection
+from collections.abc import Iterator
 from collections.abc import Mapping
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pyarrow.parquet as pq
 
 from analysis.schema import TABLES
@@ -58,6 +63,63 @@ def _read_or_empty(path: Path, table: str, leave_out: Collection[str] = ()) -> p
         return df
     empty = _SCHEMAS[table].empty_table()
     return empty.drop_columns([c for c in leave_out if c in empty.column_names]).to_pandas()
+
+
+def read_table(
+    path: Path | str, table: str, columns: Sequence[str] | None = None, *, shared_lists: bool = False
+) -> pd.DataFrame:
+    """One derived table of a session folder (empty, with its columns and types, when absent).
+
+    `columns`, when given, are the only columns read (those the table has). `shared_lists` reads each
+    column of lists of plain values as Python lists, equal lists one object, for a reader that does not
+    change them: a 1M-row column of a few distinct lists is then a few lists, not a million numpy arrays.
+    """
+    p = Path(path)
+    schema = _SCHEMAS[table]
+    names = schema.names if columns is None else list(columns)
+    lists = [c for c in names if shared_lists and _flat_list(schema.field(c).type)]
+    df = _read_or_empty(p, table, [c for c in schema.names if c not in names or c in lists])
+    file = p / DERIVED / f"{table}.parquet"
+    for c in lists:
+        df[c] = _one_object_per_list(pq.read_table(file, columns=[c]).column(c)) if file.exists() else []
+    return df
+
+
+def _flat_list(t: pa.DataType) -> bool:
+    """A list of plain values (strings, numbers): its Python lists can be compared as tuples."""
+    return pa.types.is_list(t) and not pa.types.is_nested(t.value_type)
+
+
+def _one_object_per_list(column: pa.ChunkedArray, rows: int = 65_536) -> np.ndarray:
+    """A list column's values as Python lists (None where missing), equal lists one object."""
+    out = np.empty(len(column), dtype=object)
+    distinct: dict[tuple[Any, ...], list[Any]] = {}
+    at = 0
+    for start in range(0, len(column), rows):
+        for value in column.slice(start, rows).to_pylist():
+            out[at] = None if value is None else distinct.setdefault(tuple(value), value)
+            at += 1
+    return out
+
+
+def table_chunks(
+    path: Path | str, table: str
+) -> Callable[[Sequence[str], int], Iterator[dict[str, list[Any]]]]:
+    """A derived table read a chunk of rows at a time: called with the columns wanted and the most rows
+    a chunk may hold, it yields each chunk as column name -> Python values (None for a missing value);
+    nothing when the table is absent.
+
+    The findings stage reads a 1M-flow session's two million detections this way, never all at once.
+    """
+    p = Path(path) / DERIVED / f"{table}.parquet"
+
+    def chunks(columns: Sequence[str], rows: int) -> Iterator[dict[str, list[Any]]]:
+        if not p.exists():
+            return
+        for batch in pq.ParquetFile(p).iter_batches(batch_size=rows, columns=list(columns)):
+            yield batch.to_pydict()
+
+    return chunks
 
 
 def read_tables(path: Path | str, *, leave_out: Mapping[str, Collection[str]] | None = None) -> SessionTables:
