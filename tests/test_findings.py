@@ -91,6 +91,17 @@ def test_one_finding_per_data_type_entity_country_phase() -> None:
     assert "«a1b2c3d4e5f60718»" in ex.excerpt
 
 
+def test_summaries_claim_before_consent_only_when_a_consent_mark_was_recorded() -> None:
+    findings, _ = _build()
+    before = _by(findings, "transmission", "android_id", PHASE_BEFORE)[0]
+    assert before.summary.startswith("The android id was sent to ByteDance in SG once before consent")
+    unmarked, coverage = _build(marks=[])  # e.g. an imported capture: nobody recorded a consent decision
+    assert {f.phase for f in unmarked} == {PHASE_BEFORE}
+    assert all("before consent" not in f.summary for f in unmarked)
+    assert all("with no consent decision recorded" in f.summary for f in unmarked)
+    assert any("No consent mark" in n for n in coverage.notes)
+
+
 def test_transmission_links_the_read_that_returned_the_sent_value() -> None:
     findings, _ = _build()
     clip = _by(findings, "transmission", "clipboard")[0]

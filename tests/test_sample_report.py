@@ -67,7 +67,7 @@ def test_the_html_report_shows_the_watched_call_linked_to_its_send(report: dict[
     text = _article(html, watched["finding_id"])
     assert (
         f"ByteDance handed data holding 4 planted value(s) (android_id, cdid, install_id, openudid) to the "
-        f"watched method {api} once before consent, and it was later sent." in text
+        f"watched method {api} once with no consent decision recorded, and it was later sent." in text
     )
     assert "SDK ByteDance" in text and "Read by ByteDance" in text
     # The Java stack of the call: the SDK's own method handing its event log to its encryption.

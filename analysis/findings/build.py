@@ -179,7 +179,7 @@ def build_findings(
             numbered.append(_renumber(e, exhibit_no))
         f.exhibits = numbered
         f.provisions = provisions_for(f, child)
-        f.summary = summary_sentence(f) + event_clause(f, app_events)
+        f.summary = summary_sentence(f, consent_recorded=bool(transitions)) + event_clause(f, app_events)
         f.endpoint_purpose = finding_purpose(f)
 
     coverage = _coverage(flows, totals, hooks, packets, session_meta, canaries, tls_failures, transitions)

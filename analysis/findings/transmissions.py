@@ -427,11 +427,16 @@ def _exhibit(fid: str, t: float, det: Any, fr: Any, custody: Mapping[str, Any] |
     )
 
 
-def summary_sentence(f: Finding) -> str:
-    """The finding in one plain sentence (the report's summary)."""
+def summary_sentence(f: Finding, consent_recorded: bool = True) -> str:
+    """The finding in one plain sentence (the report's summary).
+
+    `consent_recorded`: whether the session holds a consent mark. Without one (an imported capture, a
+    session whose operator marked nothing) "before consent" would claim what nobody observed: that no
+    consent had been given. The sentence then says that none was recorded.
+    """
     dtype = f.data_type.replace("_", " ")
     when = {
-        PHASE_BEFORE: "before consent",
+        PHASE_BEFORE: "before consent" if consent_recorded else "with no consent decision recorded",
         PHASE_AFTER: "after consent",
         PHASE_REFUSED: "after consent was refused",
         PHASE_WITHDRAWN: "after consent was withdrawn",
