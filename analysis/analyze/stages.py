@@ -126,7 +126,7 @@ from analysis.session.flows import workers
 
 STATIC_JSON = "apk/static.json"  # written by `privlab apk --out <session>`
 # Bump when the same inputs would give different tables (a detection rule changed).
-ANALYSIS_VERSION = "detect-6+findings-6"  # detect-6: push tokens (Google registration tokens, tokens under push keys); findings-6: cleartext pcap hosts count wire bytes
+ANALYSIS_VERSION = "detect-6+findings-7"  # detect-6: push tokens (Google registration tokens, tokens under push keys); findings-7: no "before consent" without a consent mark
 STAMP_KEY = b"privlab.inputs_sha256"
 INPUTS_KEY = b"privlab.inputs"
 # What `findings_stage` writes: every table the report reads besides the ones above.
