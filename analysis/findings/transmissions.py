@@ -137,22 +137,27 @@ def _jsonl_records(fh: BinaryIO, flows: set[str] | None) -> Iterator[tuple[int, 
     Record starts are searched in blocks of the file, not read line by line: a 100k-flow file is ~1 GB,
     and only the asked-for lines (an exhibit's few dozen) are copied out.
     """
+    if flows is not None and not flows:
+        return
+    first_id, next_id = _JSONL_ID, _JSONL_NEXT_ID
+    if flows is not None:  # only the asked-for ids match: the scan stays in C, whatever the file's length
+        wanted = b"|".join(re.escape(f.encode()) for f in sorted(flows))
+        first_id = re.compile(rb'\{"flow_id":"(' + wanted + rb')"')
+        next_id = re.compile(rb'\n\{"flow_id":"(' + wanted + rb')"')
     base, carry = 0, b""  # `carry`: the partial last line of the previous block
     while True:
         block = fh.read(_JSONL_BLOCK)
         buf = carry + block
         cut = len(buf) if not block else buf.rfind(b"\n") + 1  # complete lines only, but all at the end
         region = memoryview(buf)[:cut]
-        first = _JSONL_ID.match(buf, 0, cut)
+        first = first_id.match(buf, 0, cut)
         starts = itertools.chain(
             [(0, first.group(1))] if first else [],
-            ((m.start() + 1, m.group(1)) for m in _JSONL_NEXT_ID.finditer(buf, 0, cut)),
+            ((m.start() + 1, m.group(1)) for m in next_id.finditer(buf, 0, cut)),
         )
         for start, fid_raw in starts:
-            fid = fid_raw.decode()
-            if flows is None or fid in flows:
-                end = buf.find(b"\n", start, cut)
-                yield base + start, fid, bytes(region[start : cut if end < 0 else end + 1])
+            end = buf.find(b"\n", start, cut)
+            yield base + start, fid_raw.decode(), bytes(region[start : cut if end < 0 else end + 1])
         if not block:
             return
         base, carry = base + cut, buf[cut:]
