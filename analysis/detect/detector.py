@@ -192,7 +192,7 @@ def _content_coded(rec: FlowRecord) -> bool:
 def request_key(rec: FlowRecord) -> bytes:
     """A digest of everything `MessageDecoder.request` reads of a flow: host, path, query, request
     headers, body and client WebSocket messages (not the flow id, times or the response)."""
-    h = hashlib.blake2b(digest_size=20)
+    h = hashlib.sha256()  # (the machine's SHA instructions make it the fastest hashlib digest here)
     # The text fields in one update, joined by control characters that HTTP's text fields never hold.
     text = "\0\1".join((rec.host, rec.path, rec.query, *(f"{n}\0{v}\0\2" for n, v in rec.request_headers)))
     h.update(text.encode("utf-8", "surrogatepass"))

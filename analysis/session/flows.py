@@ -15,6 +15,7 @@ from collections.abc import Callable
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
+from dataclasses import fields as dataclass_fields
 from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
@@ -170,6 +171,9 @@ def record_to_json(rec: FlowRecord) -> dict[str, Any]:
     return d
 
 
+_RECORD_FIELDS = {f.name for f in dataclass_fields(FlowRecord)}
+
+
 def record_from_json(d: dict[str, Any]) -> FlowRecord:
     """Inverse of `record_to_json` (`d` is not changed)."""
     # Read once per flow of every analysis: one shallow copy, no per-key filtering.
@@ -178,19 +182,23 @@ def record_from_json(d: dict[str, Any]) -> FlowRecord:
     messages = fields.pop("websocket", ())
     fields["request_headers"] = list(map(tuple, d.get("request_headers", ())))
     fields["response_headers"] = list(map(tuple, d.get("response_headers", ())))
-    return FlowRecord(
-        **fields,
-        request_body=base64.b64decode(body),
-        websocket=[
-            WebSocketMessage(
-                t=m["t"],
-                from_client=m["from_client"],
-                is_text=m["is_text"],
-                content=base64.b64decode(m["content_b64"]),
-            )
-            for m in messages
-        ],
-    )
+    fields["request_body"] = base64.b64decode(body)
+    fields["websocket"] = [
+        WebSocketMessage(
+            t=m["t"],
+            from_client=m["from_client"],
+            is_text=m["is_text"],
+            content=base64.b64decode(m["content_b64"]),
+        )
+        for m in messages
+    ]
+    if fields.keys() != _RECORD_FIELDS:  # an older or damaged record: the constructor fills in or refuses
+        return FlowRecord(**fields)
+    # Every field present (what `record_to_json` writes): set as they are, without the generated
+    # `__init__` (a fifth of reading a record of 27 fields).
+    rec = object.__new__(FlowRecord)
+    rec.__dict__.update(fields)
+    return rec
 
 
 def record_line(rec: FlowRecord) -> bytes:
