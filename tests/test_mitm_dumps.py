@@ -72,3 +72,23 @@ def test_truncated_dump_yields_complete_flows(tmp_path: Path, sample_session: Pa
         for f in read_mitm(cut):
             flows.append(f)
     assert len(flows) == len(list(read_mitm(sample_session / "flows.mitm"))) - 1
+
+
+@pytest.mark.parametrize("line", [b'"a string"', b"[1, 2]", b"42", b'{"flow_id": "x"}'])
+def test_a_flows_jsonl_line_that_is_no_record_is_a_one_line_error(tmp_path: Path, line: bytes) -> None:
+    from analysis.session.flows import read_jsonl
+
+    jsonl = tmp_path / "flows.jsonl"
+    jsonl.write_bytes(line + b"\n")
+    with pytest.raises(PrivlabError, match=r"flows\.jsonl: line 1 is not a flow record"):
+        list(read_jsonl(jsonl))
+
+
+def test_a_record_read_back_equals_the_one_written(ref_data: Path) -> None:
+    # The fast path (every field present) builds the same record as the dataclass's constructor.
+    from analysis.schema import FlowRecord
+
+    for f in read_mitm(ref_data / "mitm_dumps" / "dumpfile-7-websocket.mitm"):
+        rec = record_from_flow(f)
+        back = record_from_json(record_to_json(rec))
+        assert back == rec and type(back) is FlowRecord and vars(back) == vars(rec)

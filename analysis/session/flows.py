@@ -176,6 +176,8 @@ _RECORD_FIELDS = {f.name for f in dataclass_fields(FlowRecord)}
 
 def record_from_json(d: dict[str, Any]) -> FlowRecord:
     """Inverse of `record_to_json` (`d` is not changed)."""
+    if not isinstance(d, dict):  # (a line of JSON that is not an object: callers report TypeError)
+        raise TypeError(f"a JSON {type(d).__name__}, not an object")
     # Read once per flow of every analysis: one shallow copy, no per-key filtering.
     fields = d.copy()
     body = fields.pop("request_body_b64", "")
