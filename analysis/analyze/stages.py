@@ -519,14 +519,16 @@ def flow_pass(ctx: StageContext) -> FlowPass:
         if not wanted or src is None:
             return ctx._pass
         with _worker_pool(parallel and early is None) as late:
-            _run_pass(ctx, src, wanted, early or late)
+            _run_pass(ctx, ctx._pass, src, early or late, parallel)
     return ctx._pass
 
 
-def _run_pass(ctx: StageContext, src: Path, wanted: frozenset[str], pool: ProcessPoolExecutor | None) -> None:
-    """Read the flows file and append each range's pieces to the pass's tables (`pool`: in workers)."""
-    fp = ctx._pass
-    assert fp is not None
+def _run_pass(
+    ctx: StageContext, fp: FlowPass, src: Path, pool: ProcessPoolExecutor | None, parallel: bool
+) -> None:
+    """Read the flows file and append each range's pieces to the pass's tables: in ranges (in `pool`'s
+    workers, or here when it could not start) when `parallel`, else record by record here."""
+    wanted = frozenset(fp.inputs)
     count = 0
 
     def add(pieces: dict[str, pa.Table], n: int, advance: Callable[[int], None]) -> None:
@@ -541,7 +543,7 @@ def _run_pass(ctx: StageContext, src: Path, wanted: frozenset[str], pool: Proces
         "reading and detecting" if "detections" in wanted else f"reading {src.name}", None
     ) as advance:
         try:
-            if use_workers(src):
+            if parallel:
                 # While the workers read, this process mostly waits: it loads the data the later
                 # stages need meanwhile (GeoIP, the domain list: ~0.5 s that would otherwise be serial).
                 preload = Thread(target=_load_attribution_data, daemon=True)
