@@ -12,6 +12,7 @@ No timing is asserted here (benchmarks/bench_analyze.py measures it).
 from __future__ import annotations
 
 import dataclasses
+import gc
 import json
 import shutil
 from pathlib import Path
@@ -64,6 +65,19 @@ def test_worker_ranges_give_the_same_tables(
     assert len(want["flows"]) >= 20 and len(want["detections"]) > 0
     for t in PER_FLOW:
         assert got[t] == want[t], t
+
+
+def test_workers_collect_cyclic_garbage_rarely_and_share_the_work_in_small_ranges(
+    sample_session: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Real worker processes (spawned as the pass spawns them): their collector threshold is raised.
+    with flows_mod.worker_pool(1) as pool:
+        assert pool.submit(gc.get_threshold).result()[0] == flows_mod.WORKER_GC_THRESHOLD
+    assert gc.get_threshold()[0] < flows_mod.WORKER_GC_THRESHOLD  # (this process keeps its own)
+    monkeypatch.setenv("PRIVLAB_WORKERS", "2")
+    ranges = stages._bounded_ranges(sample_session / "flows.jsonl")
+    # (40 records of uneven size: a few of the 32 cuts fall on the same record boundary)
+    assert 0.75 * 2 * flows_mod.RANGES_PER_WORKER <= len(ranges) <= 2 * flows_mod.RANGES_PER_WORKER
 
 
 def test_without_worker_processes_the_pass_runs_here(

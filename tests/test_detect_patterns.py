@@ -3,13 +3,22 @@
 from __future__ import annotations
 
 import json
+import re
+from unittest.mock import patch
 
 import pytest
+from hypothesis import given
+from hypothesis import settings
+from hypothesis import strategies as st
 
+from analysis.decode.views import View
+from analysis.detect import patterns as pattern_rules
 from analysis.detect.detector import Detector
 from analysis.detect.patterns import KEY_VOCABULARY
 from analysis.detect.patterns import KEYED_RULES
 from analysis.detect.patterns import PATTERN_TYPES
+from analysis.detect.patterns import PatternHit
+from analysis.detect.patterns import find_patterns
 from analysis.detect.patterns import key_types
 from analysis.schema import CANARY_KINDS
 from analysis.schema import FlowRecord
@@ -125,3 +134,43 @@ def test_a_hyphenated_digit_id_keeps_the_flows_other_detections() -> None:
     assert not [i for i in result.issues if i.issue == "internal"]
     found = {(d.data_type, d.part) for d in result.detections}
     assert {("device_id", "body:device_id"), ("email", "body:note")} <= found
+
+
+# -- where the rules run: a core only prunes views, it never loses a hit -------------------------------
+
+_EVERY_VIEW = re.compile(rb"[^\x00]")  # a "core" that occurs in every view: each rule searches them all
+_BYTES = b"0123456789abcdefABCDEFhxyz:-.,+@_/ \x00"
+
+
+def _pruned_and_unpruned(datas: list[bytes]) -> tuple[list[PatternHit], list[PatternHit]]:
+    keys = ["imei", "mac", "lat", "x"]
+    views = [View(f"body:{keys[i % 4]}", ("json",), data) for i, data in enumerate(datas)]
+    pruned = find_patterns(views)
+    with patch.dict(pattern_rules._CORES, dict.fromkeys(pattern_rules._CORES, _EVERY_VIEW)):
+        return pruned, find_patterns(views)
+
+
+@pytest.mark.parametrize(
+    ("datas", "found"),
+    [
+        ([b"490154203237518"], "imei"),  # an IMEI (Luhn-valid) that is the whole view
+        ([b"a", b"490154203237518"], "imei"),  # ... in the second view: its neighbours are separators
+        ([b"490154203237518", b"490154203237518"], "imei"),  # ... in two views next to each other
+        ([b"imei 490154203237518, more", b"x"], "imei"),
+        ([b"0.490154203237518", b"4901542032375181", b"x490154203237518"], None),  # in longer tokens
+        ([b"02:1A:2b:3C:4d:5E", b"02-1a-2b-3c-4d-5e", b"id=02:1a:2b:3c:4d:5e;"], "mac"),
+        ([b"52.370216, 4.895168", b"at 52.3702160,4.8951680 now"], "location"),
+    ],
+)
+def test_cores_only_prune_the_views_searched(datas: list[bytes], found: str | None) -> None:
+    pruned, unpruned = _pruned_and_unpruned(datas)
+    assert pruned == unpruned
+    assert {h.data_type for h in pruned} == ({found} if found else set())
+
+
+@given(st.lists(st.binary(min_size=1, max_size=40).map(lambda b: bytes(_BYTES[x % len(_BYTES)] for x in b)),
+                min_size=1, max_size=8))  # fmt: skip
+@settings(max_examples=300, deadline=None)
+def test_cores_only_prune_random_views(datas: list[bytes]) -> None:
+    pruned, unpruned = _pruned_and_unpruned([d.replace(b"\x00", b" ") for d in datas])
+    assert pruned == unpruned

@@ -30,7 +30,6 @@ from dataclasses import asdict
 from dataclasses import dataclass
 from dataclasses import field
 from functools import partial
-from multiprocessing import get_context
 from operator import attrgetter
 from pathlib import Path
 from threading import Thread
@@ -116,12 +115,14 @@ from analysis.session.annotations import ANNOTATIONS
 from analysis.session.custody import sha256_file
 from analysis.session.derived import read_table
 from analysis.session.derived import read_tables
+from analysis.session.flows import RANGES_PER_WORKER
 from analysis.session.flows import flow_source
 from analysis.session.flows import map_ranges
 from analysis.session.flows import read_flows
 from analysis.session.flows import read_range
 from analysis.session.flows import source_ranges
 from analysis.session.flows import use_workers
+from analysis.session.flows import worker_pool
 from analysis.session.flows import workers
 
 STATIC_JSON = "apk/static.json"  # written by `privlab apk --out <session>`
@@ -393,8 +394,8 @@ def _worker_detector(canaries: list[Canary], engine: str) -> Detector:
 
 
 def _bounded_ranges(path: Path) -> list[tuple[int, int]]:
-    """Ranges of whole records of at most about RANGE_BYTES each, at least 4 per worker."""
-    return source_ranges(path, max(workers() * 4, -(-path.stat().st_size // RANGE_BYTES)))
+    """Ranges of whole records of at most about RANGE_BYTES each, at least RANGES_PER_WORKER per worker."""
+    return source_ranges(path, max(workers() * RANGES_PER_WORKER, -(-path.stat().st_size // RANGE_BYTES)))
 
 
 def _ready() -> None:
@@ -410,7 +411,7 @@ def _worker_pool(start: bool) -> Iterator[ProcessPoolExecutor | None]:
         yield None
         return
     try:
-        pool = ProcessPoolExecutor(workers(), mp_context=get_context("spawn"))
+        pool = worker_pool(workers())
     except OSError:
         yield None
         return

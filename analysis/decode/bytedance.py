@@ -309,7 +309,8 @@ def _b64(value: str) -> bytes | None:
 
 def _pairs(text: bytes, sep: bytes) -> list[tuple[str, bytes]]:
     out = []
-    escaped = b"%" in text  # without a `%`, percent-decoding leaves every name and value as it is
+    # without a `%`, percent-decoding leaves every name and value as it is (`[0]`: `views.base64_label`)
+    escaped = b"%"[0] in text
     for item in text.split(sep):
         name, eq, raw = item.strip().partition(b"=")
         if eq:
@@ -381,7 +382,8 @@ def request_layers(
             pb = argus_decrypt(value)
             if pb:
                 out.append(SignatureView("header:x-argus", ("argus",), pb, "protobuf"))
-    fpairs = _pairs(body.strip(), b"&") if body and b"mix_mode" in body else []
+    # (`find`, not `in`: `views.base64_label`)
+    fpairs = _pairs(body.strip(), b"&") if body and body.find(b"mix_mode") >= 0 else []
     # A query field named `mix_mode` is spelt out or percent-escaped; without either, and without one in
     # the body, there is nothing to decode and the query is not split.
     named = bool(fpairs) or "mix_mode" in query or "%" in query

@@ -83,7 +83,13 @@ def body_document(
         return None
     if data.lstrip()[:1] != b"{":
         return None
-    if app_log_only and b'"header"' not in data and b'"magic_tag"' not in data and b"\\u" not in data:
+    # (`find`, not `in`: see `views.base64_label`)
+    if (
+        app_log_only
+        and data.find(b'"header"') < 0
+        and data.find(b'"magic_tag"') < 0
+        and data.find(b"\\u") < 0
+    ):
         return None  # most JSON bodies of a session are not app logs: not parsed a second time
     try:
         return json.loads(data), ">".join([*chain, "json"])
