@@ -13,9 +13,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1] / "analysis"
 
-# Earliest first. The base names (errors, schema, vocabulary) are shared by every stage.
+# Earliest first. The base names (errors, jsontext, schema, vocabulary) are shared by every stage.
 STAGES: list[tuple[str, ...]] = [
-    ("errors", "schema", "vocabulary"),
+    ("errors", "jsontext", "schema", "vocabulary"),
     ("session",),
     ("device",),
     ("capture",),

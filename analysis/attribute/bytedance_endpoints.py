@@ -14,6 +14,7 @@ import tomllib
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
+from dataclasses import field
 from pathlib import Path
 
 from analysis.errors import PrivlabError
@@ -57,9 +58,23 @@ class EndpointMap:
 
     endpoints: tuple[Endpoint, ...]
     sources: dict[str, str]
+    # Answers already given, by (host, path): a session asks again for every request to the same
+    # endpoint, and each answer is a glob match against every entry. Bounded (cleared when full).
+    _answers: dict[tuple[str | None, str | None], Endpoint | None] = field(
+        default_factory=dict, compare=False, repr=False
+    )
 
     def purpose_of(self, host: str | None, path: str | None) -> Endpoint | None:
         """The entry for a request to `host` at `path`, or None when no entry matches."""
+        key = (host, path)
+        if key in self._answers:
+            return self._answers[key]
+        if len(self._answers) >= 4096:
+            self._answers.clear()
+        answer = self._answers[key] = self._match(host, path)
+        return answer
+
+    def _match(self, host: str | None, path: str | None) -> Endpoint | None:
         host = (host or "").lower()
         path = path or "/"
         best: tuple[int, int, Endpoint] | None = None

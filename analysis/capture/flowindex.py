@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import mmap
 from dataclasses import dataclass
+from dataclasses import field
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -20,6 +21,7 @@ from mitmproxy.io import compat
 from mitmproxy.version import FLOW_FORMAT_VERSION
 
 from analysis.errors import PrivlabError
+from analysis.schema import FlowRecord
 from analysis.session import FLOWS_JSONL
 from analysis.session import FLOWS_MITM
 from analysis.session import Session
@@ -272,11 +274,41 @@ def read_flow_fast(data: mmap.mmap, i: int) -> tuple[Flow, int]:
 
 
 @dataclass
+class LineFacts:
+    """What an import reads of its records besides their lines: the flow ids in order, and the first
+    and last request/response time (kept as the lines are made, not found again in 300 MB of them)."""
+
+    ids: list[str] = field(default_factory=list)
+    first: float | None = None
+    last: float | None = None
+
+    def note(self, rec: FlowRecord) -> None:
+        """One record, after those noted before."""
+        self.ids.append(rec.flow_id)
+        for t in (rec.t_request, rec.t_response):
+            if t is not None and t > 0:  # (NaN is not)
+                self._time(float(t))
+
+    def extend(self, other: LineFacts) -> None:
+        """The facts of the records that follow these."""
+        self.ids.extend(other.ids)
+        for t in (other.first, other.last):
+            if t is not None:
+                self._time(t)
+
+    def _time(self, t: float) -> None:
+        self.first = t if self.first is None else min(self.first, t)
+        self.last = t if self.last is None else max(self.last, t)
+
+
+@dataclass
 class IndexedRange:
-    """The flows.jsonl lines of one byte range of a .mitm, how many, and the damage that ended it early."""
+    """The flows.jsonl lines of one byte range of a .mitm, how many, their facts, and the damage that
+    ended it early."""
 
     lines: bytes
     count: int
+    facts: LineFacts
     damage: str | None
 
 
@@ -286,9 +318,11 @@ def index_range(path: Path, start: int, end: int) -> IndexedRange:
     Run in worker processes: bytes cross the process boundary far cheaper than records.
     """
     lines: list[bytes] = []
+    facts = LineFacts()
     try:
         for rec in mitm_records(path, start, end, read_flow_fast):
             lines.append(record_line(rec))
+            facts.note(rec)
     except PrivlabError as e:
-        return IndexedRange(b"".join(lines), len(lines), str(e))
-    return IndexedRange(b"".join(lines), len(lines), None)
+        return IndexedRange(b"".join(lines), len(lines), facts, str(e))
+    return IndexedRange(b"".join(lines), len(lines), facts, None)

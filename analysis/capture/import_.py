@@ -40,6 +40,7 @@ from mitmproxy.websocket import WebSocketData
 from mitmproxy.websocket import WebSocketMessage
 
 from analysis.capture.flowindex import IndexedRange
+from analysis.capture.flowindex import LineFacts
 from analysis.capture.flowindex import index_range
 from analysis.errors import PrivlabError
 from analysis.errors import require_file
@@ -130,7 +131,7 @@ def mitm_lines(path: Path, spool: LineSpool, warnings: list[str]) -> None:
                 part = _whole(path)  # mitmproxy's reader names the damage
             if not part.count:
                 raise PrivlabError(part.damage or f"{path}: not a readable mitmproxy flow file")
-        spool.write(part.lines, part.count)
+        spool.write(part.lines, part.count, part.facts)
         if part.damage is not None:
             warnings.append(f"{part.damage}; imported the {spool.count} flows before the damage")
             return
@@ -750,16 +751,20 @@ class LineSpool:
         self.folder = near if near is not None and near.is_dir() else None
         self.file = tempfile.TemporaryFile(prefix=".privlab-import-", dir=self.folder)
         self.count = 0
+        self.facts = LineFacts()
 
-    def write(self, lines: bytes, count: int) -> None:
-        """Add `count` complete lines."""
+    def write(self, lines: bytes, count: int, facts: LineFacts | None = None) -> None:
+        """Add `count` complete lines (and their records' facts, when the spool's are wanted)."""
         self.file.write(lines)
         self.count += count
+        if facts is not None:
+            self.facts.extend(facts)
 
     def add(self, rec: FlowRecord) -> None:
         """Add one record's line; a large body is base64-encoded piecewise into the file, never whole in
         memory (the bytes are those of `record_line`, checked by tests/test_import.py)."""
         self.count += 1
+        self.facts.note(rec)
         if len(rec.request_body) < _PIECEWISE:
             self.file.write(record_line(rec))
             return
@@ -880,29 +885,6 @@ def pcap_time_range(path: Path) -> tuple[int, float | None, float | None]:
 
 # Every flows.jsonl line starts with these fields in this order (`record_to_json`): read them without
 # parsing the whole line, so a 100k-flow import does not decode every body twice.
-_LINE_HEAD = re.compile(rb'^\{"flow_id":"([^"]*)","t_request":([^,]*),"t_response":([^,]*),', re.MULTILINE)
-
-
-def _line_facts(spool: LineSpool) -> tuple[list[str], float | None, float | None]:
-    """Flow ids in order, and the first and last request/response times, of the spooled lines."""
-    ids: list[str] = []
-    first = last = None
-    data = spool.mapped()
-    try:
-        for m in _LINE_HEAD.finditer(data):
-            ids.append(m.group(1).decode())
-            for raw in (m.group(2), m.group(3)):
-                if raw != b"null":
-                    t = float(raw)
-                    if t > 0:
-                        first = t if first is None else min(first, t)
-                        last = t if last is None else max(last, t)
-    finally:
-        if isinstance(data, mmap.mmap):
-            data.close()
-    return ids, first, last
-
-
 def _latest_states(spool: LineSpool, ids: list[str], path: Path, warnings: list[str]) -> LineSpool:
     """The spool with one record per flow id: the last one, where the first one stood.
 
@@ -973,7 +955,8 @@ def import_capture(
         else:
             for rec in pcap_records(src, source_sha, warnings):
                 spool.add(rec)
-        ids, first, last = _line_facts(spool)
+        facts = spool.facts
+        ids, first, last = facts.ids, facts.first, facts.last
         spool = _latest_states(spool, ids, src, warnings)
         count = spool.count
         session = _make_session(

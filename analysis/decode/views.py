@@ -58,6 +58,7 @@ from analysis.decode.text import is_printable_text
 from analysis.decode.text import looks_ascii_printable
 from analysis.decode.ttencrypt import is_ttencrypted
 from analysis.decode.ttencrypt import unwrap as unwrap_ttencrypt
+from analysis.jsontext import json_loads
 from analysis.schema import PROBE_HEADER
 from analysis.schema import FlowRecord
 
@@ -441,7 +442,7 @@ class MessageDecoder:
 
     def json_container(self, data: bytes, part: str, chain: Chain, depth: int, root: bool) -> bool:
         try:
-            obj = json.loads(data)
+            obj = json_loads(data)
         except (ValueError, UnicodeDecodeError, RecursionError):
             return False
         if not isinstance(obj, dict | list):

@@ -29,6 +29,7 @@ from mitmproxy.flow import Flow
 from mitmproxy.io import compat
 
 from analysis.errors import PrivlabError
+from analysis.jsontext import json_loads
 from analysis.schema import FlowRecord
 from analysis.schema import WebSocketMessage
 from analysis.session import FLOWS_JSONL
@@ -216,7 +217,7 @@ def read_jsonl(path: Path) -> Iterator[FlowRecord]:
             if not line.endswith(b"\n"):
                 return
             try:
-                yield record_from_json(json.loads(line))
+                yield record_from_json(json_loads(line))
             except (ValueError, KeyError, TypeError) as e:
                 raise PrivlabError(f"{path}: line {n} is not a flow record ({e})") from None
 
@@ -485,7 +486,7 @@ def read_range(path: Path, start: int, end: int) -> list[FlowRecord]:
             if not line.endswith(b"\n"):
                 break  # a torn last line: the writer was killed
             try:
-                out.append(record_from_json(json.loads(line)))
+                out.append(record_from_json(json_loads(line)))
             except (ValueError, KeyError, TypeError) as e:
                 raise PrivlabError(
                     f"{path}: record {n} after byte {start} is not a flow record ({e})"
