@@ -240,9 +240,9 @@ _FILE_TLDS = frozenset(
 _FAKE_MACS = frozenset({"000000000000", "ffffffffffff", "020000000000"})
 
 
-@dataclass(frozen=True)
-class PatternHit:
-    """One value shaped like a data type."""
+class PatternHit(NamedTuple):
+    """One value shaped like a data type. (A named tuple, not a frozen dataclass, whose `__init__` sets
+    each field through `object.__setattr__`: a message makes several.)"""
 
     data_type: str
     view: int
@@ -451,14 +451,16 @@ def _keyed_value(i: int, data: bytes, types: frozenset[str]) -> PatternHit | Non
     the first such type's shape."""
     value = data.strip()
     offset = data.find(value)
-    for rule in KEYED_RULES:
-        if (
-            rule.data_type in types
-            and rule.shape.fullmatch(value)
-            and (rule.check is None or rule.check(value))
-        ):
+    for rule in _rules_for(types):
+        if rule.shape.fullmatch(value) and (rule.check is None or rule.check(value)):
             return PatternHit(rule.data_type, i, offset, offset + len(value), rule.confidence, rule.rule)
     return None
+
+
+@lru_cache(maxsize=1024)
+def _rules_for(types: frozenset[str]) -> tuple[KeyedRule, ...]:
+    """The `KEYED_RULES` of these data types, in order (a key's types are one of a few sets)."""
+    return tuple(rule for rule in KEYED_RULES if rule.data_type in types)
 
 
 def _package_view(
