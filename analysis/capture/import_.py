@@ -883,8 +883,6 @@ def pcap_time_range(path: Path) -> tuple[int, float | None, float | None]:
     return count, first, last
 
 
-# Every flows.jsonl line starts with these fields in this order (`record_to_json`): read them without
-# parsing the whole line, so a 100k-flow import does not decode every body twice.
 def _latest_states(spool: LineSpool, ids: list[str], path: Path, warnings: list[str]) -> LineSpool:
     """The spool with one record per flow id: the last one, where the first one stood.
 
