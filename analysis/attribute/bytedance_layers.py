@@ -157,7 +157,7 @@ def coverage_notes(layers: pd.DataFrame, endpoints: EndpointMap | None = None) -
         notes.append(
             f"{len(opaque)} ByteDance payload(s) stayed opaque ({'; '.join(reasons)[:200]}): {listed}; what they carried is unknown."
         )
-    # (`tolist`: a row at a time, an Arrow-backed column is read a hundred times slower)
+    # (`tolist`: read a row at a time, an Arrow-backed column was 5x slower: 0.22 s at 100k rows)
     unknown = unknown_paths(zip(layers["host"].tolist(), layers["path"].tolist(), strict=True), endpoints)
     if unknown:
         listed = ", ".join(f"{h}{p} ({n})" for h, p, n in unknown[:10])
